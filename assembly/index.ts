@@ -1,0 +1,4 @@
+// The Wasm module's entry: every kernel file re-exported here. Kernels work on raw
+// pointers into linear memory that the TypeScript engine lays out (see src/core/memory.ts).
+export { heapBase } from "./memory";
+export * from "./update";

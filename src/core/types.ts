@@ -1,0 +1,105 @@
+// Shapes that cross module boundaries: the compiled problem the engine runs, and the result
+// object that `engine.run` returns (what `plurisim run --json` prints). Symbols follow
+// ../shared/MODEL.md: q, tau, K, w, Z, nashGap, basinMass.
+
+/** A scenario after validation and discretisation: plain arrays, ready for the kernels. */
+export interface Problem {
+  /** Number of atoms. */
+  n: number;
+  /** Number of preference groups. */
+  m: number;
+  /** 1 for grid1d, 2 for grid2d, 0 for abstract atoms without coordinates, 1 or 2 for atoms with coords. */
+  dim: 0 | 1 | 2;
+  /** Atom coordinates, atom-major: coords[x * dim + d]. Empty when dim = 0. */
+  coords: Float64Array;
+  /** Cell width of a 1-D grid (for w1ToNash); null otherwise. */
+  cellWidth: number | null;
+  /** Grid shape for 2-D grids ([cells_x, cells_y], atom index = ix * cells_y + iy); null otherwise. */
+  gridShape: [number, number] | null;
+  /** Initial distribution p_0 (sums to 1). */
+  p0: Float64Array;
+  /** Group weights q_i (sum to 1). */
+  q: Float64Array;
+  /** Group names (defaulting to "g0", "g1", ...). */
+  groupNames: string[];
+  /** Rewards, group-major: r[i * n + x]. */
+  r: Float64Array;
+  /** Curation temperature tau > 0. */
+  tau: number;
+  /** Candidates per curated sample: an integer >= 2, or Infinity. */
+  K: number;
+  mixing: "per-sample" | "per-generation";
+  /** Real-data fraction lambda in [0, 1). */
+  lambda: number;
+  /** Real-data distribution p_data (sums to 1). */
+  pData: Float64Array;
+  generations: number;
+  recordEvery: number;
+  /** Generations at which a copy of p is kept. */
+  snapshots: number[];
+  /** Stop early once the L1 change between generations is below this; null = never. */
+  earlyStopTolerance: number | null;
+  /** Basin width eps (MODEL.md section 5). */
+  basinEpsilon: number;
+  seed: number;
+  /** How the model is retrained each generation (issue 3); "exact" is the population update. */
+  retraining: RetrainingSpec;
+}
+
+export type RetrainingSpec =
+  | { model: "exact" }
+  | { model: "histogram"; samples: number; smoothing: number }
+  | { model: "gmm"; samples: number; components: number; varianceFloor: number; emIterations: number }
+  | { model: "kde"; samples: number; bandwidth: number };
+
+/** Metrics at one generation; arrays are indexed by group. */
+export interface Metrics {
+  generation: number;
+  expectedReward: number[];
+  rewardVariance: number[];
+  logPartition: number[];
+  nashWelfare: number;
+  nashGap: number;
+  entropy: number;
+  effectiveSupport: number;
+  basinMass: number[];
+  outsideMass: number;
+  klFromInitial: number;
+  l1Step: number;
+  massDefect: number;
+  tvToNash?: number;
+  klToNash?: number;
+  w1ToNash?: number;
+  supportSize?: number;
+  lostBasins?: number;
+}
+
+export interface NashSolution {
+  p: number[];
+  /** F(p*) = sum_i q_i log Z_i(p*) with shifted weights (MODEL.md section 4). */
+  welfare: number;
+  /** nashGap(p*), a certificate: F* - F(p*) <= gap. */
+  gap: number;
+  iterations: number;
+  method: string;
+}
+
+export interface EngineInfo {
+  version: string;
+  wasmSha256: string;
+}
+
+export interface RunResult {
+  engine: EngineInfo;
+  scenario: unknown;
+  trajectory: Metrics[];
+  final: Metrics & { p?: number[] };
+  snapshots?: { generation: number; p: number[] }[];
+  nash?: NashSolution;
+  audit?: unknown;
+  /** Largest mass defect |1 - sum p_{t+1}| seen over the run, before renormalisation. */
+  maxMassDefect: number;
+  generationsRun: number;
+  stoppedEarly: boolean;
+  elapsedMs: number;
+}
