@@ -76,8 +76,11 @@ export interface Metrics {
 
 export interface NashSolution {
   p: number[];
-  /** F(p*) = sum_i q_i log Z_i(p*) with shifted weights (MODEL.md section 4). */
+  /** F(p*) = sum_i q_i log E_{p*}[e^{r_i/tau}], on the scale of the trajectory's nashWelfare (MODEL.md section 4). */
   welfare: number;
+  /** p*(S_i) for each group's basin, and p* outside every basin. */
+  basinMass: number[];
+  outsideMass: number;
   /** nashGap(p*), a certificate: F* - F(p*) <= gap. */
   gap: number;
   iterations: number;

@@ -1,0 +1,387 @@
+// The engine: owns one Wasm instance and its memory, runs a scenario generation by
+// generation, and copies plain results out. Imports nothing from `node:`; Node and the
+// browser differ only in how the .wasm bytes arrive (src/node/index.ts, src/web/index.ts).
+import { auditScenario, checkAudit } from "./audit.js";
+import { basinMasks } from "./basins.js";
+import { compileScenario, rewardEvaluator } from "./compile.js";
+import { PlurisimError } from "./errors.js";
+import { instantiateKernels, type Kernels } from "./kernels.js";
+import { solveNash } from "./nash.js";
+import { createRetrainer } from "./retrain.js";
+import { parseScenario, type Scenario } from "./scenario.js";
+import { sha256Hex } from "./sha256.js";
+import type { EngineInfo, Metrics, NashSolution, Problem, RunResult } from "./types.js";
+import { VERSION } from "./version.js";
+
+/** What to compute besides the trajectory. */
+export interface RunOptions {
+  /** Include the final distribution p in `final.p`. */
+  final?: boolean;
+  /** Solve the Nash bargaining problem and add tvToNash, klToNash, w1ToNash. */
+  nash?: boolean;
+  /** Run the paper's two-group audit and check its predictions against the run. */
+  audit?: boolean;
+  /** Called after every generation with (generations done, generations planned). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface Engine {
+  readonly info: EngineInfo;
+  /** Validates a scenario object, runs it, and returns plain copied-out results. */
+  run(scenario: unknown, options?: RunOptions): RunResult;
+  /** Runs an already-compiled problem (the scenario is only echoed back in the result). */
+  runProblem(problem: Problem, options?: RunOptions, scenario?: Scenario): RunResult;
+  /** Solves the Nash bargaining problem of a scenario without running the dynamics. */
+  nash(scenario: unknown): NashSolution;
+  /** The paper's assumption audit of a scenario, without running the dynamics. */
+  audit(scenario: unknown): ReturnType<typeof auditScenario>;
+}
+
+/** A compiled .wasm and its hash: compile once, then instantiate per thread. */
+export interface WasmSource {
+  module: WebAssembly.Module;
+  wasmSha256: string;
+}
+
+/** Compiles the kernel bytes once and hashes them for the result stamp. */
+export async function compileWasm(bytes: Uint8Array): Promise<WasmSource> {
+  const [module, wasmSha256] = await Promise.all([
+    WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>),
+    sha256Hex(bytes),
+  ]);
+  return { module, wasmSha256 };
+}
+
+/** An engine on its own Wasm instance of an already-compiled module. */
+export async function createEngineFrom(source: WasmSource): Promise<Engine> {
+  const kernels = await instantiateKernels(source.module);
+  const info: EngineInfo = { version: VERSION, wasmSha256: source.wasmSha256 };
+  return {
+    info,
+    run(input, options = {}) {
+      const scenario = parseScenario(input);
+      return runProblem(kernels, info, compileScenario(scenario), options, scenario);
+    },
+    runProblem(problem, options = {}, scenario) {
+      return runProblem(kernels, info, problem, options, scenario);
+    },
+    nash(input) {
+      const problem = compileScenario(parseScenario(input));
+      const w = weightsOf(kernels, problem);
+      return nashOf(w, problem);
+    },
+    audit(input) {
+      const problem = compileScenario(parseScenario(input));
+      return auditOf(weightsOf(kernels, problem), problem);
+    },
+  };
+}
+
+/** Shifted weights w_i(x) = exp((r_i(x) - max r_i) / tau), computed by the kernel (MODEL.md section 1). */
+function weightsOf(kernels: Kernels, problem: Problem): Float64Array {
+  const { n, m } = problem;
+  kernels.reset();
+  const r = kernels.allocF64(m * n);
+  const w = kernels.allocF64(m * n);
+  const maxR = kernels.allocF64(m);
+  kernels.write(r, problem.r);
+  kernels.raw.computeWeights(r, w, n, m, problem.tau, maxR);
+  const out = kernels.read(w, m * n);
+  checkWeights(out, problem);
+  return out;
+}
+
+/**
+ * The solver's p* with its welfare on the same scale as the trajectory's nashWelfare
+ * (unshifted rewards: F + sum_i q_i max r_i / tau) and its basin masses.
+ */
+function nashOf(w: Float64Array, problem: Problem): NashSolution {
+  const { n, m, q, r, tau } = problem;
+  const s = solveNash(w, n, m, q, problem.p0);
+  let shift = 0;
+  for (let i = 0; i < m; i++) {
+    let hi = -Infinity;
+    for (let x = 0; x < n; x++) hi = Math.max(hi, r[i * n + x]);
+    shift += (q[i] * hi) / tau;
+  }
+  const { basins, outside } = basinMasks(r, n, m, problem.basinEpsilon);
+  const massOn = (mask: Uint8Array) => s.p.reduce((acc, v, x) => acc + (mask[x] ? v : 0), 0);
+  return {
+    p: Array.from(s.p),
+    welfare: s.welfare + shift,
+    gap: s.gap,
+    basinMass: basins.map(massOn),
+    outsideMass: massOn(outside),
+    iterations: s.iterations,
+    method: s.method,
+  };
+}
+
+function auditOf(w: Float64Array, problem: Problem) {
+  const { r, n, m, q, p0, tau, basinEpsilon: eps } = problem;
+  return auditScenario({ r, w, n, m, q, p0, tau, eps });
+}
+
+/**
+ * Refuses weights that cannot carry a run: a group whose weights all underflow to 0 on the
+ * support of p_0, or all but one when the support has several atoms, would divide 0 by 0.
+ */
+function checkWeights(w: Float64Array, problem: Problem): void {
+  const { n, m, p0, r, tau } = problem;
+  let support = 0;
+  for (let x = 0; x < n; x++) if (p0[x] > 0) support++;
+  for (let i = 0; i < m; i++) {
+    let alive = 0;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let x = 0; x < n; x++) {
+      if (p0[x] > 0 && w[i * n + x] > 0) alive++;
+      const v = r[i * n + x];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    if (alive === 0 || (alive === 1 && support > 1)) {
+      throw new PlurisimError(
+        "REWARD_UNDERFLOW",
+        `groups[${i}].reward is too steep for curation.temperature = ${tau}: its range ${(hi - lo).toPrecision(4)} ` +
+          `divided by tau is ${((hi - lo) / tau).toPrecision(4)} > 745, so every weight exp((r - max r)/tau) but ` +
+          `${alive} underflows to 0 on the support of p_0; raise the temperature or flatten the reward`,
+        { field: `groups[${i}].reward`, value: { range: hi - lo, temperature: tau } },
+      );
+    }
+  }
+}
+
+/** Draws the group of a per-generation mixing step from the seeded counter-based PRNG in the Wasm. */
+function drawGroup(kernels: Kernels, q: Float64Array, seed: number, generation: number): number {
+  const u = kernels.raw.uniformAt(seed >>> 0, GROUP_STREAM, generation >>> 0);
+  let acc = 0;
+  for (let i = 0; i < q.length - 1; i++) {
+    acc += q[i];
+    if (u < acc) return i;
+  }
+  return q.length - 1;
+}
+
+/** PRNG stream reserved for per-generation group draws of the exact engine. */
+const GROUP_STREAM = 0x6d697800;
+
+function runProblem(
+  kernels: Kernels,
+  info: EngineInfo,
+  problem: Problem,
+  options: RunOptions,
+  scenario?: Scenario,
+): RunResult {
+  const started = now();
+  const { n, m, q, K, tau, lambda, generations: T } = problem;
+  const wantNash = options.nash === true;
+  const wantAudit = options.audit === true;
+
+  const w = weightsOf(kernels, problem);
+  const nash = wantNash ? nashOf(w, problem) : undefined;
+  const audit = wantAudit ? auditOf(w, problem) : undefined;
+  const { basins, outside } = basinMasks(problem.r, n, m, problem.basinEpsilon);
+
+  // Arena layout for the run (MODEL.md symbols): p, out, w, r, p0, pData, Z, c, masks.
+  kernels.reset();
+  let p = kernels.allocF64(n);
+  let out = kernels.allocF64(n);
+  const wPtr = kernels.allocF64(m * n);
+  const rPtr = kernels.allocF64(m * n);
+  const p0Ptr = kernels.allocF64(n);
+  const pDataPtr = kernels.allocF64(n);
+  const zPtr = kernels.allocF64(m);
+  const cPtr = kernels.allocF64(m);
+  const qPtr = kernels.allocF64(m);
+  const statsPtr = kernels.allocF64(3 * m);
+  const supportPtr = kernels.allocU8(n);
+  const outsidePtr = kernels.allocU8(n);
+  const basinPtrs = basins.map(() => kernels.allocU8(n));
+  const nashPtr = nash ? kernels.allocF64(n) : 0;
+  const finiteK = K !== Infinity && problem.retraining.model === "exact";
+  const scratchPtr = finiteK ? kernels.allocU8(kernels.raw.finiteKScratchBytes(n, m)) : 0;
+
+  kernels.write(wPtr, w);
+  kernels.write(rPtr, problem.r);
+  kernels.write(p0Ptr, problem.p0);
+  kernels.write(p, problem.p0);
+  kernels.write(pDataPtr, problem.pData);
+  kernels.write(qPtr, q);
+  const support = new Uint8Array(n);
+  for (let x = 0; x < n; x++) support[x] = problem.p0[x] > 0 ? 1 : 0;
+  kernels.writeU8(supportPtr, support);
+  kernels.writeU8(outsidePtr, outside);
+  basins.forEach((mask, i) => kernels.writeU8(basinPtrs[i], mask));
+  if (nash) kernels.write(nashPtr, nash.p);
+
+  let retrainer: ReturnType<typeof createRetrainer> | null = null;
+  if (problem.retraining.model !== "exact") {
+    if (!scenario) throw new PlurisimError("INVALID_SCENARIO", "finite-sample retraining needs the scenario's reward definitions", { field: "retraining" });
+    const space = scenario.space;
+    const rewardAt = scenario.groups.map((g) => rewardEvaluator(g.reward, space));
+    retrainer = createRetrainer(kernels, problem, { wPtr, rewardAt });
+  }
+
+  const raw = kernels.raw;
+  const Z = new Float64Array(m);
+  const maxR = new Float64Array(m);
+  for (let i = 0; i < m; i++) {
+    let hi = -Infinity;
+    for (let x = 0; x < n; x++) hi = Math.max(hi, problem.r[i * n + x]);
+    maxR[i] = hi;
+  }
+  const refreshZ = () => {
+    raw.zValues(p, wPtr, n, m, zPtr);
+    Z.set(kernels.read(zPtr, m));
+  };
+  refreshZ();
+
+  const trajectory: Metrics[] = [];
+  const snapshots: { generation: number; p: number[] }[] = [];
+  const supOutside: number[] = [];
+  const snapshotAt = new Set(problem.snapshots);
+  let maxMassDefect = 0;
+  let massDefect = 0;
+  let l1Step = 0;
+  let t = 0;
+  let stoppedEarly = false;
+
+  const record = () => {
+    raw.groupStats(p, rPtr, wPtr, n, m, statsPtr);
+    const stats = kernels.read(statsPtr, 3 * m);
+    const expectedReward: number[] = [];
+    const rewardVariance: number[] = [];
+    const logPartition: number[] = [];
+    const c = new Float64Array(m);
+    let nashWelfare = 0;
+    for (let i = 0; i < m; i++) {
+      expectedReward.push(stats[3 * i]);
+      rewardVariance.push(stats[3 * i + 1]);
+      const Zi = stats[3 * i + 2];
+      // log E_p[e^{r_i/tau}] = log Z_i + max r_i / tau, Z_i with shifted weights.
+      const lp = Math.log(Zi) + maxR[i] / tau;
+      logPartition.push(lp);
+      nashWelfare += q[i] * lp;
+      c[i] = q[i] / Zi;
+    }
+    kernels.write(cPtr, c);
+    const entropy = raw.entropy(p, n);
+    const basinMass = basinPtrs.map((ptr) => raw.maskedSum(p, ptr, n));
+    const metrics: Metrics = {
+      generation: t,
+      expectedReward,
+      rewardVariance,
+      logPartition,
+      nashWelfare,
+      nashGap: raw.maskedMultiplierMax(wPtr, n, m, cPtr, supportPtr) - 1,
+      entropy,
+      effectiveSupport: Math.exp(entropy),
+      basinMass,
+      outsideMass: raw.maskedSum(p, outsidePtr, n),
+      klFromInitial: raw.klDivergence(p, p0Ptr, n),
+      l1Step,
+      massDefect,
+    };
+    if (nash) {
+      metrics.tvToNash = raw.l1Distance(p, nashPtr, n) / 2;
+      metrics.klToNash = raw.klDivergence(p, nashPtr, n);
+      if (problem.cellWidth !== null) metrics.w1ToNash = raw.w1Grid(p, nashPtr, n, problem.cellWidth);
+    }
+    if (retrainer) {
+      metrics.supportSize = raw.countPositive(p, n);
+      metrics.lostBasins = basinMass.filter((b) => b === 0).length;
+    }
+    if (audit) supOutside.push(raw.maskedMultiplierMax(wPtr, n, m, cPtr, outsidePtr));
+    trajectory.push(metrics);
+  };
+
+  const c = new Float64Array(m);
+  const qStep = new Float64Array(m);
+  const needL1 = (next: number) => problem.earlyStopTolerance !== null || next % problem.recordEvery === 0 || next === T;
+
+  record();
+  if (snapshotAt.has(0)) snapshots.push({ generation: 0, p: Array.from(kernels.read(p, n)) });
+  while (t < T) {
+    const g = problem.mixing === "per-generation" ? drawGroup(kernels, q, problem.seed, t) : -1;
+    let total: number;
+    if (retrainer) {
+      retrainer.step(p, out, t);
+      total = 1;
+    } else if (K === Infinity) {
+      for (let i = 0; i < m; i++) c[i] = g < 0 ? q[i] / Z[i] : i === g ? 1 / Z[i] : 0;
+      kernels.write(cPtr, c);
+      total = raw.kinfStep(p, out, wPtr, n, m, cPtr, zPtr, lambda, pDataPtr);
+    } else {
+      for (let i = 0; i < m; i++) qStep[i] = g < 0 ? q[i] : i === g ? 1 : 0;
+      kernels.write(qPtr, qStep);
+      total = raw.finiteKStep(p, out, wPtr, n, m, qPtr, K, lambda, pDataPtr, scratchPtr);
+    }
+    if (!(total > 0) || !Number.isFinite(total)) {
+      throw new PlurisimError(
+        "NUMERIC",
+        `generation ${t + 1}: the update produced total mass ${total}; the rewards are too steep for ` +
+          `curation.temperature = ${tau} (weights underflow as mass concentrates)`,
+        { field: "curation.temperature", value: tau },
+      );
+    }
+    massDefect = Math.abs(1 - total);
+    if (massDefect > maxMassDefect) maxMassDefect = massDefect;
+    // The K = infinity update renormalises itself (its output sums to 1 whatever the scale of
+    // p, MODEL.md section 3), so only the quadrature and the refits are rescaled.
+    if (total !== 1 && K !== Infinity) raw.scale(out, n, 1 / total);
+    t++;
+    const next = t;
+    l1Step = needL1(next) ? raw.l1Distance(p, out, n) : Number.NaN;
+    [p, out] = [out, p];
+    if (K === Infinity && !retrainer) Z.set(kernels.read(zPtr, m));
+    else refreshZ();
+    for (let i = 0; i < m; i++) {
+      if (!(Z[i] > 0)) {
+        throw new PlurisimError(
+          "NUMERIC",
+          `generation ${t}: Z_${i} = E_p[w_${i}] underflowed to ${Z[i]} (group ${problem.groupNames[i]}); ` +
+            `the model has no mass left where this group's weights are representable`,
+          { field: `groups[${i}]`, value: Z[i] },
+        );
+      }
+    }
+    const early = problem.earlyStopTolerance !== null && l1Step < problem.earlyStopTolerance;
+    if (early) stoppedEarly = true;
+    if (t % problem.recordEvery === 0 || t === T || early) record();
+    if (snapshotAt.has(t)) snapshots.push({ generation: t, p: Array.from(kernels.read(p, n)) });
+    options.onProgress?.(t, T);
+    if (early) break;
+  }
+
+  const last = trajectory[trajectory.length - 1];
+  const final: RunResult["final"] = { ...last };
+  if (options.final) final.p = Array.from(kernels.read(p, n));
+
+  const result: RunResult = {
+    engine: info,
+    scenario: scenario ?? null,
+    trajectory,
+    final,
+    maxMassDefect,
+    generationsRun: t,
+    stoppedEarly,
+    elapsedMs: now() - started,
+  };
+  if (problem.snapshots.length > 0) result.snapshots = snapshots;
+  if (nash) result.nash = nash;
+  if (audit) {
+    result.audit = {
+      ...audit,
+      check: checkAudit(audit, {
+        basinMass: last.basinMass,
+        outsideMass: last.outsideMass,
+        rewardVariance: last.rewardVariance,
+        supOutsideMultiplier: supOutside,
+      }),
+    };
+  }
+  return result;
+}
+
+const now = () => (typeof performance !== "undefined" ? performance.now() : Date.now());

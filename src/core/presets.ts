@@ -1,0 +1,155 @@
+// Built-in scenarios: `plurisim run <preset>` and the web page's picker. Each is a plain
+// scenario document (docs/scenario.md), validated like any file.
+import { PlurisimError } from "./errors.js";
+
+export interface Preset {
+  description: string;
+  scenario: Record<string, unknown>;
+}
+
+const grid = { kind: "grid1d", min: -12, max: 12, cells: 3001 } as const;
+const quadratic = (center: number) => ({ kind: "quadratic", center, scale: 1 });
+// The worked finite-K example of MODEL.md section 4: x = linspace(-3, 3, 12), p_0 ~ exp(-x^2/2).
+const twelve = Array.from({ length: 12 }, (_, k) => -3 + (6 * k) / 11);
+const twelveAtoms = { kind: "atoms", count: 12, coords: twelve };
+const twelveInitial = { kind: "vector", values: twelve.map((x) => Math.exp(-(x * x) / 2)) };
+const twelveGroups = [
+  { name: "right", weight: 0.5, reward: { kind: "formula", expr: "-(x - 2)^2" } },
+  { name: "left", weight: 0.5, reward: { kind: "formula", expr: "-(x + 2)^2" } },
+];
+// MODEL.md section 5: the 4-atom counterexample to Lemma 3.3, as log-weights with tau = 1.
+// Atoms A, B, C, D; w_1 = {1, 1/100, 4/5, 1/1000}, w_2 swaps A and B.
+const lemma33 = {
+  w1: [1, 1 / 100, 4 / 5, 1 / 1000],
+  w2: [1 / 100, 1, 4 / 5, 1 / 1000],
+};
+
+export const presets: Record<string, Preset> = {
+  "two-groups": {
+    description: "Two groups (q = 0.3 / 0.7) with wells at -2 and +2: both basins survive, at mass q (the issue's example).",
+    scenario: {
+      space: grid,
+      initial: { kind: "uniform" },
+      groups: [
+        { name: "left", weight: 0.3, reward: { kind: "formula", expr: "-(x + 2)^2" } },
+        { name: "right", weight: 0.7, reward: quadratic(2) },
+      ],
+      curation: { K: "inf", temperature: 1, mixing: "per-sample" },
+      realData: { fraction: 0 },
+      generations: 400,
+      record: { every: 10 },
+      basinEpsilon: 0.1,
+      seed: 1,
+    },
+  },
+  "one-reward-collapse": {
+    description: "One reward, K = infinity: the model collapses onto the reward's best outputs (Ferbach et al.).",
+    scenario: {
+      space: grid,
+      initial: { kind: "uniform" },
+      groups: [{ name: "only", weight: 1, reward: quadratic(2) }],
+      curation: { K: "inf", temperature: 1 },
+      generations: 400,
+      record: { every: 10 },
+      seed: 1,
+    },
+  },
+  "finite-k-compromise": {
+    description: "K = 2 on the 12-atom example of MODEL.md section 4: settles on the two centre atoms, a compromise no group ranks first.",
+    scenario: {
+      space: twelveAtoms,
+      initial: twelveInitial,
+      groups: twelveGroups,
+      curation: { K: 2, temperature: 1 },
+      generations: 2000,
+      record: { every: 100 },
+      normalize: true,
+      seed: 1,
+    },
+  },
+  "finite-k-nash": {
+    description: "K = 16 on the same 12 atoms: close to the Nash solution, half the mass on each group's best atom.",
+    scenario: {
+      space: twelveAtoms,
+      initial: twelveInitial,
+      groups: twelveGroups,
+      curation: { K: 16, temperature: 1 },
+      generations: 2000,
+      record: { every: 100 },
+      normalize: true,
+      seed: 1,
+    },
+  },
+  "mixing-per-sample": {
+    description: "Wells at -1 and +1, q = 1/2, per-sample mixing: the population mixture keeps both basins (Nash).",
+    scenario: {
+      space: grid,
+      initial: { kind: "uniform" },
+      groups: [
+        { name: "left", weight: 0.5, reward: quadratic(-1) },
+        { name: "right", weight: 0.5, reward: quadratic(1) },
+      ],
+      curation: { K: "inf", temperature: 1, mixing: "per-sample" },
+      generations: 400,
+      record: { every: 10 },
+      seed: 1,
+    },
+  },
+  "mixing-per-generation": {
+    description: "The same landscape, one group per generation (seeded): tilts compose, mass goes to the utilitarian compromise x = 0.",
+    scenario: {
+      space: grid,
+      initial: { kind: "uniform" },
+      groups: [
+        { name: "left", weight: 0.5, reward: quadratic(-1) },
+        { name: "right", weight: 0.5, reward: quadratic(1) },
+      ],
+      curation: { K: "inf", temperature: 1, mixing: "per-generation" },
+      generations: 400,
+      record: { every: 10 },
+      seed: 1,
+    },
+  },
+  "real-data-stabilises": {
+    description: "One reward with 20% real data each generation: no collapse, a stable mixture of p_data and the reward's best outputs.",
+    scenario: {
+      space: grid,
+      initial: { kind: "gaussian", mean: 0, sd: 3 },
+      groups: [{ name: "only", weight: 1, reward: quadratic(2) }],
+      curation: { K: "inf", temperature: 1 },
+      realData: { fraction: 0.2 },
+      generations: 400,
+      record: { every: 10 },
+      seed: 1,
+    },
+  },
+  "lemma33-counterexample": {
+    description: "The 4-atom counterexample to the paper's Lemma 3.3: the outside atom C takes all the mass (MODEL.md section 5).",
+    scenario: {
+      space: { kind: "atoms", count: 4 },
+      initial: { kind: "uniform" },
+      groups: [
+        { name: "g1", weight: 0.5, reward: { kind: "vector", values: lemma33.w1.map(Math.log) } },
+        { name: "g2", weight: 0.5, reward: { kind: "vector", values: lemma33.w2.map(Math.log) } },
+      ],
+      curation: { K: "inf", temperature: 1 },
+      generations: 200,
+      record: { every: 10 },
+      basinEpsilon: 0.1,
+      seed: 1,
+    },
+  },
+};
+
+/** The scenario object of a preset, as a fresh copy; throws UNKNOWN_PRESET with the valid names. */
+export function presetScenario(name: string): Record<string, unknown> {
+  const preset = Object.hasOwn(presets, name) ? presets[name] : undefined;
+  if (!preset) {
+    throw new PlurisimError(
+      "UNKNOWN_PRESET",
+      `unknown preset "${name}"; the presets are: ${Object.keys(presets).join(", ")}`,
+      { field: "preset", value: name },
+    );
+  }
+  return structuredClone(preset.scenario);
+}

@@ -1,0 +1,48 @@
+// `npm start`: the headline result in one short table. One reward collapses onto its best
+// outputs; two groups keep both basins at mass q; the Nash solver, which never iterates the
+// dynamics, certifies where they go.
+import { presetScenario } from "../core/presets.js";
+import { num, table } from "./format.js";
+import { createEngine } from "./index.js";
+
+export async function runDemo(flags: { generations?: number }): Promise<void> {
+  const engine = await createEngine();
+  const cases = [
+    { label: "one reward", preset: "one-reward-collapse" },
+    { label: "two groups", preset: "two-groups" },
+  ];
+  const rows = [["scenario", "group", "q", "basin mass", "Nash p* basin", "eff. support", "nashGap", "F* - F(p_T)"]];
+  let header = "";
+  for (const c of cases) {
+    const scenario = presetScenario(c.preset) as { generations: number; groups: { name: string; weight: number }[] };
+    if (flags.generations) scenario.generations = flags.generations;
+    const result = engine.run(scenario, { nash: true });
+    header ||= `plurisim ${result.engine.version} (wasm sha256 ${result.engine.wasmSha256.slice(0, 16)}...), K = infinity, ${result.generationsRun} generations, 3001 atoms on [-12, 12]`;
+    const f = result.final;
+    const nash = result.nash!;
+    scenario.groups.forEach((g, i) => {
+      rows.push([
+        i === 0 ? c.label : "",
+        g.name,
+        num(g.weight),
+        num(f.basinMass[i]),
+        num(nash.basinMass[i]),
+        i === 0 ? `${num(f.effectiveSupport, 3)} atoms` : "",
+        i === 0 ? num(f.nashGap, 3) : "",
+        i === 0 ? num(nash.welfare - f.nashWelfare, 3) : "",
+      ]);
+    });
+  }
+  process.stdout.write(
+    [
+      header,
+      "",
+      table(rows),
+      "",
+      "One reward: the model collapses onto a narrow peak at the reward's best outputs (effective support shrinks from 3001 atoms).",
+      "Two groups: each basin keeps mass q, which is exactly where the independent Nash bargaining solver puts it;",
+      "nashGap(p_T) >= F* - F(p_T) >= 0 is the certificate (MODEL.md section 4): both shrink to 0 as generations grow.",
+      "Next: `plurisim presets`, `plurisim run two-groups --nash --audit`, `plurisim run <file.json> --json`.",
+    ].join("\n") + "\n",
+  );
+}
