@@ -2,3 +2,8 @@
 // pointers into linear memory that the TypeScript engine lays out (see src/core/memory.ts).
 export { heapBase } from "./memory";
 export * from "./update";
+export * from "./finitek";
+export * from "./reduce";
+export { uniformAt, fillUniforms, philoxBlock } from "./prng";
+export * from "./sampling";
+export * from "./fit";

@@ -1,5 +1,242 @@
-export function kinfStep(n: i32): f64 {
-  let s: f64 = 0;
-  for (let i = 0; i < n; i++) s += Math.exp(<f64>i);
+// The K = infinity curated update and the per-run weights (MODEL.md sections 1 and 3).
+// Arrays are f64, group-major: w[i * n + x]. Pointers are byte offsets the engine owns.
+// Loops go two atoms per v128; rows of w start 8-aligned only (n may be odd), which Wasm's
+// v128.load accepts (alignment is a hint).
+
+// Atoms per block in the general-m step: 512 atoms x (m rows + p + out) stay in L1/L2 while
+// the block's Z accumulations reread them, so memory is still streamed once.
+const BLOCK: i32 = 512;
+
+/** Fills w_i(x) = exp((r_i(x) - max r_i) / tau) and maxPtr[i] = max_x r_i(x) (MODEL.md section 1). */
+export function computeWeights(rPtr: usize, wPtr: usize, n: i32, m: i32, tau: f64, maxPtr: usize): void {
+  for (let i = 0; i < m; i++) {
+    const row = <usize>i * <usize>n * 8;
+    let mx = -Infinity;
+    for (let x = 0; x < n; x++) {
+      const v = load<f64>(rPtr + row + (<usize>x << 3));
+      if (v > mx) mx = v;
+    }
+    store<f64>(maxPtr + (<usize>i << 3), mx);
+    for (let x = 0; x < n; x++) {
+      const v = load<f64>(rPtr + row + (<usize>x << 3));
+      store<f64>(wPtr + row + (<usize>x << 3), Math.exp((v - mx) / tau));
+    }
+  }
+}
+
+/** Z_i = sum_x p(x) w_i(x) into zPtr[i]. */
+export function zValues(pPtr: usize, wPtr: usize, n: i32, m: i32, zPtr: usize): void {
+  const even = n & ~1;
+  for (let i = 0; i < m; i++) {
+    const row = wPtr + <usize>i * <usize>n * 8;
+    let acc = f64x2.splat(0);
+    for (let x = 0; x < even; x += 2) {
+      const o = <usize>x << 3;
+      acc = f64x2.add(acc, f64x2.mul(v128.load(pPtr + o), v128.load(row + o)));
+    }
+    let z = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+    if (even < n) z += load<f64>(pPtr + (<usize>even << 3)) * load<f64>(row + (<usize>even << 3));
+    store<f64>(zPtr + (<usize>i << 3), z);
+  }
+}
+
+/** Multiplies ptr[0..n) by factor in place. */
+export function scale(ptr: usize, n: i32, factor: f64): void {
+  const f = f64x2.splat(factor);
+  const even = n & ~1;
+  for (let x = 0; x < even; x += 2) {
+    const a = ptr + (<usize>x << 3);
+    v128.store(a, f64x2.mul(v128.load(a), f));
+  }
+  if (even < n) {
+    const a = ptr + (<usize>even << 3);
+    store<f64>(a, load<f64>(a) * factor);
+  }
+}
+
+/** Returns sum ptr[0..n) (two interleaved lanes). */
+export function sum(ptr: usize, n: i32): f64 {
+  let acc = f64x2.splat(0);
+  const even = n & ~1;
+  for (let x = 0; x < even; x += 2) acc = f64x2.add(acc, v128.load(ptr + (<usize>x << 3)));
+  let s = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+  if (even < n) s += load<f64>(ptr + (<usize>even << 3));
   return s;
+}
+
+/**
+ * One fused K = infinity step (MODEL.md section 3); returns sum_x out[x].
+ * out[x] = lambda pData[x] + (1 - lambda) p[x] sum_i c[i] w_i(x), and zNext[i] = sum_x out[x] w_i(x).
+ * The caller passes c[i] = q_i / Z_i (per-sample) or a one-hot c (per-generation). The factor
+ * (1 - lambda) is folded into c first: out = p * (sum_i c'_i w_i) [+ lambda pData].
+ */
+export function kinfStep(
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32, m: i32,
+  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+): f64 {
+  if (m == 1) return kinfStep1(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr);
+  if (m == 2) return kinfStep2(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr);
+  return kinfStepM(pPtr, outPtr, wPtr, n, m, cPtr, zNextPtr, lambda, pDataPtr);
+}
+
+function kinfStep1(
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
+  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+): f64 {
+  const keep = 1 - lambda;
+  const c0 = keep * load<f64>(cPtr);
+  const vc0 = f64x2.splat(c0);
+  const vl = f64x2.splat(lambda);
+  const mix = lambda != 0;
+  let z0 = f64x2.splat(0);
+  let s = f64x2.splat(0);
+  const even = n & ~1;
+  for (let x = 0; x < even; x += 2) {
+    const o = <usize>x << 3;
+    const w0 = v128.load(wPtr + o);
+    let out = f64x2.mul(v128.load(pPtr + o), f64x2.mul(vc0, w0));
+    if (mix) out = f64x2.add(out, f64x2.mul(vl, v128.load(pDataPtr + o)));
+    v128.store(outPtr + o, out);
+    z0 = f64x2.add(z0, f64x2.mul(out, w0));
+    s = f64x2.add(s, out);
+  }
+  let zs = f64x2.extract_lane(z0, 0) + f64x2.extract_lane(z0, 1);
+  let ss = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+  if (even < n) {
+    const o = <usize>even << 3;
+    const w0 = load<f64>(wPtr + o);
+    let out = load<f64>(pPtr + o) * (c0 * w0);
+    if (mix) out += lambda * load<f64>(pDataPtr + o);
+    store<f64>(outPtr + o, out);
+    zs += out * w0;
+    ss += out;
+  }
+  store<f64>(zNextPtr, zs);
+  return ss;
+}
+
+function kinfStep2(
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
+  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+): f64 {
+  const keep = 1 - lambda;
+  const c0 = keep * load<f64>(cPtr);
+  const c1 = keep * load<f64>(cPtr, 8);
+  const vc0 = f64x2.splat(c0);
+  const vc1 = f64x2.splat(c1);
+  const vl = f64x2.splat(lambda);
+  const mix = lambda != 0;
+  const w1Ptr = wPtr + (<usize>n << 3);
+  let z0 = f64x2.splat(0);
+  let z1 = f64x2.splat(0);
+  let s = f64x2.splat(0);
+  const even = n & ~1;
+  for (let x = 0; x < even; x += 2) {
+    const o = <usize>x << 3;
+    const w0 = v128.load(wPtr + o);
+    const w1 = v128.load(w1Ptr + o);
+    const mult = f64x2.add(f64x2.mul(vc0, w0), f64x2.mul(vc1, w1));
+    let out = f64x2.mul(v128.load(pPtr + o), mult);
+    if (mix) out = f64x2.add(out, f64x2.mul(vl, v128.load(pDataPtr + o)));
+    v128.store(outPtr + o, out);
+    z0 = f64x2.add(z0, f64x2.mul(out, w0));
+    z1 = f64x2.add(z1, f64x2.mul(out, w1));
+    s = f64x2.add(s, out);
+  }
+  let zs0 = f64x2.extract_lane(z0, 0) + f64x2.extract_lane(z0, 1);
+  let zs1 = f64x2.extract_lane(z1, 0) + f64x2.extract_lane(z1, 1);
+  let ss = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+  if (even < n) {
+    const o = <usize>even << 3;
+    const w0 = load<f64>(wPtr + o);
+    const w1 = load<f64>(w1Ptr + o);
+    let out = load<f64>(pPtr + o) * (c0 * w0 + c1 * w1);
+    if (mix) out += lambda * load<f64>(pDataPtr + o);
+    store<f64>(outPtr + o, out);
+    zs0 += out * w0;
+    zs1 += out * w1;
+    ss += out;
+  }
+  store<f64>(zNextPtr, zs0);
+  store<f64>(zNextPtr, zs1, 8);
+  return ss;
+}
+
+// General m: per block of atoms, out first holds sum_i c'_i w_i (rows streamed in order), then
+// the mixed mass, then each row of the block is reread (from cache) for its Z accumulation.
+// zNext doubles as the accumulator array, so no scratch is needed.
+function kinfStepM(
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32, m: i32,
+  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+): f64 {
+  const keep = 1 - lambda;
+  const vl = f64x2.splat(lambda);
+  const mix = lambda != 0;
+  const rowBytes = <usize>n << 3;
+  for (let i = 0; i < m; i++) store<f64>(zNextPtr + (<usize>i << 3), 0);
+  let s = f64x2.splat(0);
+  let sTail: f64 = 0;
+  for (let b0 = 0; b0 < n; b0 += BLOCK) {
+    const b1 = min(b0 + BLOCK, n);
+    const even = b0 + ((b1 - b0) & ~1);
+    // out = c'_0 w_0
+    {
+      const c = keep * load<f64>(cPtr);
+      const vc = f64x2.splat(c);
+      for (let x = b0; x < even; x += 2) {
+        const o = <usize>x << 3;
+        v128.store(outPtr + o, f64x2.mul(vc, v128.load(wPtr + o)));
+      }
+      if (even < b1) {
+        const o = <usize>even << 3;
+        store<f64>(outPtr + o, c * load<f64>(wPtr + o));
+      }
+    }
+    // out += c'_i w_i
+    for (let i = 1; i < m; i++) {
+      const c = keep * load<f64>(cPtr + (<usize>i << 3));
+      const vc = f64x2.splat(c);
+      const row = wPtr + <usize>i * rowBytes;
+      for (let x = b0; x < even; x += 2) {
+        const o = <usize>x << 3;
+        v128.store(outPtr + o, f64x2.add(v128.load(outPtr + o), f64x2.mul(vc, v128.load(row + o))));
+      }
+      if (even < b1) {
+        const o = <usize>even << 3;
+        store<f64>(outPtr + o, load<f64>(outPtr + o) + c * load<f64>(row + o));
+      }
+    }
+    // out = p * out [+ lambda pData]
+    for (let x = b0; x < even; x += 2) {
+      const o = <usize>x << 3;
+      let out = f64x2.mul(v128.load(pPtr + o), v128.load(outPtr + o));
+      if (mix) out = f64x2.add(out, f64x2.mul(vl, v128.load(pDataPtr + o)));
+      v128.store(outPtr + o, out);
+      s = f64x2.add(s, out);
+    }
+    if (even < b1) {
+      const o = <usize>even << 3;
+      let out = load<f64>(pPtr + o) * load<f64>(outPtr + o);
+      if (mix) out += lambda * load<f64>(pDataPtr + o);
+      store<f64>(outPtr + o, out);
+      sTail += out;
+    }
+    // zNext_i += sum_{x in block} out[x] w_i(x)
+    for (let i = 0; i < m; i++) {
+      const row = wPtr + <usize>i * rowBytes;
+      let z = f64x2.splat(0);
+      for (let x = b0; x < even; x += 2) {
+        const o = <usize>x << 3;
+        z = f64x2.add(z, f64x2.mul(v128.load(outPtr + o), v128.load(row + o)));
+      }
+      let zs = f64x2.extract_lane(z, 0) + f64x2.extract_lane(z, 1);
+      if (even < b1) {
+        const o = <usize>even << 3;
+        zs += load<f64>(outPtr + o) * load<f64>(row + o);
+      }
+      const zp = zNextPtr + (<usize>i << 3);
+      store<f64>(zp, load<f64>(zp) + zs);
+    }
+  }
+  return f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1) + sTail;
 }

@@ -1,0 +1,154 @@
+// Reductions behind the metrics (MODEL.md sections 4 and 7). Plain passes over pointers;
+// the purely arithmetic ones go two atoms per v128, the ones with a log or a branch per atom
+// stay scalar (the log dominates and is scalar anyway).
+
+/**
+ * Per group: out[3i] = E_p[r_i], out[3i+1] = Var_p[r_i] (shifted by the mean, second pass),
+ * out[3i+2] = Z_i = E_p[w_i]. Atoms with p = 0 are skipped, so r = -Infinity there is harmless;
+ * p is normalised by its own sum.
+ */
+export function groupStats(pPtr: usize, rPtr: usize, wPtr: usize, n: i32, m: i32, outPtr: usize): void {
+  let total: f64 = 0;
+  for (let x = 0; x < n; x++) total += load<f64>(pPtr + (<usize>x << 3));
+  const inv = total > 0 ? 1 / total : 0;
+  for (let i = 0; i < m; i++) {
+    const row = <usize>i * <usize>n * 8;
+    let mean: f64 = 0;
+    let z: f64 = 0;
+    for (let x = 0; x < n; x++) {
+      const o = <usize>x << 3;
+      const p = load<f64>(pPtr + o);
+      if (p > 0) {
+        mean += p * load<f64>(rPtr + row + o);
+        z += p * load<f64>(wPtr + row + o);
+      }
+    }
+    mean *= inv;
+    let v: f64 = 0;
+    for (let x = 0; x < n; x++) {
+      const o = <usize>x << 3;
+      const p = load<f64>(pPtr + o);
+      if (p > 0) {
+        const d = load<f64>(rPtr + row + o) - mean;
+        v += p * d * d;
+      }
+    }
+    const out = outPtr + <usize>i * 24;
+    store<f64>(out, mean);
+    store<f64>(out, v * inv, 8);
+    store<f64>(out, z * inv, 16);
+  }
+}
+
+/** Returns max over x with mask[x] = 1 of sum_i c[i] w_i(x); -Infinity for an empty mask. */
+export function maskedMultiplierMax(wPtr: usize, n: i32, m: i32, cPtr: usize, maskPtr: usize): f64 {
+  let best = -Infinity;
+  const rowBytes = <usize>n << 3;
+  for (let x = 0; x < n; x++) {
+    if (load<u8>(maskPtr + <usize>x) == 0) continue;
+    const o = <usize>x << 3;
+    let s: f64 = 0;
+    for (let i = 0; i < m; i++) s += load<f64>(cPtr + (<usize>i << 3)) * load<f64>(wPtr + <usize>i * rowBytes + o);
+    if (s > best) best = s;
+  }
+  return best;
+}
+
+/** Returns sum of p[x] over x with mask[x] = 1. */
+export function maskedSum(pPtr: usize, maskPtr: usize, n: i32): f64 {
+  let s: f64 = 0;
+  for (let x = 0; x < n; x++) {
+    if (load<u8>(maskPtr + <usize>x) != 0) s += load<f64>(pPtr + (<usize>x << 3));
+  }
+  return s;
+}
+
+/** Returns the entropy -sum p log p in nats (0 log 0 = 0). */
+export function entropy(pPtr: usize, n: i32): f64 {
+  let h: f64 = 0;
+  for (let x = 0; x < n; x++) {
+    const p = load<f64>(pPtr + (<usize>x << 3));
+    if (p > 0) h -= p * Math.log(p);
+  }
+  return h;
+}
+
+/** Returns KL(p || q) = sum p log(p / q); +Infinity when p > 0 where q = 0, never NaN. */
+export function klDivergence(pPtr: usize, qPtr: usize, n: i32): f64 {
+  let d: f64 = 0;
+  for (let x = 0; x < n; x++) {
+    const o = <usize>x << 3;
+    const p = load<f64>(pPtr + o);
+    if (p > 0) {
+      const q = load<f64>(qPtr + o);
+      if (!(q > 0)) return Infinity;
+      d += p * Math.log(p / q);
+    }
+  }
+  return d;
+}
+
+/** Returns sum |a - b| (twice the total variation). */
+export function l1Distance(aPtr: usize, bPtr: usize, n: i32): f64 {
+  let acc = f64x2.splat(0);
+  const even = n & ~1;
+  for (let x = 0; x < even; x += 2) {
+    const o = <usize>x << 3;
+    acc = f64x2.add(acc, f64x2.abs(f64x2.sub(v128.load(aPtr + o), v128.load(bPtr + o))));
+  }
+  let s = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+  if (even < n) {
+    const o = <usize>even << 3;
+    s += Math.abs(load<f64>(aPtr + o) - load<f64>(bPtr + o));
+  }
+  return s;
+}
+
+/** Returns the squared Hellinger distance 1 - sum sqrt(a b). */
+export function hellinger2(aPtr: usize, bPtr: usize, n: i32): f64 {
+  let acc = f64x2.splat(0);
+  const even = n & ~1;
+  for (let x = 0; x < even; x += 2) {
+    const o = <usize>x << 3;
+    acc = f64x2.add(acc, f64x2.sqrt(f64x2.mul(v128.load(aPtr + o), v128.load(bPtr + o))));
+  }
+  let s = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+  if (even < n) {
+    const o = <usize>even << 3;
+    s += Math.sqrt(load<f64>(aPtr + o) * load<f64>(bPtr + o));
+  }
+  return 1 - s;
+}
+
+/** Returns the Jensen-Shannon divergence (nats) of a and b with the mixture (a + b) / 2. */
+export function jensenShannon(aPtr: usize, bPtr: usize, n: i32): f64 {
+  let d: f64 = 0;
+  for (let x = 0; x < n; x++) {
+    const o = <usize>x << 3;
+    const a = load<f64>(aPtr + o);
+    const b = load<f64>(bPtr + o);
+    const mid = 0.5 * (a + b);
+    if (a > 0) d += a * Math.log(a / mid);
+    if (b > 0) d += b * Math.log(b / mid);
+  }
+  return 0.5 * d;
+}
+
+/** Returns the 1-D Wasserstein-1 distance sum_x |CDF_p(x) - CDF_q(x)| * width. */
+export function w1Grid(pPtr: usize, qPtr: usize, n: i32, width: f64): f64 {
+  let diff: f64 = 0;
+  let s: f64 = 0;
+  for (let x = 0; x < n; x++) {
+    const o = <usize>x << 3;
+    diff += load<f64>(pPtr + o) - load<f64>(qPtr + o);
+    s += Math.abs(diff);
+  }
+  return s * width;
+}
+
+/** Returns the number of atoms with p[x] > 0. */
+export function countPositive(pPtr: usize, n: i32): i32 {
+  let c = 0;
+  for (let x = 0; x < n; x++) if (load<f64>(pPtr + (<usize>x << 3)) > 0) c++;
+  return c;
+}

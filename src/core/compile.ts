@@ -1,0 +1,393 @@
+// From a validated Scenario to the Problem the engine runs: atom coordinates, the discretised
+// p_0 and p_data, q, and the rewards evaluated on the atoms (group-major r[i * n + x]).
+// MODEL.md section 1: atom = cell centre, mass = density x cell volume, renormalised over the box.
+
+import { PlurisimError, formatValue } from "./errors.js";
+import { compileFormula } from "./formula.js";
+import { atomCount, defaultVarianceFloor, formulaVars, spaceDim, type DistributionSpec, type RewardSpec, type Scenario, type SpaceSpec } from "./scenario.js";
+import type { Problem, RetrainingSpec } from "./types.js";
+
+/** Atom coordinates, atom-major (coords[x * dim + d]); empty when the space has none. */
+export function atomCoords(space: SpaceSpec): Float64Array {
+  const dim = spaceDim(space);
+  const n = atomCount(space);
+  const out = new Float64Array(n * dim);
+  if (space.kind === "grid1d") {
+    const h = (space.max - space.min) / space.cells;
+    for (let i = 0; i < n; i++) out[i] = space.min + (i + 0.5) * h;
+  } else if (space.kind === "grid2d") {
+    const [cx, cy] = space.cells;
+    const hx = (space.max[0] - space.min[0]) / cx;
+    const hy = (space.max[1] - space.min[1]) / cy;
+    for (let ix = 0; ix < cx; ix++) {
+      const x = space.min[0] + (ix + 0.5) * hx;
+      for (let iy = 0; iy < cy; iy++) {
+        const a = ix * cy + iy;
+        out[2 * a] = x;
+        out[2 * a + 1] = space.min[1] + (iy + 0.5) * hy;
+      }
+    }
+  } else if (space.coords && dim > 0) {
+    space.coords.forEach((c, i) => {
+      if (typeof c === "number") out[i] = c;
+      else {
+        out[2 * i] = c[0];
+        out[2 * i + 1] = c[1];
+      }
+    });
+  }
+  return out;
+}
+
+/** The atom whose cell contains each point (grids), or the nearest atom (atoms with coordinates). */
+export function cellLocator(space: SpaceSpec): (coords: Float64Array, k: number) => number {
+  if (space.kind === "grid1d") {
+    const { min, max, cells } = space;
+    const scale = cells / (max - min);
+    return (c, k) => {
+      const i = Math.floor((c[k] - min) * scale);
+      return i < 0 ? 0 : i >= cells ? cells - 1 : i;
+    };
+  }
+  if (space.kind === "grid2d") {
+    const [cx, cy] = space.cells;
+    const sx = cx / (space.max[0] - space.min[0]);
+    const sy = cy / (space.max[1] - space.min[1]);
+    const [x0, y0] = space.min;
+    return (c, k) => {
+      let ix = Math.floor((c[2 * k] - x0) * sx);
+      let iy = Math.floor((c[2 * k + 1] - y0) * sy);
+      ix = ix < 0 ? 0 : ix >= cx ? cx - 1 : ix;
+      iy = iy < 0 ? 0 : iy >= cy ? cy - 1 : iy;
+      return ix * cy + iy;
+    };
+  }
+  const dim = spaceDim(space);
+  if (dim === 0) {
+    return () => {
+      throw new PlurisimError("INVALID_SCENARIO", "space has no coordinates: points cannot be located", { field: "space.coords" });
+    };
+  }
+  // Explicit atoms: nearest atom by a linear scan (these spaces are small; gmm and kde need grids).
+  const atoms = atomCoords(space);
+  const n = atomCount(space);
+  return (c, k) => {
+    let best = 0;
+    let bestD = Infinity;
+    for (let a = 0; a < n; a++) {
+      let d = 0;
+      for (let j = 0; j < dim; j++) {
+        const t = atoms[a * dim + j] - c[k * dim + j];
+        d += t * t;
+      }
+      if (d < bestD) {
+        bestD = d;
+        best = a;
+      }
+    }
+    return best;
+  };
+}
+
+/** Evaluates a reward at `count` points, point-major coordinates (dim per point), into out. */
+export type RewardEvaluator = (coords: Float64Array, count: number, out: Float64Array) => void;
+
+const CHUNK = 4096;
+
+/**
+ * The reward as a function of arbitrary points in the box (used on the atoms by compileScenario
+ * and at sampled candidates by finite-sample gmm / kde retraining). Vector rewards take the
+ * value of the cell that contains the point (points outside the box: the nearest boundary cell).
+ */
+export function rewardEvaluator(reward: RewardSpec, space: SpaceSpec): RewardEvaluator {
+  const dim = spaceDim(space);
+  if (reward.kind === "vector") {
+    const values = Float64Array.from(reward.values);
+    const locate = cellLocator(space);
+    return (coords, count, out) => {
+      for (let k = 0; k < count; k++) out[k] = values[locate(coords, k)];
+    };
+  }
+  if (dim === 0) {
+    throw new PlurisimError("INVALID_SCENARIO", `a ${reward.kind} reward needs atom coordinates; this space has none`, { field: "space.coords", value: reward.kind });
+  }
+  const c2 = (p: number | [number, number]): [number, number] => (typeof p === "number" ? [p, 0] : p);
+  switch (reward.kind) {
+    case "quadratic": {
+      const [cx, cy] = c2(reward.center);
+      const s = reward.scale;
+      if (dim === 1) return (c, count, out) => { for (let k = 0; k < count; k++) { const d = c[k] - cx; out[k] = -s * (d * d); } };
+      return (c, count, out) => {
+        for (let k = 0; k < count; k++) {
+          const dx = c[2 * k] - cx;
+          const dy = c[2 * k + 1] - cy;
+          out[k] = -s * (dx * dx + dy * dy);
+        }
+      };
+    }
+    case "gaussian": {
+      const [cx, cy] = c2(reward.center);
+      const h = reward.height;
+      const inv = 1 / (2 * reward.width * reward.width);
+      if (dim === 1) return (c, count, out) => { for (let k = 0; k < count; k++) { const d = c[k] - cx; out[k] = h * Math.exp(-d * d * inv); } };
+      return (c, count, out) => {
+        for (let k = 0; k < count; k++) {
+          const dx = c[2 * k] - cx;
+          const dy = c[2 * k + 1] - cy;
+          out[k] = h * Math.exp(-(dx * dx + dy * dy) * inv);
+        }
+      };
+    }
+    case "linear": {
+      const [sx, sy] = c2(reward.slope);
+      const b = reward.intercept;
+      if (dim === 1) return (c, count, out) => { for (let k = 0; k < count; k++) out[k] = sx * c[k] + b; };
+      return (c, count, out) => { for (let k = 0; k < count; k++) out[k] = sx * c[2 * k] + sy * c[2 * k + 1] + b; };
+    }
+    case "plateau": {
+      const [cx, cy] = c2(reward.center);
+      const r2 = reward.radius * reward.radius;
+      const { level, outside } = reward;
+      return (c, count, out) => {
+        for (let k = 0; k < count; k++) {
+          const dx = c[k * dim] - cx;
+          const dy = dim === 2 ? c[2 * k + 1] - cy : 0;
+          out[k] = dx * dx + dy * dy <= r2 ? level : outside;
+        }
+      };
+    }
+    case "box": {
+      const boxes = reward.boxes.map((b) => ({ lo: c2(b.lo), hi: c2(b.hi), level: b.level }));
+      const outside = reward.outside;
+      return (c, count, out) => {
+        for (let k = 0; k < count; k++) {
+          const x = c[k * dim];
+          const y = dim === 2 ? c[2 * k + 1] : 0;
+          let v = outside;
+          // The last listed box containing the point wins, so later boxes paint over earlier ones.
+          for (let j = boxes.length - 1; j >= 0; j--) {
+            const b = boxes[j];
+            if (x >= b.lo[0] && x <= b.hi[0] && (dim === 1 || (y >= b.lo[1] && y <= b.hi[1]))) {
+              v = b.level;
+              break;
+            }
+          }
+          out[k] = v;
+        }
+      };
+    }
+    case "formula": {
+      const f = compileFormula(reward.expr, formulaVars(space));
+      if (dim === 1) return (c, count, out) => f.evaluate(c, null, out, count);
+      const xs = new Float64Array(CHUNK);
+      const ys = new Float64Array(CHUNK);
+      const tmp = new Float64Array(CHUNK);
+      return (c, count, out) => {
+        for (let off = 0; off < count; off += CHUNK) {
+          const len = Math.min(CHUNK, count - off);
+          for (let k = 0; k < len; k++) {
+            xs[k] = c[2 * (off + k)];
+            ys[k] = c[2 * (off + k) + 1];
+          }
+          f.evaluate(xs, ys, tmp, len);
+          out.set(len === CHUNK ? tmp : tmp.subarray(0, len), off);
+        }
+      };
+    }
+  }
+}
+
+// Log of the (unnormalised) Gaussian density: the 2 pi constants cancel on renormalisation,
+// but the log det terms do not when components differ.
+function gaussianLogDensity(coords: Float64Array, n: number, dim: 1 | 2, mean: number | [number, number], sd: number | undefined, cov: [[number, number], [number, number]] | undefined, logWeight: number, out: Float64Array): void {
+  if (dim === 1) {
+    const mu = mean as number;
+    const s = sd as number;
+    const c = logWeight - Math.log(s);
+    const inv = 1 / (2 * s * s);
+    for (let x = 0; x < n; x++) {
+      const d = coords[x] - mu;
+      out[x] = c - d * d * inv;
+    }
+    return;
+  }
+  const [mx, my] = mean as [number, number];
+  const [[a, b], [, d]] = cov ?? [[(sd as number) ** 2, 0], [0, (sd as number) ** 2]];
+  const det = a * d - b * b;
+  const c = logWeight - 0.5 * Math.log(det);
+  for (let x = 0; x < n; x++) {
+    const dx = coords[2 * x] - mx;
+    const dy = coords[2 * x + 1] - my;
+    out[x] = c - (0.5 * (d * dx * dx - 2 * b * dx * dy + a * dy * dy)) / det;
+  }
+}
+
+/**
+ * Masses of a distribution on the atoms, summing to 1. Densities are evaluated in log space
+ * and shifted by their maximum before exponentiating, so a Gaussian far from the box or very
+ * narrow still gives a proper distribution (its mass goes to the nearest atoms).
+ */
+export function discretize(dist: DistributionSpec, space: SpaceSpec, coords: Float64Array = atomCoords(space), field = "initial"): Float64Array {
+  const n = atomCount(space);
+  const p = new Float64Array(n);
+  if (dist.kind === "uniform") return p.fill(1 / n);
+  if (dist.kind === "vector") {
+    let s = 0;
+    for (let x = 0; x < n; x++) s += dist.values[x];
+    for (let x = 0; x < n; x++) p[x] = dist.values[x] / s;
+    return p;
+  }
+  const dim = spaceDim(space);
+  if (dim === 0) throw new PlurisimError("INVALID_SCENARIO", `${field}: a ${dist.kind} distribution needs atom coordinates`, { field, value: dist.kind });
+  const logp = new Float64Array(n);
+  if (dist.kind === "gaussian") {
+    gaussianLogDensity(coords, n, dim, dist.mean, dist.sd, dist.cov, 0, logp);
+  } else {
+    const tmp = new Float64Array(n);
+    logp.fill(-Infinity);
+    dist.weights.forEach((wt, j) => {
+      if (wt === 0) return;
+      gaussianLogDensity(coords, n, dim, dist.means[j], dist.sds?.[j], dist.covs?.[j], Math.log(wt), tmp);
+      for (let x = 0; x < n; x++) {
+        const a = logp[x];
+        const b = tmp[x];
+        const hi = a > b ? a : b;
+        logp[x] = hi === -Infinity ? -Infinity : hi + Math.log1p(Math.exp(-Math.abs(a - b)));
+      }
+    });
+  }
+  let max = -Infinity;
+  for (let x = 0; x < n; x++) if (logp[x] > max) max = logp[x];
+  let s = 0;
+  for (let x = 0; x < n; x++) {
+    p[x] = Math.exp(logp[x] - max);
+    s += p[x];
+  }
+  if (!(s > 0) || !Number.isFinite(s)) {
+    throw new PlurisimError("NUMERIC", `${field}: the discretised ${dist.kind} has no mass on the atoms`, { field, value: dist });
+  }
+  for (let x = 0; x < n; x++) p[x] /= s;
+  return p;
+}
+
+function describeAtom(coords: Float64Array, dim: number, x: number): string {
+  if (dim === 0) return `atom ${x}`;
+  if (dim === 1) return `atom ${x} (x = ${coords[x]})`;
+  return `atom ${x} (x = ${coords[2 * x]}, y = ${coords[2 * x + 1]})`;
+}
+
+// f64 exp underflows to 0 below about -745.13.
+const EXP_UNDERFLOW = -745.1332191019411;
+
+/**
+ * Throws REWARD_UNDERFLOW when, for some group, the curation weights w_i = exp((r_i - max r_i)/tau)
+ * of all atoms of the support but at most one are 0 in f64 (MODEL.md section 1): the dynamics
+ * would then divide 0 by 0 or collapse in one step for a numerical, not a modelling, reason.
+ */
+export function checkRewardUnderflow(problem: Pick<Problem, "n" | "m" | "r" | "tau" | "p0" | "pData" | "lambda" | "groupNames" | "coords" | "dim">): void {
+  const { n, m, r, tau, p0, pData, lambda } = problem;
+  let support = 0;
+  for (let x = 0; x < n; x++) if (p0[x] > 0 || (lambda > 0 && pData[x] > 0)) support++;
+  for (let i = 0; i < m; i++) {
+    let max = -Infinity;
+    let min = Infinity;
+    for (let x = 0; x < n; x++) {
+      const v = r[i * n + x];
+      if (v > max) max = v;
+      if (v < min) min = v;
+    }
+    let alive = 0;
+    let where = -1;
+    for (let x = 0; x < n; x++) {
+      if (!(p0[x] > 0 || (lambda > 0 && pData[x] > 0))) continue;
+      if ((r[i * n + x] - max) / tau > EXP_UNDERFLOW) {
+        alive++;
+        where = x;
+      }
+    }
+    if (alive === 0 || (alive === 1 && support > 1)) {
+      const field = `groups[${i}].reward`;
+      const at = alive === 1 ? `except at ${describeAtom(problem.coords, problem.dim, where)}` : "on the whole support";
+      throw new PlurisimError(
+        "REWARD_UNDERFLOW",
+        `${field} (group "${problem.groupNames[i]}"): with tau = ${tau}, the curation weights exp((r - max r)/tau) underflow to 0 on all ${support} atoms of the support of p0 ${at}; the reward range (max - min)/tau = ${formatValue((max - min) / tau)} exceeds 745. Raise curation.temperature or flatten the reward`,
+        { field, value: { tau, rewardRange: max - min } },
+      );
+    }
+  }
+}
+
+/** The rounding rule for finite-sample retraining: round(N lambda) real samples, the rest curated. */
+export function sampleSplit(samples: number, lambda: number): { curated: number; real: number } {
+  const real = Math.min(samples, Math.max(0, Math.round(samples * lambda)));
+  return { curated: samples - real, real };
+}
+
+/** Compiles a validated scenario into the Problem the engine runs; throws REWARD_NOT_FINITE or REWARD_UNDERFLOW. */
+export function compileScenario(s: Scenario): Problem {
+  const { space } = s;
+  const n = atomCount(space);
+  const dim = spaceDim(space);
+  const m = s.groups.length;
+  const coords = atomCoords(space);
+
+  const p0 = discretize(s.initial, space, coords, "initial");
+  const pData = s.realData.distribution ? discretize(s.realData.distribution, space, coords, "realData.distribution") : p0.slice();
+
+  const q = new Float64Array(m);
+  let qs = 0;
+  for (const g of s.groups) qs += g.weight;
+  s.groups.forEach((g, i) => (q[i] = g.weight / qs));
+
+  const r = new Float64Array(m * n);
+  s.groups.forEach((g, i) => {
+    const row = r.subarray(i * n, (i + 1) * n);
+    if (g.reward.kind === "vector") row.set(g.reward.values);
+    else rewardEvaluator(g.reward, space)(coords, n, row);
+    for (let x = 0; x < n; x++) {
+      if (!Number.isFinite(row[x])) {
+        const field = `groups[${i}].reward`;
+        const what = g.reward.kind === "formula" ? `formula ${JSON.stringify(g.reward.expr)}` : `${g.reward.kind} reward`;
+        throw new PlurisimError("REWARD_NOT_FINITE", `${field} (group "${g.name}"): ${what} is ${formatValue(row[x])} at ${describeAtom(coords, dim, x)}; rewards must be finite on every atom`, {
+          field,
+          value: row[x],
+        });
+      }
+    }
+  });
+
+  let retraining: RetrainingSpec;
+  const rt = s.retraining;
+  if (rt.model === "gmm") {
+    retraining = { model: "gmm", samples: rt.samples, components: rt.components, varianceFloor: rt.varianceFloor ?? defaultVarianceFloor(space), emIterations: rt.emIterations };
+  } else if (rt.model === "histogram") retraining = { model: "histogram", samples: rt.samples, smoothing: rt.smoothing };
+  else if (rt.model === "kde") retraining = { model: "kde", samples: rt.samples, bandwidth: rt.bandwidth };
+  else retraining = { model: "exact" };
+
+  const problem: Problem = {
+    n,
+    m,
+    dim,
+    coords,
+    cellWidth: space.kind === "grid1d" ? (space.max - space.min) / space.cells : null,
+    gridShape: space.kind === "grid2d" ? [space.cells[0], space.cells[1]] : null,
+    p0,
+    q,
+    groupNames: s.groups.map((g) => g.name),
+    r,
+    tau: s.curation.temperature,
+    K: s.curation.K === "inf" ? Infinity : s.curation.K,
+    mixing: s.curation.mixing,
+    lambda: s.realData.fraction,
+    pData,
+    generations: s.generations,
+    recordEvery: s.record.every,
+    snapshots: [...new Set(s.record.snapshots ?? [])].sort((a, b) => a - b),
+    earlyStopTolerance: s.earlyStop ? s.earlyStop.tolerance : null,
+    basinEpsilon: s.basinEpsilon,
+    seed: s.seed,
+    retraining,
+  };
+  checkRewardUnderflow(problem);
+  return problem;
+}

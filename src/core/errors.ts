@@ -1,0 +1,108 @@
+// The one error class of plurisim. Callers and tests branch on `code`, never on message text;
+// the message names the field and shows the offending value (STYLE.md, "Errors").
+
+/** Stable error codes. Every one of them is a problem with the input (CLI exit code 2). */
+export const ERROR_CODES = [
+  /** The scenario document breaks the schema or a cross-field rule. */
+  "INVALID_SCENARIO",
+  /** A reward formula does not parse (position and caret excerpt in the message). */
+  "FORMULA_SYNTAX",
+  /** A reward formula names a variable, constant or function that does not exist. */
+  "FORMULA_UNKNOWN_NAME",
+  /** A reward formula calls a function with the wrong number of arguments. */
+  "FORMULA_ARITY",
+  /** A sweep specification is invalid (src/sweep). */
+  "INVALID_SWEEP",
+  /** A preset name that is not in the registry. */
+  "UNKNOWN_PRESET",
+  /** The scenario would need more memory (or more sampled candidates) than the documented limits. */
+  "MEMORY_LIMIT",
+  /** A reward is NaN or infinite at some atom (e.g. log(x) at x <= 0). */
+  "REWARD_NOT_FINITE",
+  /** Rewards so steep (or tau so small) that every curation weight but one underflows to 0. */
+  "REWARD_UNDERFLOW",
+  /** A numerical failure detected at run time (NaN or infinite values in the dynamics). */
+  "NUMERIC",
+  /** A sweep file (or a merge of sweep outputs) is malformed: see src/sweep/spec.ts and docs/sweep.md. */
+  "INVALID_SWEEP",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** An error with a stable `code`, the dotted field path it concerns and the offending value. */
+export class PlurisimError extends Error {
+  readonly code: ErrorCode;
+  readonly field?: string;
+  readonly value?: unknown;
+
+  constructor(code: ErrorCode, message: string, options: { field?: string; value?: unknown; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "PlurisimError";
+    this.code = code;
+    if (options.field !== undefined) this.field = options.field;
+    if ("value" in options) this.value = options.value;
+  }
+}
+
+/** True when `e` is a PlurisimError (optionally with the given code). */
+export function isPlurisimError(e: unknown, code?: ErrorCode): e is PlurisimError {
+  return e instanceof PlurisimError && (code === undefined || e.code === code);
+}
+
+const MAX_ARRAY_SHOWN = 6;
+const MAX_TEXT = 160;
+
+/** A short, readable rendering of a value for an error message: long arrays and objects are truncated. */
+export function formatValue(value: unknown, depth = 0): string {
+  if (value === undefined) return "undefined";
+  if (value === null) return "null";
+  if (typeof value === "number") {
+    if (Number.isNaN(value)) return "NaN";
+    if (value === Infinity) return "Infinity";
+    if (value === -Infinity) return "-Infinity";
+    return String(value);
+  }
+  if (typeof value === "string") {
+    const s = value.length > MAX_TEXT ? value.slice(0, MAX_TEXT) + "..." : value;
+    return JSON.stringify(s);
+  }
+  if (typeof value === "boolean" || typeof value === "bigint") return String(value);
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+    return formatValue(Array.from(value as unknown as ArrayLike<number>), depth);
+  }
+  if (Array.isArray(value)) {
+    if (depth > 2) return `[${value.length} entries]`;
+    const shown = value.slice(0, MAX_ARRAY_SHOWN).map((v) => formatValue(v, depth + 1));
+    const more = value.length > MAX_ARRAY_SHOWN ? `, ... (${value.length} entries)` : "";
+    return `[${shown.join(", ")}${more}]`;
+  }
+  if (typeof value === "object") {
+    if (depth > 2) return "{...}";
+    const entries = Object.entries(value as Record<string, unknown>);
+    const shown = entries.slice(0, MAX_ARRAY_SHOWN).map(([k, v]) => `${JSON.stringify(k)}: ${formatValue(v, depth + 1)}`);
+    const more = entries.length > MAX_ARRAY_SHOWN ? ", ..." : "";
+    const text = `{${shown.join(", ")}${more}}`;
+    return text.length > MAX_TEXT * 2 ? text.slice(0, MAX_TEXT * 2) + "...}" : text;
+  }
+  return String(value);
+}
+
+/** Joins a path such as ["groups", 1, "weight"] into "groups[1].weight". */
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = "";
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`;
+    else {
+      const k = String(key);
+      if (/^[A-Za-z_$][\w$]*$/.test(k)) out += out === "" ? k : `.${k}`;
+      else out += `[${JSON.stringify(k)}]`;
+    }
+  }
+  return out;
+}
+
+/** An INVALID_SCENARIO error whose message reads "<field> <problem> (got <value>)". */
+export function invalidField(field: string, problem: string, value: unknown, code: ErrorCode = "INVALID_SCENARIO"): PlurisimError {
+  const where = field === "" ? "scenario" : field;
+  return new PlurisimError(code, `${where} ${problem} (got ${formatValue(value)})`, { field: where, value });
+}

@@ -1,0 +1,89 @@
+// Documented limits of a scenario (docs/scenario.md, "Limits"). They are checked when the
+// scenario is parsed, before anything large is allocated.
+
+import { PlurisimError } from "./errors.js";
+
+/** Most preference groups a scenario may have (the issue asks for at least 64). */
+export const MAX_GROUPS = 256;
+
+/** Most generations T. */
+export const MAX_GENERATIONS = 10_000_000;
+
+/** Largest memory, in bytes, the engine may need for one run: 2 GiB (Wasm32 memory is 4 GiB). */
+export const MAX_MEMORY_BYTES = 2 ** 31;
+
+/** Most candidates drawn per generation by finite-sample retraining: N x K <= 2^27. */
+export const MAX_CANDIDATES_PER_GENERATION = 2 ** 27;
+
+/** Most training samples N per generation. */
+export const MAX_SAMPLES = 2 ** 27;
+
+/** Most snapshots of p kept during a run. */
+export const MAX_SNAPSHOTS = 10_000;
+
+/** What a memory estimate needs to know about a scenario. */
+export interface MemoryShape {
+  /** Atoms n. */
+  n: number;
+  /** Groups m. */
+  m: number;
+  /** Coordinates per atom (0, 1 or 2). */
+  dim: number;
+  retraining:
+    | { model: "exact" }
+    | { model: "histogram"; samples: number }
+    | { model: "gmm"; samples: number; components: number }
+    | { model: "kde"; samples: number };
+  /** Snapshots of p kept in JavaScript memory. */
+  snapshots: number;
+}
+
+export interface MemoryEstimate {
+  /** Wasm memory of the exact engine: n (2m + 8) f64 (rewards, weights, p, next p, p0, pData, scratch). */
+  engineBytes: number;
+  /** Sampling buffers of finite-sample retraining (alias table, samples, responsibilities). */
+  samplingBytes: number;
+  /** Snapshots kept in JavaScript memory: snapshots x n f64. */
+  snapshotBytes: number;
+  totalBytes: number;
+}
+
+/** Estimates the memory one run needs, in bytes, broken down by use. */
+export function estimateMemory(s: MemoryShape): MemoryEstimate {
+  const { n, m, dim } = s;
+  const engineBytes = n * (2 * m + 8) * 8;
+  let samplingBytes = 0;
+  const r = s.retraining;
+  if (r.model !== "exact") {
+    const N = r.samples;
+    // Alias table (f64 probability + i32 alias per atom) and the model's own density on the atoms.
+    const atomBytes = n * (8 + 4 + 8);
+    // Each sample: its atom index or coordinates, its group, its candidate's reward.
+    const perSample = r.model === "histogram" ? 4 + 4 + 8 : Math.max(dim, 1) * 8 + 4 + 8;
+    // EM responsibilities: N x C f64.
+    const resp = r.model === "gmm" ? N * r.components * 8 : 0;
+    samplingBytes = atomBytes + N * perSample + resp;
+  }
+  const snapshotBytes = s.snapshots * n * 8;
+  return { engineBytes, samplingBytes, snapshotBytes, totalBytes: engineBytes + samplingBytes + snapshotBytes };
+}
+
+function gib(bytes: number): string {
+  return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+}
+
+/** Throws MEMORY_LIMIT when the estimate exceeds MAX_MEMORY_BYTES, naming the sizes. */
+export function checkMemory(s: MemoryShape): MemoryEstimate {
+  const e = estimateMemory(s);
+  if (e.totalBytes > MAX_MEMORY_BYTES) {
+    const parts = [`engine n(2m+8)x8 bytes = ${gib(e.engineBytes)}`];
+    if (e.samplingBytes > 0) parts.push(`sampling buffers ${gib(e.samplingBytes)}`);
+    if (e.snapshotBytes > 0) parts.push(`${s.snapshots} snapshots ${gib(e.snapshotBytes)}`);
+    throw new PlurisimError(
+      "MEMORY_LIMIT",
+      `space of n = ${s.n} atoms with m = ${s.m} groups needs about ${gib(e.totalBytes)} (${parts.join(", ")}), over the limit of ${gib(MAX_MEMORY_BYTES)}; use fewer atoms, groups, samples or snapshots`,
+      { field: "space", value: { n: s.n, m: s.m, bytes: e.totalBytes } },
+    );
+  }
+  return e;
+}

@@ -1,0 +1,580 @@
+// The scenario document: its zod 4 schema (the single source of the JSON Schema that ships
+// with the package), and parseScenario, which validates, applies defaults and normalises.
+// Every failure is a PlurisimError naming the field path and the offending value.
+// docs/scenario.md documents every field.
+
+import * as z from "zod";
+import { PlurisimError, formatPath, formatValue, invalidField } from "./errors.js";
+import { compileFormula, type FormulaVar } from "./formula.js";
+import { checkMemory, MAX_CANDIDATES_PER_GENERATION, MAX_GENERATIONS, MAX_GROUPS, MAX_SAMPLES, MAX_SNAPSHOTS } from "./limits.js";
+
+/** Masses and weights must sum to 1 within this tolerance unless `normalize` is true. */
+export const SUM_TOLERANCE = 1e-9;
+
+const num = z.number();
+const K_MESSAGE = 'must be an integer >= 2 or "inf"';
+const positive = z.number().positive({ error: "must be > 0" });
+const nonnegative = z.number().nonnegative({ error: "must be >= 0" });
+const pair = z.tuple([num, num], { error: "must be an [x, y] pair of numbers" });
+/** A point: a number in 1-D, an [x, y] pair in 2-D. */
+const point = z.union([num, pair], { error: "must be a number (1-D) or an [x, y] pair (2-D)" });
+const matrix2 = z.tuple([pair, pair], { error: "must be a 2x2 matrix [[a, b], [b, d]]" });
+const count = (what: string) => z.int({ error: `must be an integer >= 1 (${what})` }).min(1, { error: `must be an integer >= 1 (${what})` });
+
+const grid1d = z
+  .strictObject({
+    kind: z.literal("grid1d"),
+    min: num.meta({ description: "Left end of the interval." }),
+    max: num.meta({ description: "Right end of the interval (> min)." }),
+    cells: count("number of cells").meta({ description: "Number of cells; atoms are the cell centres min + (i + 0.5)(max - min)/cells." }),
+  })
+  .meta({ description: "A 1-D grid of equal cells on [min, max]." });
+
+const grid2d = z
+  .strictObject({
+    kind: z.literal("grid2d"),
+    min: pair.meta({ description: "Lower-left corner [a, b]." }),
+    max: pair.meta({ description: "Upper-right corner [c, d]." }),
+    cells: z.tuple([count("cells along x"), count("cells along y")], { error: "must be a pair [cells_x, cells_y] of integers >= 1" }),
+  })
+  .meta({ description: "A 2-D grid of cells_x x cells_y equal cells; atom index = ix * cells_y + iy." });
+
+const atoms = z
+  .strictObject({
+    kind: z.literal("atoms"),
+    count: count("number of atoms"),
+    coords: z
+      .union([z.array(num), z.array(pair)], { error: "must be an array of numbers (1-D) or of [x, y] pairs (2-D)" })
+      .optional()
+      .meta({ description: "Optional coordinates, one per atom: numbers (1-D) or [x, y] pairs (2-D)." }),
+  })
+  .meta({ description: "Explicit outcomes, optionally with coordinates." });
+
+export const spaceSchema = z.discriminatedUnion("kind", [grid1d, grid2d, atoms]);
+
+const uniform = z.strictObject({ kind: z.literal("uniform") }).meta({ description: "Equal mass on every atom." });
+const gaussian = z
+  .strictObject({
+    kind: z.literal("gaussian"),
+    mean: point,
+    sd: positive.optional().meta({ description: "Standard deviation (1-D; in 2-D an isotropic covariance sd^2 I)." }),
+    cov: matrix2.optional().meta({ description: "Covariance matrix (2-D), symmetric positive definite." }),
+  })
+  .meta({ description: "A Gaussian density discretised on the atoms (density x cell volume, renormalised over the box)." });
+const mixture = z
+  .strictObject({
+    kind: z.literal("mixture"),
+    weights: z.array(nonnegative).min(1, { error: "must list at least one component" }),
+    means: z.array(point),
+    sds: z.array(positive).optional(),
+    covs: z.array(matrix2).optional(),
+  })
+  .meta({ description: "A Gaussian mixture discretised on the atoms; one of sds or covs." });
+const massVector = z
+  .strictObject({ kind: z.literal("vector"), values: z.array(num).meta({ description: "One mass per atom, >= 0." }) })
+  .meta({ description: "Explicit masses over the atoms." });
+
+export const distributionSchema = z.discriminatedUnion("kind", [uniform, gaussian, mixture, massVector]);
+
+const rewardSchemas = [
+  z
+    .strictObject({ kind: z.literal("quadratic"), center: point, scale: num.default(1) })
+    .meta({ description: "A quadratic well -scale |x - center|^2." }),
+  z
+    .strictObject({ kind: z.literal("gaussian"), center: point, width: positive, height: num.default(1) })
+    .meta({ description: "A Gaussian bump height exp(-|x - center|^2 / (2 width^2))." }),
+  z
+    .strictObject({ kind: z.literal("linear"), slope: point, intercept: num.default(0) })
+    .meta({ description: "A linear reward slope . x + intercept." }),
+  z
+    .strictObject({ kind: z.literal("plateau"), center: point, radius: nonnegative, level: num.default(0), outside: num.default(-1) })
+    .meta({ description: "level where |x - center| <= radius, outside elsewhere." }),
+  z
+    .strictObject({
+      kind: z.literal("box"),
+      boxes: z
+        .array(z.strictObject({ lo: point, hi: point, level: num }))
+        .min(1, { error: "must list at least one box" }),
+      outside: num.default(0),
+    })
+    .meta({ description: "Piecewise constant: the level of the last listed box containing the point (lo <= x <= hi), else outside." }),
+  z
+    .strictObject({ kind: z.literal("vector"), values: z.array(num) })
+    .meta({ description: "One reward per atom (off the atoms: the value of the cell that contains the point)." }),
+  z
+    .strictObject({ kind: z.literal("formula"), expr: z.string().min(1, { error: "must not be empty" }) })
+    .meta({ description: "A formula of the coordinates x (and y in 2-D), e.g. -(x - 2)^2." }),
+] as const;
+
+export const rewardSchema = z.discriminatedUnion("kind", [...rewardSchemas]);
+
+export const groupSchema = z.strictObject({
+  name: z.string().min(1, { error: "must not be empty" }).optional().meta({ description: "Group name; default g0, g1, ..." }),
+  weight: positive.meta({ description: "Group weight q_i > 0; the weights sum to 1 (or set normalize)." }),
+  reward: rewardSchema,
+});
+
+const samples = z
+  .int({ error: "must be an integer >= 1" })
+  .min(1, { error: "must be an integer >= 1" })
+  .max(MAX_SAMPLES, { error: `must be <= ${MAX_SAMPLES}` })
+  .meta({ description: "Training samples N drawn per generation." });
+
+export const retrainingSchema = z.discriminatedUnion("model", [
+  z.strictObject({ model: z.literal("exact") }).meta({ description: "Population update: infinite samples, unlimited model." }),
+  z
+    .strictObject({ model: z.literal("histogram"), samples, smoothing: nonnegative.default(0).meta({ description: "Additive smoothing alpha >= 0." }) })
+    .meta({ description: "Categorical maximum likelihood over the atoms with additive smoothing." }),
+  z
+    .strictObject({
+      model: z.literal("gmm"),
+      samples,
+      components: z.int({ error: "must be an integer >= 1" }).min(1, { error: "must be an integer >= 1" }).max(1024, { error: "must be <= 1024" }),
+      varianceFloor: positive.optional().meta({ description: "Smallest variance of a component; default 1e-6 x (largest box side)^2." }),
+      emIterations: z.int({ error: "must be an integer >= 1" }).min(1, { error: "must be an integer >= 1" }).default(50),
+    })
+    .meta({ description: "A Gaussian mixture with C components fitted by EM (grid spaces only)." }),
+  z
+    .strictObject({ model: z.literal("kde"), samples, bandwidth: positive.meta({ description: "Kernel bandwidth h > 0." }) })
+    .meta({ description: "A Gaussian kernel density estimate (grid spaces only)." }),
+]);
+
+export const scenarioSchema = z
+  .strictObject({
+    $schema: z.string().optional().meta({ description: "JSON Schema reference for editors; ignored." }),
+    name: z.string().optional().meta({ description: "A short name; ignored by the engine." }),
+    description: z.string().optional().meta({ description: "One line about the scenario; ignored by the engine." }),
+    space: spaceSchema,
+    initial: distributionSchema.prefault({ kind: "uniform" }).meta({ description: "Initial distribution p_0; default uniform." }),
+    groups: z
+      .array(groupSchema)
+      .min(1, { error: `must list between 1 and ${MAX_GROUPS} groups` })
+      .max(MAX_GROUPS, { error: `must list between 1 and ${MAX_GROUPS} groups` }),
+    curation: z
+      .strictObject({
+        K: z
+          .union([z.int({ error: K_MESSAGE }).min(2, { error: K_MESSAGE }).max(Number.MAX_SAFE_INTEGER, { error: K_MESSAGE }), z.literal("inf")], { error: K_MESSAGE })
+          .default("inf")
+          .meta({ description: 'Candidates per curated sample: an integer >= 2, or "inf".' }),
+        temperature: positive.default(1).meta({ description: "Curation temperature tau > 0." }),
+        mixing: z.enum(["per-sample", "per-generation"]).default("per-sample"),
+      })
+      .prefault({}),
+    realData: z
+      .strictObject({
+        fraction: z
+          .number()
+          .min(0, { error: "must be in [0, 1)" })
+          .lt(1, { error: "must be in [0, 1)" })
+          .default(0)
+          .meta({ description: "Fraction lambda in [0, 1) of real samples each generation." }),
+        distribution: distributionSchema.optional().meta({ description: "p_data; default the initial distribution." }),
+      })
+      .prefault({}),
+    generations: z
+      .int({ error: "must be an integer >= 0" })
+      .min(0, { error: "must be an integer >= 0" })
+      .max(MAX_GENERATIONS, { error: `must be <= ${MAX_GENERATIONS}` })
+      .default(100)
+      .meta({ description: "Generations T." }),
+    record: z
+      .strictObject({
+        every: z.int({ error: "must be an integer >= 1" }).min(1, { error: "must be an integer >= 1" }).default(1),
+        snapshots: z
+          .array(z.int({ error: "must be an integer >= 0" }).min(0, { error: "must be an integer >= 0" }))
+          .max(MAX_SNAPSHOTS, { error: `must list at most ${MAX_SNAPSHOTS} generations` })
+          .optional()
+          .meta({ description: "Generations at which a copy of p is kept." }),
+      })
+      .prefault({}),
+    earlyStop: z
+      .strictObject({ tolerance: positive.meta({ description: "Stop once the L1 change between generations is below this." }) })
+      .optional(),
+    basinEpsilon: positive.default(0.1).meta({ description: "Basin width eps (MODEL.md section 5)." }),
+    seed: z
+      .int({ error: "must be an integer in [0, 2^53)" })
+      .min(0, { error: "must be an integer in [0, 2^53)" })
+      .default(0),
+    normalize: z.boolean().default(false).meta({ description: "Rescale masses and weights that do not sum to 1 instead of rejecting them." }),
+    retraining: retrainingSchema.prefault({ model: "exact" }),
+  })
+  .meta({ title: "plurisim scenario", description: "A plurisim scenario: curated recursive retraining under several preference groups." });
+
+type ScenarioOutput = z.output<typeof scenarioSchema>;
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+export type SpaceSpec = z.output<typeof spaceSchema>;
+export type DistributionSpec = z.output<typeof distributionSchema>;
+export type RewardSpec = z.output<typeof rewardSchema>;
+export type RetrainingInput = z.output<typeof retrainingSchema>;
+export type GroupSpec = z.output<typeof groupSchema> & { name: string };
+/** A validated scenario: defaults applied, group names filled in, masses and weights normalised. */
+export type Scenario = Omit<ScenarioOutput, "groups"> & { groups: GroupSpec[] };
+
+/** The JSON Schema of a scenario document, generated from the validator. */
+export function scenarioJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(scenarioSchema, { io: "input", target: "draft-2020-12" }) as Record<string, unknown>;
+  return { $id: "https://plurisim.dev/schema/scenario.schema.json", ...schema };
+}
+
+/** Number of atoms n of a space. */
+export function atomCount(space: SpaceSpec): number {
+  if (space.kind === "grid1d") return space.cells;
+  if (space.kind === "grid2d") return space.cells[0] * space.cells[1];
+  return space.count;
+}
+
+/** Coordinates per atom: 1 (grid1d), 2 (grid2d), 0, 1 or 2 (atoms, from its coords). */
+export function spaceDim(space: SpaceSpec): 0 | 1 | 2 {
+  if (space.kind === "grid1d") return 1;
+  if (space.kind === "grid2d") return 2;
+  if (!space.coords || space.coords.length === 0) return 0;
+  return typeof space.coords[0] === "number" ? 1 : 2;
+}
+
+/** The formula variables a space offers. */
+export function formulaVars(space: SpaceSpec): FormulaVar[] {
+  const dim = spaceDim(space);
+  return dim === 2 ? ["x", "y"] : dim === 1 ? ["x"] : [];
+}
+
+// Copies plain JSON-like input, turning typed arrays into arrays, and rejects NaN and
+// infinite numbers anywhere with the field path (zod would too, but less clearly).
+function copyChecked(value: unknown, path: (string | number)[], seen: Set<object>): unknown {
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) {
+      const field = formatPath(path);
+      const hint = field === "curation.K" ? ' (write "inf" for K = infinity)' : "";
+      throw invalidField(field, `must be a finite number${hint}`, value);
+    }
+    return value;
+  }
+  if (value === null || typeof value !== "object") return value;
+  if (seen.has(value)) throw invalidField(formatPath(path), "must not contain itself (a cycle)", "[cycle]");
+  seen.add(value);
+  let out: unknown;
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+    const arr = Array.from(value as unknown as ArrayLike<number>);
+    out = arr.map((v, i) => copyChecked(v, [...path, i], seen));
+  } else if (Array.isArray(value)) {
+    out = value.map((v, i) => copyChecked(v, [...path, i], seen));
+  } else {
+    const o: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) o[k] = copyChecked(v, [...path, k], seen);
+    out = o;
+  }
+  seen.delete(value);
+  return out;
+}
+
+function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let v: unknown = root;
+  for (const key of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v;
+}
+
+// The object schema reached by following `path` through `schema` for this input, to list the
+// known keys when a key is unknown.
+function objectKeysAt(schema: z.ZodType, input: unknown, path: ReadonlyArray<PropertyKey>): string[] | null {
+  let s: any = schema;
+  let v: unknown = input;
+  let i = 0;
+  for (let guard = 0; guard < 200; guard++) {
+    const def = s?._zod?.def;
+    if (!def) return null;
+    if (def.type === "default" || def.type === "prefault" || def.type === "optional" || def.type === "nullable") {
+      s = def.innerType;
+      continue;
+    }
+    if (def.type === "union") {
+      const disc = def.discriminator as string | undefined;
+      const tag = disc ? (v as Record<string, unknown> | undefined)?.[disc] : undefined;
+      const match = (def.options as any[]).find((o) => {
+        const sh = o?._zod?.def?.shape;
+        if (disc && sh) return sh[disc]?._zod?.def?.values?.includes(tag);
+        return o?._zod?.def?.type === "object" || o?._zod?.def?.type === "array";
+      });
+      if (!match) return null;
+      s = match;
+      continue;
+    }
+    if (i === path.length) return def.type === "object" ? Object.keys(def.shape) : null;
+    const key = path[i++];
+    if (def.type === "object") s = def.shape[key as string];
+    else if (def.type === "array") s = def.element;
+    else if (def.type === "tuple") s = def.items[key as number];
+    else return null;
+    v = (v as Record<PropertyKey, unknown> | undefined)?.[key];
+  }
+  return null;
+}
+
+const EXPECTED: Record<string, string> = {
+  number: "must be a number",
+  int: "must be an integer",
+  string: "must be a string",
+  boolean: "must be true or false",
+  object: "must be an object",
+  array: "must be an array",
+  tuple: "must be an array",
+};
+
+function isCustomMessage(message: string): boolean {
+  return /^(must|is|has) /.test(message);
+}
+
+/** Turns the first zod issue into a PlurisimError naming the field and the value. */
+function issueToError(issue: z.core.$ZodIssue, input: unknown): PlurisimError {
+  const path = issue.path;
+  const field = formatPath(path);
+  const value = valueAt(input, path);
+  switch (issue.code) {
+    case "unrecognized_keys": {
+      const key = issue.keys[0];
+      const keyField = formatPath([...path, key]);
+      const known = objectKeysAt(scenarioSchema, input, path);
+      const list = known ? `; known fields here: ${known.join(", ")}` : "";
+      return new PlurisimError("INVALID_SCENARIO", `${keyField} is not a known field${list} (got ${formatValue(valueAt(input, [...path, key]))})`, {
+        field: keyField,
+        value: valueAt(input, [...path, key]),
+      });
+    }
+    case "invalid_union": {
+      if ((issue as { note?: string }).note === "No matching discriminator") {
+        const disc = (issue as { discriminator?: string }).discriminator;
+        const options = (issue as { options?: unknown[] }).options ?? [];
+        const at = formatPath(disc && path[path.length - 1] !== disc ? [...path, disc] : path);
+        const got = disc && path[path.length - 1] !== disc ? valueAt(input, [...path, disc]) : value;
+        const text = got === undefined ? "is required" : `must be one of ${options.map((o) => JSON.stringify(o)).join(", ")}`;
+        return invalidField(at, text, got);
+      }
+      if (isCustomMessage(issue.message)) return invalidField(field, issue.message, value);
+      return invalidField(field, "has an invalid value", value);
+    }
+    case "invalid_type": {
+      if (value === undefined) return invalidField(field, "is required", value);
+      if (isCustomMessage(issue.message)) return invalidField(field, issue.message, value);
+      return invalidField(field, EXPECTED[issue.expected] ?? `must be of type ${issue.expected}`, value);
+    }
+    case "invalid_value":
+      if (isCustomMessage(issue.message)) return invalidField(field, issue.message, value);
+      return invalidField(field, `must be ${issue.values.length === 1 ? "" : "one of "}${issue.values.map((v) => JSON.stringify(v)).join(", ")}`, value);
+    case "too_small":
+    case "too_big": {
+      if (isCustomMessage(issue.message)) return invalidField(field, issue.message, value);
+      const bound = issue.code === "too_small" ? issue.minimum : issue.maximum;
+      const op = issue.code === "too_small" ? (issue.inclusive ? ">=" : ">") : issue.inclusive ? "<=" : "<";
+      if (issue.origin === "array") return invalidField(field, `must have ${issue.code === "too_small" ? "at least" : "at most"} ${bound} entries`, value);
+      if (issue.origin === "string") return invalidField(field, `must have ${op} ${bound} characters`, value);
+      return invalidField(field, `must be ${op} ${bound}`, value);
+    }
+    default:
+      return invalidField(field, isCustomMessage(issue.message) ? issue.message : issue.message.toLowerCase(), value);
+  }
+}
+
+function sum(values: readonly number[]): number {
+  let s = 0;
+  for (const v of values) s += v;
+  return s;
+}
+
+// Checks that masses or weights are >= 0 and sum to 1 (or rescales them when normalize is set).
+// `field` names the array; `entry(i)` the field of entry i.
+function checkSimplex(values: number[], field: string, entry: (i: number) => string, what: string, normalize: boolean): number[] {
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] < 0) throw invalidField(entry(i), `must be >= 0 (a negative ${what})`, values[i]);
+  }
+  const s = sum(values);
+  if (!(s > 0)) throw invalidField(field, `must have a positive sum (sum ${s})`, values);
+  if (Math.abs(s - 1) <= SUM_TOLERANCE) return values;
+  if (!normalize) {
+    throw invalidField(field, `must sum to 1 within ${SUM_TOLERANCE} but sum to ${Number(s.toPrecision(12))}; fix them or set "normalize": true to rescale`, values);
+  }
+  return values.map((v) => v / s);
+}
+
+function pointDim(p: number | [number, number]): 1 | 2 {
+  return typeof p === "number" ? 1 : 2;
+}
+
+function checkPoint(p: number | [number, number], dim: 0 | 1 | 2, field: string): void {
+  if (pointDim(p) !== dim) {
+    throw invalidField(field, dim === 2 ? "must be an [x, y] pair on a 2-D space" : "must be a number on a 1-D space", p);
+  }
+}
+
+function checkCov(c: [[number, number], [number, number]], field: string): void {
+  const [[a, b], [b2, d]] = c;
+  if (Math.abs(b - b2) > 1e-12 * Math.max(1, Math.abs(b))) throw invalidField(field, "must be symmetric", c);
+  if (!(a > 0 && d > 0 && a * d - b * b > 0)) throw invalidField(field, "must be positive definite (a > 0, d > 0, ad - b^2 > 0)", c);
+}
+
+function checkDistribution(dist: DistributionSpec, field: string, dim: 0 | 1 | 2, n: number, normalize: boolean): DistributionSpec {
+  switch (dist.kind) {
+    case "uniform":
+      return dist;
+    case "vector": {
+      if (dist.values.length !== n) {
+        throw invalidField(`${field}.values`, `has ${dist.values.length} entries but the space has ${n} atoms`, dist.values);
+      }
+      return { ...dist, values: checkSimplex(dist.values, `${field}.values`, (i) => `${field}.values[${i}]`, "mass", normalize) };
+    }
+    case "gaussian": {
+      if (dim === 0) throw invalidField(`${field}.kind`, "needs atom coordinates; this space has none (use uniform or vector)", dist.kind);
+      checkPoint(dist.mean, dim, `${field}.mean`);
+      if (dim === 1) {
+        if (dist.cov !== undefined) throw invalidField(`${field}.cov`, "is for 2-D spaces; use sd in 1-D", dist.cov);
+        if (dist.sd === undefined) throw invalidField(`${field}.sd`, "is required (standard deviation > 0)", undefined);
+      } else {
+        if ((dist.sd === undefined) === (dist.cov === undefined)) throw invalidField(`${field}`, "needs exactly one of cov (2x2 matrix) or sd (isotropic) in 2-D", dist);
+        if (dist.cov) checkCov(dist.cov, `${field}.cov`);
+      }
+      return dist;
+    }
+    case "mixture": {
+      if (dim === 0) throw invalidField(`${field}.kind`, "needs atom coordinates; this space has none (use uniform or vector)", dist.kind);
+      const k = dist.weights.length;
+      if (dist.means.length !== k) throw invalidField(`${field}.means`, `has ${dist.means.length} entries but weights has ${k}`, dist.means);
+      dist.means.forEach((m, i) => checkPoint(m, dim, `${field}.means[${i}]`));
+      if ((dist.sds === undefined) === (dist.covs === undefined)) {
+        throw invalidField(field, `needs exactly one of sds${dim === 2 ? " (isotropic) or covs" : ""}`, dist);
+      }
+      if (dist.covs !== undefined) {
+        if (dim !== 2) throw invalidField(`${field}.covs`, "is for 2-D spaces; use sds in 1-D", dist.covs);
+        if (dist.covs.length !== k) throw invalidField(`${field}.covs`, `has ${dist.covs.length} entries but weights has ${k}`, dist.covs);
+        dist.covs.forEach((c, i) => checkCov(c, `${field}.covs[${i}]`));
+      }
+      if (dist.sds !== undefined && dist.sds.length !== k) throw invalidField(`${field}.sds`, `has ${dist.sds.length} entries but weights has ${k}`, dist.sds);
+      return { ...dist, weights: checkSimplex(dist.weights, `${field}.weights`, (i) => `${field}.weights[${i}]`, "weight", normalize) };
+    }
+  }
+}
+
+function checkReward(reward: RewardSpec, field: string, space: SpaceSpec, dim: 0 | 1 | 2, n: number): void {
+  if (reward.kind === "vector") {
+    if (reward.values.length !== n) throw invalidField(`${field}.values`, `has ${reward.values.length} entries but the space has ${n} atoms`, reward.values);
+    return;
+  }
+  if (dim === 0) throw invalidField(`${field}.kind`, "needs atom coordinates; this space has none (use a vector reward or give space.coords)", reward.kind);
+  switch (reward.kind) {
+    case "quadratic":
+    case "gaussian":
+    case "plateau":
+      checkPoint(reward.center, dim, `${field}.center`);
+      return;
+    case "linear":
+      checkPoint(reward.slope, dim, `${field}.slope`);
+      return;
+    case "box":
+      reward.boxes.forEach((b, j) => {
+        checkPoint(b.lo, dim, `${field}.boxes[${j}].lo`);
+        checkPoint(b.hi, dim, `${field}.boxes[${j}].hi`);
+        const lo = typeof b.lo === "number" ? [b.lo] : b.lo;
+        const hi = typeof b.hi === "number" ? [b.hi] : b.hi;
+        if (lo.some((v, d) => v > hi[d])) throw invalidField(`${field}.boxes[${j}]`, "must have lo <= hi in every coordinate", b);
+      });
+      return;
+    case "formula":
+      compileFormula(reward.expr, formulaVars(space), `${field}.expr`);
+      return;
+  }
+}
+
+/** Default variance floor of a gmm: 1e-6 x (largest side of the box)^2. */
+export function defaultVarianceFloor(space: SpaceSpec): number {
+  if (space.kind === "grid1d") return 1e-6 * (space.max - space.min) ** 2;
+  if (space.kind === "grid2d") return 1e-6 * Math.max(space.max[0] - space.min[0], space.max[1] - space.min[1]) ** 2;
+  return 1e-6;
+}
+
+/**
+ * Validates a scenario object (parsed JSON or built in code), applies the defaults, fills in
+ * group names and normalises masses and weights. Throws PlurisimError (INVALID_SCENARIO,
+ * FORMULA_*, MEMORY_LIMIT) naming the field path and showing the value.
+ */
+export function parseScenario(input: unknown): Scenario {
+  const copy = copyChecked(input, [], new Set());
+  if (copy === null || typeof copy !== "object" || Array.isArray(copy)) {
+    throw invalidField("", "must be a JSON object", input);
+  }
+  const parsed = scenarioSchema.safeParse(copy);
+  if (!parsed.success) throw issueToError(parsed.error.issues[0], copy);
+  const s = parsed.data;
+  const { space } = s;
+  const normalize = s.normalize;
+
+  if (space.kind === "grid1d" && !(space.max > space.min)) throw invalidField("space.max", `must be > space.min = ${space.min}`, space.max);
+  if (space.kind === "grid2d") {
+    for (const d of [0, 1]) {
+      if (!(space.max[d] > space.min[d])) throw invalidField(`space.max[${d}]`, `must be > space.min[${d}] = ${space.min[d]}`, space.max[d]);
+    }
+  }
+  if (space.kind === "atoms" && space.coords !== undefined && space.coords.length !== space.count) {
+    throw invalidField("space.coords", `has ${space.coords.length} entries but space.count is ${space.count}`, space.coords);
+  }
+  const n = atomCount(space);
+  const dim = spaceDim(space);
+  const m = s.groups.length;
+  if (!Number.isSafeInteger(n)) throw invalidField("space.cells", "gives too many atoms", n);
+
+  // Memory before anything proportional to n is looked at.
+  const rt = s.retraining;
+  checkMemory({
+    n,
+    m,
+    dim,
+    retraining: rt.model === "exact" ? rt : rt.model === "gmm" ? { model: "gmm", samples: rt.samples, components: rt.components } : { model: rt.model, samples: rt.samples },
+    snapshots: s.record.snapshots?.length ?? 0,
+  });
+
+  const initial = checkDistribution(s.initial, "initial", dim, n, normalize);
+  const dataDist = s.realData.distribution ? checkDistribution(s.realData.distribution, "realData.distribution", dim, n, normalize) : undefined;
+
+  const names = new Map<string, number>();
+  const groups: GroupSpec[] = s.groups.map((g, i) => {
+    const name = g.name ?? `g${i}`;
+    const prev = names.get(name);
+    if (prev !== undefined) throw invalidField(`groups[${i}].name`, `duplicates groups[${prev}].name`, name);
+    names.set(name, i);
+    checkReward(g.reward, `groups[${i}].reward`, space, dim, n);
+    return { ...g, name };
+  });
+  const q = checkSimplex(groups.map((g) => g.weight), "groups[].weight", (i) => `groups[${i}].weight`, "weight", normalize);
+  groups.forEach((g, i) => (g.weight = q[i]));
+
+  const T = s.generations;
+  const snapshots = s.record.snapshots;
+  snapshots?.forEach((t, i) => {
+    if (t > T) throw invalidField(`record.snapshots[${i}]`, `must be a generation in [0, generations = ${T}]`, t);
+  });
+
+  if (rt.model !== "exact") {
+    if ((rt.model === "gmm" || rt.model === "kde") && space.kind !== "grid1d" && space.kind !== "grid2d") {
+      throw invalidField("retraining.model", "needs a grid1d or grid2d space (candidates are points in the box)", rt.model);
+    }
+    const K = s.curation.K;
+    if (K !== "inf" && rt.samples * K > MAX_CANDIDATES_PER_GENERATION) {
+      throw new PlurisimError(
+        "MEMORY_LIMIT",
+        `retraining.samples x curation.K = ${rt.samples} x ${K} = ${rt.samples * K} candidates per generation, over the limit of 2^27 = ${MAX_CANDIDATES_PER_GENERATION}`,
+        { field: "retraining.samples", value: { samples: rt.samples, K } },
+      );
+    }
+  }
+
+  return { ...s, initial, realData: { ...s.realData, distribution: dataDist }, groups };
+}
+
+/** Parses a scenario from JSON text; a JSON syntax error is INVALID_SCENARIO too. */
+export function parseScenarioJson(text: string): Scenario {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new PlurisimError("INVALID_SCENARIO", `scenario is not valid JSON: ${(e as Error).message}`, { field: "", value: text.slice(0, 80), cause: e });
+  }
+  return parseScenario(value);
+}

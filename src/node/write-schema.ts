@@ -1,0 +1,31 @@
+// Writes the scenario JSON Schema, generated from the zod validator, to schema/scenario.schema.json
+// (npm run build:schema). Usage: node dist/src/node/write-schema.js [output path]
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { scenarioJsonSchema } from "../core/scenario.js";
+
+/** The package root: two levels above src/node, three above dist/src/node. */
+function packageRoot(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const parts = here.split(/[\\/]/);
+  const distAt = parts.lastIndexOf("dist");
+  return distAt >= 0 ? parts.slice(0, distAt).join("/") || "/" : resolve(here, "..", "..");
+}
+
+/** Writes the schema to `path` (default schema/scenario.schema.json in the package) and returns the path. */
+export async function writeSchema(path = resolve(packageRoot(), "schema", "scenario.schema.json")): Promise<string> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, JSON.stringify(scenarioJsonSchema(), null, 2) + "\n");
+  return path;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  writeSchema(process.argv[2] ? resolve(process.argv[2]) : undefined).then(
+    (path) => process.stdout.write(`wrote ${path}\n`),
+    (e: unknown) => {
+      process.stderr.write(`write-schema: ${(e as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,58 @@
+// Shared set-up for the kernel tests: the compiled module, seeded random inputs, tolerances.
+import { readFile } from "node:fs/promises";
+import { instantiateKernels, type Kernels } from "../src/core/kernels.js";
+
+export async function loadKernels(): Promise<Kernels> {
+  const bytes = await readFile(new URL("../src/core/wasm/plurisim.wasm", import.meta.url));
+  return instantiateKernels(new WebAssembly.Module(bytes));
+}
+
+/** A small seeded PRNG (mulberry32) so failures reproduce. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randomSimplex(n: number, rand: () => number, zeroFraction = 0): Float64Array {
+  const p = new Float64Array(n);
+  let s = 0;
+  for (let x = 0; x < n; x++) {
+    p[x] = rand() < zeroFraction ? 0 : rand() + 1e-3;
+    s += p[x];
+  }
+  if (s === 0) p[0] = s = 1;
+  for (let x = 0; x < n; x++) p[x] /= s;
+  return p;
+}
+
+/** Max over entries of |a - b| / (|b| + floor); reported in failure messages. */
+export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>, floor = 0): number {
+  let worst = 0;
+  for (let i = 0; i < b.length; i++) {
+    if (a[i] === b[i]) continue;
+    const e = Math.abs(a[i] - b[i]) / (Math.abs(b[i]) + floor);
+    if (!(e <= worst)) worst = e;
+  }
+  return worst;
+}
+
+export function relErr(a: number, b: number): number {
+  return a === b ? 0 : Math.abs(a - b) / Math.abs(b);
+}
+
+/** 1-D grid of n cells on [lo, hi] and quadratic rewards -(x - c)^2 for each centre c. */
+export function quadraticGrid(n: number, lo: number, hi: number, centres: number[]): { xs: Float64Array; r: Float64Array } {
+  const xs = new Float64Array(n);
+  for (let k = 0; k < n; k++) xs[k] = n === 1 ? lo : lo + ((hi - lo) * k) / (n - 1);
+  const r = new Float64Array(n * centres.length);
+  centres.forEach((c, i) => {
+    for (let k = 0; k < n; k++) r[i * n + k] = -((xs[k] - c) ** 2);
+  });
+  return { xs, r };
+}
