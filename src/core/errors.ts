@@ -23,8 +23,6 @@ export const ERROR_CODES = [
   "REWARD_UNDERFLOW",
   /** A numerical failure detected at run time (NaN or infinite values in the dynamics). */
   "NUMERIC",
-  /** A sweep file (or a merge of sweep outputs) is malformed: see src/sweep/spec.ts and docs/sweep.md. */
-  "INVALID_SWEEP",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -13,6 +13,7 @@ import { readJsonFile, writeFileAtomic } from "./files.js";
 import { trajectoryTable, num, table } from "./format.js";
 import { createEngine } from "./index.js";
 import { createProgress } from "./progress.js";
+import { registerSweepCommands } from "./sweep-cli.js";
 
 /** A scenario argument: a JSON file if one exists at that path (or it ends in .json), else a preset name. */
 export async function loadScenarioArg(arg: string): Promise<unknown> {
@@ -146,6 +147,7 @@ export function buildProgram(): Command {
     .addOption(new Option("--generations <T>", "generations per run").argParser((v) => parseInt(v, 10)))
     .action((flags) => runDemo(flags));
 
+  registerSweepCommands(program);
   return program;
 }
 

@@ -51,7 +51,8 @@ function walk(v: unknown, sink: ByteSink): void {
   else if (v === null || v === undefined) sink.tag(5);
   else if (ArrayBuffer.isView(v) && !(v instanceof DataView)) {
     sink.tag(6);
-    for (const x of v as unknown as ArrayLike<number>) sink.f64(x);
+    const a = v as unknown as ArrayLike<number>;
+    for (let i = 0; i < a.length; i++) sink.f64(a[i]);
     sink.tag(7);
   } else if (Array.isArray(v)) {
     sink.tag(6);

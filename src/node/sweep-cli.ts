@@ -1,0 +1,259 @@
+// `plurisim sweep`, `plurisim merge` and `plurisim summarize` (docs/sweep.md).
+import { existsSync } from "node:fs";
+import { readFile, rename, rm } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { mkdirSync, openSync, writeSync, closeSync } from "node:fs";
+import { Command, Option } from "commander";
+import { PlurisimError } from "../core/errors.js";
+import { toJson } from "../core/json.js";
+import { sha256Hex } from "../core/sha256.js";
+import { mergeOrdered } from "../sweep/merge.js";
+import { sweepPresetDocument, sweepPresets } from "../sweep/presets.js";
+import { parseSweep, type SweepPlan } from "../sweep/spec.js";
+import { summarize } from "../sweep/summary.js";
+import { writeFileAtomic } from "./files.js";
+import { cellLines, planHash, readRows, runSweep, sweepPaths, writeCsv, type SweepManifest } from "./sweep-run.js";
+
+/** A sweep argument: a JSON file if one exists (or the name ends in .json), else a sweep preset. */
+export async function loadSweepArg(arg: string, force = false): Promise<{ plan: SweepPlan; source: { path: string; sha256: string } | { preset: string } }> {
+  if (existsSync(arg) || arg.endsWith(".json")) {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(arg);
+    } catch (e) {
+      throw new PlurisimError("INVALID_SWEEP", `cannot read ${arg}: ${(e as Error).message}`, { field: "sweep", value: arg });
+    }
+    let doc: unknown;
+    try {
+      doc = JSON.parse(bytes.toString("utf8"));
+    } catch (e) {
+      throw new PlurisimError("INVALID_SWEEP", `${arg} is not valid JSON: ${(e as Error).message}`, { field: "sweep", value: arg });
+    }
+    const plan = parseSweep(doc, { force, name: basename(arg).replace(/\.json$/, "") });
+    return { plan, source: { path: arg, sha256: await sha256Hex(bytes) } };
+  }
+  return { plan: parseSweep(sweepPresetDocument(arg), { force }), source: { preset: arg } };
+}
+
+function parseShard(v: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(v);
+  if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) {
+    throw new PlurisimError("INVALID_SWEEP", `--shard must be i/n with 0 <= i < n, e.g. 0/4 (got ${JSON.stringify(v)})`, { field: "--shard", value: v });
+  }
+  return { index: Number(m[1]), count: Number(m[2]) };
+}
+
+function positiveInt(name: string, allowZero = false) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < (allowZero ? 0 : 1)) {
+      throw new PlurisimError("INVALID_SWEEP", `${name} must be ${allowZero ? "a non-negative" : "a positive"} integer (got ${JSON.stringify(v)})`, { field: name, value: v });
+    }
+    return n;
+  };
+}
+
+interface SweepFlags {
+  out?: string;
+  workers?: number;
+  batch?: number;
+  shard?: { index: number; count: number };
+  resume?: boolean;
+  overwrite?: boolean;
+  failFast?: boolean;
+  csv?: boolean | string;
+  force?: boolean;
+  summary?: boolean;
+  list?: boolean;
+  progress?: boolean;
+}
+
+async function sweepCommand(arg: string | undefined, flags: SweepFlags): Promise<void> {
+  if (flags.list || !arg) {
+    const width = Math.max(...Object.keys(sweepPresets).map((k) => k.length));
+    process.stdout.write(Object.entries(sweepPresets).map(([k, p]) => `${k.padEnd(width)}  ${p.description}`).join("\n") + "\n");
+    return;
+  }
+  const { plan, source } = await loadSweepArg(arg, flags.force);
+  const shardTag = flags.shard ? `.shard-${flags.shard.index}-of-${flags.shard.count}` : "";
+  const out = flags.out ?? join("out", `${plan.name}${shardTag}.jsonl`);
+  const controller = new AbortController();
+  let signalName: NodeJS.Signals | null = null;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (signalName) return;
+    signalName = sig;
+    process.stderr.write(`\nplurisim: ${sig}: stopping after whole lines; resume with --resume\n`);
+    controller.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  let outcome;
+  try {
+    outcome = await runSweep({
+      plan,
+      out,
+      sweepFile: source,
+      workers: flags.workers,
+      batch: flags.batch,
+      shard: flags.shard,
+      resume: flags.resume,
+      overwrite: flags.overwrite,
+      failFast: flags.failFast,
+      csv: flags.csv,
+      progress: flags.progress !== false,
+      signal: controller.signal,
+    });
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+  const c = outcome.counts;
+  process.stderr.write(
+    `${outcome.status}: ${c.done}/${c.shard} cells written (${c.ok} ok, ${c.failed} failed; ${c.ranNow} run now) -> ${outcome.paths.rows}` +
+      `${plan.keep.trajectory ? `, ${outcome.paths.trajectories}` : ""}${flags.csv ? `, ${outcome.paths.csv}` : ""}; manifest ${outcome.paths.manifest}\n`,
+  );
+  if (outcome.status === "interrupted") process.exit(signalName === "SIGTERM" ? 143 : 130);
+  if (outcome.status === "failed") {
+    process.stderr.write("plurisim: --fail-fast: stopped at the first failed cell\n");
+    process.exit(1);
+  }
+  if (flags.summary !== false && c.done === c.shard) {
+    const s = summarize(plan.summary, await readRows(outcome.paths.rows));
+    process.stdout.write(`${s.title}\n${s.text}\n`);
+  }
+}
+
+interface MergeFlags {
+  out: string;
+  sweep?: string;
+  force?: boolean;
+  csv?: boolean | string;
+}
+
+/** Merges shard outputs (each cell-ordered) into one ordered file; refuses missing or duplicated cells. */
+export async function mergeFiles(files: string[], flags: MergeFlags): Promise<{ cells: number; out: string }> {
+  const manifests: (SweepManifest | null)[] = await Promise.all(
+    files.map(async (f) => {
+      const p = sweepPaths(f).manifest;
+      return existsSync(p) ? (JSON.parse(await readFile(p, "utf8")) as SweepManifest) : null;
+    }),
+  );
+  for (const f of files) if (!existsSync(f)) throw new PlurisimError("INVALID_SWEEP", `cannot merge: ${f} does not exist`, { field: "files", value: f });
+  let plan: SweepPlan | undefined;
+  let hash: string | undefined;
+  if (flags.sweep) {
+    plan = (await loadSweepArg(flags.sweep, flags.force)).plan;
+    hash = await planHash(plan);
+  }
+  manifests.forEach((m, k) => {
+    if (!m) return;
+    if (hash && m.planSha256 !== hash) throw new PlurisimError("INVALID_SWEEP", `cannot merge: ${files[k]} was written by a different sweep than ${flags.sweep}`, { field: "files", value: files[k] });
+    hash ??= m.planSha256;
+    plan ??= m.plan;
+    if (m.planSha256 !== hash) throw new PlurisimError("INVALID_SWEEP", `cannot merge: ${files[k]} comes from a different sweep than ${files[0]} (plan hashes differ)`, { field: "files", value: files[k] });
+  });
+  const wasm = new Set(manifests.filter((m) => m).map((m) => m!.engine.wasmSha256));
+  if (wasm.size > 1) throw new PlurisimError("INVALID_SWEEP", `cannot merge: the files come from different engine builds (wasm ${[...wasm].map((h) => h.slice(0, 12)).join(", ")})`, { field: "files", value: [...wasm] });
+  if (!plan) throw new PlurisimError("INVALID_SWEEP", "cannot merge: no manifest beside the files (x.manifest.json) and no --sweep to say how many cells there are", { field: "--sweep" });
+
+  const outPaths = sweepPaths(flags.out);
+  mkdirSync(dirname(flags.out) || ".", { recursive: true });
+  const mergeOne = async (inputs: string[], target: string) => {
+    const tmp = `${target}.${process.pid}.tmp`;
+    const fd = openSync(tmp, "w");
+    let lines: string[] = [];
+    try {
+      const r = await mergeOrdered(inputs.map((f) => ({ name: f, lines: cellLines(f) })), plan!.total, (line) => {
+        lines.push(line);
+        if (lines.length >= 1000) {
+          writeSync(fd, lines.join("\n") + "\n");
+          lines = [];
+        }
+      });
+      if (lines.length) writeSync(fd, lines.join("\n") + "\n");
+      closeSync(fd);
+      await rename(tmp, target);
+      return r.cells;
+    } catch (e) {
+      closeSync(fd);
+      await rm(tmp, { force: true });
+      throw e;
+    }
+  };
+  const cells = await mergeOne(files, outPaths.rows);
+  const trajectories = files.map((f) => sweepPaths(f).trajectories);
+  const haveTraj = plan.keep.trajectory && trajectories.every((t) => existsSync(t));
+  if (haveTraj) await mergeOne(trajectories, outPaths.trajectories);
+  if (flags.csv) await writeCsv(outPaths.rows, typeof flags.csv === "string" ? flags.csv : outPaths.csv);
+  const rows = await readRows(outPaths.rows);
+  const failed = rows.filter((r) => r.status !== "ok").length;
+  const first = manifests.find((m) => m);
+  const manifest = {
+    format: "plurisim-sweep-manifest/1",
+    name: plan.name,
+    status: "complete",
+    mergedFrom: files.map((f, k) => ({ file: f, shard: manifests[k]?.shard ?? null, status: manifests[k]?.status ?? null })),
+    sweepFile: first?.sweepFile ?? (flags.sweep ? { path: flags.sweep } : null),
+    planSha256: hash ?? (await planHash(plan)),
+    plan,
+    engine: first?.engine ?? null,
+    shard: { index: 0, count: 1 },
+    cells: { total: plan.total, shard: plan.total, done: cells, ok: cells - failed, failed, pending: 0 },
+    startedAt: manifests.map((m) => m?.startedAt).filter(Boolean).sort()[0] ?? null,
+    endedAt: manifests.map((m) => m?.endedAt).filter(Boolean).sort().pop() ?? null,
+    mergedAt: new Date().toISOString(),
+    files: { rows: outPaths.rows, trajectories: haveTraj ? outPaths.trajectories : null, csv: flags.csv ? outPaths.csv : null },
+  };
+  await writeFileAtomic(outPaths.manifest, toJson(manifest, 2) + "\n");
+  return { cells, out: outPaths.rows };
+}
+
+/** Adds `sweep`, `merge` and `summarize` to the plurisim program. */
+export function registerSweepCommands(program: Command): void {
+  program
+    .command("sweep")
+    .description("run a parameter sweep (a sweep file or a sweep preset) on all cores; rows stream to JSONL")
+    .argument("[sweep]", "sweep.json or a sweep preset (table5, lemma35, k-phase); omit to list the presets")
+    .option("--out <file>", "rows file (JSONL); beside it: .trajectories.jsonl, .csv, .manifest.json (default out/<name>.jsonl)")
+    .addOption(new Option("--workers <n>", "worker threads (default: the available cores; 0 = main thread)").argParser(positiveInt("--workers", true)))
+    .addOption(new Option("--batch <n>", "cells per task (default: up to 16)").argParser(positiveInt("--batch")))
+    .addOption(new Option("--shard <i/n>", "run only cells c with c mod n = i (0-based), e.g. $SLURM_ARRAY_TASK_ID/8").argParser(parseShard))
+    .option("--resume", "continue an interrupted sweep: keep the rows written, run the rest")
+    .option("--overwrite", "start again even if the rows file exists")
+    .option("--fail-fast", "stop at the first cell that fails (exit code 1)")
+    .option("--csv [file]", "also write the rows as CSV (default: beside the rows file)")
+    .option("--force", "allow a sweep over the cell limit (1,000,000 cells)")
+    .option("--no-summary", "do not print the summary after the run")
+    .option("--no-progress", "no progress display")
+    .option("--list", "list the sweep presets")
+    .action(sweepCommand);
+
+  program
+    .command("merge")
+    .description("merge shard outputs into one file ordered by cell; refuses missing or duplicated cells")
+    .argument("<files...>", "rows files (JSONL) of the shards, each with its .manifest.json beside it")
+    .requiredOption("--out <file>", "merged rows file (JSONL)")
+    .option("--sweep <file>", "the sweep file or preset (needed when the manifests are missing)")
+    .option("--csv [file]", "also write the merged rows as CSV")
+    .option("--force", "allow a sweep over the cell limit")
+    .action(async (files: string[], flags: MergeFlags) => {
+      const r = await mergeFiles(files, flags);
+      process.stderr.write(`merged ${files.length} files: ${r.cells} cells -> ${r.out}\n`);
+    });
+
+  program
+    .command("summarize")
+    .description("print the summary of a sweep's rows (the Table 5 analogue for table5, ...)")
+    .argument("<rows>", "rows file (JSONL) of a finished sweep")
+    .option("--as <summary>", "summary to use: table5, lemma35, k-phase, counts (default: the sweep's own)")
+    .option("--json", "print the summary data as JSON")
+    .action(async (rowsPath: string, flags: { as?: string; json?: boolean }) => {
+      if (!existsSync(rowsPath)) throw new PlurisimError("INVALID_SWEEP", `cannot read ${rowsPath}: no such file`, { field: "rows", value: rowsPath });
+      const mPath = sweepPaths(rowsPath).manifest;
+      const name = flags.as ?? (existsSync(mPath) ? (JSON.parse(await readFile(mPath, "utf8")) as SweepManifest).plan.summary : undefined);
+      const s = summarize(name, await readRows(rowsPath));
+      process.stdout.write(flags.json ? toJson(s.data, 2) + "\n" : `${s.title}\n${s.text}\n`);
+    });
+}
+
+

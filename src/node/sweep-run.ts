@@ -1,0 +1,451 @@
+// Running a sweep on a pool and streaming its results to disk: rows (JSONL), trajectories
+// (JSONL), optional CSV and a manifest; resume, shards, fail-fast, Ctrl-C / SIGTERM.
+//
+// Ordering: rows are written in cell order. Completed batches wait in a reorder buffer until
+// every earlier cell of this shard is written, then go out as whole lines (trajectory line first,
+// then the row line). So the rows file is always a prefix, in cell order, of the shard's cells,
+// whatever the worker count or batch size; `--resume` keeps that prefix (dropping a torn last
+// line) and runs the rest; `merge` is a k-way merge of ordered files. Dispatch runs at most
+// WINDOW cells ahead of the last written one, which bounds the buffer.
+import { closeSync, createReadStream, existsSync, ftruncateSync, mkdirSync, openSync, statSync, writeSync } from "node:fs";
+import { readFile, rm } from "node:fs/promises";
+import { dirname } from "node:path";
+import { PlurisimError } from "../core/errors.js";
+import { toJson } from "../core/json.js";
+import { sha256Hex } from "../core/sha256.js";
+import { VERSION } from "../core/version.js";
+import type { WasmSource } from "../core/engine.js";
+import { canonicalJson, shardCells, type SweepPlan } from "../sweep/spec.js";
+import { errorRow, type CellResult, type Row } from "../sweep/task.js";
+import { writeFileAtomic } from "./files.js";
+import { loadWasmSource } from "./index.js";
+import { createSweepPool, defaultWorkers } from "./pool.js";
+import { createProgress, type Progress } from "./progress.js";
+
+export interface SweepRunOptions {
+  plan: SweepPlan;
+  /** The rows file (JSONL). Trajectories, CSV and manifest go beside it (sweepPaths). */
+  out: string;
+  /** The sweep file this plan came from, for the manifest (path and SHA-256 of its bytes). */
+  sweepFile?: { path: string; sha256: string } | { preset: string };
+  workers?: number;
+  /** Cells per task; default: up to 16, fewer when there are few cells per worker. */
+  batch?: number;
+  /** Run only cells c with c mod count = index. */
+  shard?: { index: number; count: number };
+  resume?: boolean;
+  overwrite?: boolean;
+  failFast?: boolean;
+  /** Write a CSV of the rows at the end (true: beside the rows file). */
+  csv?: boolean | string;
+  /** Show progress on stderr (a bar on a terminal, lines otherwise). */
+  progress?: boolean;
+  /** Stop cleanly when aborted (the CLI wires SIGINT/SIGTERM to this). */
+  signal?: AbortSignal;
+  wasm?: WasmSource;
+  /** Test-only: worker threads exit when they reach these cells. */
+  exitOnCells?: number[];
+}
+
+export type SweepStatus = "running" | "complete" | "interrupted" | "failed";
+
+export interface SweepOutcome {
+  status: SweepStatus;
+  paths: SweepPaths;
+  /** Cells of this shard, rows in the file (ok + failed), ok, failed, and cells run by this invocation. */
+  counts: { total: number; shard: number; done: number; ok: number; failed: number; ranNow: number };
+  manifest: SweepManifest;
+}
+
+export interface SweepPaths {
+  rows: string;
+  trajectories: string;
+  csv: string;
+  manifest: string;
+}
+
+/** Files of a sweep whose rows go to `out`: x.jsonl -> x.trajectories.jsonl, x.csv, x.manifest.json. */
+export function sweepPaths(out: string, csv?: string): SweepPaths {
+  const stem = out.endsWith(".jsonl") ? out.slice(0, -".jsonl".length) : out;
+  return { rows: out, trajectories: `${stem}.trajectories.jsonl`, csv: csv ?? `${stem}.csv`, manifest: `${stem}.manifest.json` };
+}
+
+export interface SweepManifest {
+  format: "plurisim-sweep-manifest/1";
+  name: string;
+  status: SweepStatus;
+  sweepFile: SweepRunOptions["sweepFile"] | null;
+  /** SHA-256 of the canonical JSON of the plan (base resolved, axes expanded): resume and merge compare it. */
+  planSha256: string;
+  plan: SweepPlan;
+  engine: { version: string; wasmSha256: string };
+  shard: { index: number; count: number };
+  cells: { total: number; shard: number; done: number; ok: number; failed: number; pending: number };
+  startedAt: string;
+  endedAt: string | null;
+  runs: { startedAt: string; endedAt: string | null; status: SweepStatus; workers: number; batch: number; cellsRun: number }[];
+  files: { rows: string; trajectories: string | null; csv: string | null };
+}
+
+/** SHA-256 of the plan's canonical JSON. */
+export function planHash(plan: SweepPlan): Promise<string> {
+  return sha256Hex(new TextEncoder().encode(canonicalJson(plan)));
+}
+
+function usage(field: string, message: string, value?: unknown): PlurisimError {
+  return new PlurisimError("INVALID_SWEEP", message, { field, value });
+}
+
+/**
+ * Reads a JSONL file line by line; `accept` returns false to stop. Returns the byte offset just
+ * after the last accepted whole line (a torn last line, without its newline, is never accepted).
+ */
+export async function scanLines(path: string, accept: (line: string) => boolean): Promise<number> {
+  let offset = 0;
+  let carry = Buffer.alloc(0);
+  const stream = createReadStream(path);
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      let buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+      let start = 0;
+      for (;;) {
+        const nl = buf.indexOf(10, start);
+        if (nl < 0) break;
+        const line = buf.subarray(start, nl).toString("utf8");
+        if (!accept(line)) return offset;
+        offset += nl + 1 - start;
+        start = nl + 1;
+      }
+      carry = Buffer.from(buf.subarray(start));
+      buf = carry;
+    }
+  } finally {
+    stream.destroy();
+  }
+  return offset;
+}
+
+/** Lines of a JSONL file as an async iterable of {cell, line} (for merge). */
+export async function* cellLines(path: string): AsyncGenerator<{ cell: number; line: string }> {
+  const stream = createReadStream(path);
+  let carry = "";
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    const text = carry + chunk.toString("utf8");
+    const parts = text.split("\n");
+    carry = parts.pop() ?? "";
+    for (const line of parts) {
+      if (line.trim() === "") continue;
+      yield { cell: cellOf(line, path), line };
+    }
+  }
+  if (carry.trim() !== "") throw usage("file", `${path}: the last line is torn (no newline): resume that sweep before merging`, path);
+}
+
+function cellOf(line: string, path: string): number {
+  try {
+    const cell = (JSON.parse(line) as { cell?: unknown }).cell;
+    if (typeof cell === "number") return cell;
+  } catch {
+    // fall through
+  }
+  throw usage("file", `${path}: a line is not a sweep row (no cell index): ${line.slice(0, 80)}`, path);
+}
+
+async function readManifest(path: string): Promise<SweepManifest | null> {
+  if (!existsSync(path)) return null;
+  return JSON.parse(await readFile(path, "utf8")) as SweepManifest;
+}
+
+/** Runs (or resumes) a sweep; resolves when every cell of the shard is written, or when stopped. */
+export async function runSweep(options: SweepRunOptions): Promise<SweepOutcome> {
+  const { plan } = options;
+  const shard = options.shard ?? { index: 0, count: 1 };
+  if (!Number.isSafeInteger(shard.count) || shard.count < 1 || !Number.isSafeInteger(shard.index) || shard.index < 0 || shard.index >= shard.count) {
+    throw usage("--shard", `--shard must be i/n with 0 <= i < n (got ${shard.index}/${shard.count})`, shard);
+  }
+  const workers = options.workers ?? defaultWorkers();
+  const slice = shardCells(plan.total, shard.index, shard.count);
+  const autoBatch = Math.max(1, Math.min(16, Math.floor(slice.length / Math.max(1, workers * 4))));
+  const batch = options.batch ?? autoBatch;
+  if (!Number.isSafeInteger(batch) || batch < 1) throw usage("--batch", `--batch must be a positive integer (got ${batch})`, batch);
+  const csvPath = typeof options.csv === "string" ? options.csv : undefined;
+  const paths = sweepPaths(options.out, csvPath);
+  const wasm = options.wasm ?? (await loadWasmSource());
+  const hash = await planHash(plan);
+  const keepTrajectories = plan.keep.trajectory;
+
+  // Resume: keep the ordered prefix of this shard's cells already in the file.
+  let done = 0;
+  let ok = 0;
+  let failed = 0;
+  let previous: SweepManifest | null = null;
+  if (existsSync(paths.rows)) {
+    if (!options.resume && !options.overwrite) {
+      throw usage("--out", `${paths.rows} exists: pass --resume to continue that sweep, or --overwrite to start again`, paths.rows);
+    }
+    if (options.resume) {
+      previous = await readManifest(paths.manifest);
+      if (!previous) throw usage("--resume", `cannot resume: ${paths.manifest} is missing, so ${paths.rows} cannot be checked against this sweep`, paths.manifest);
+      if (previous.planSha256 !== hash) throw usage("--resume", `cannot resume: ${paths.rows} was written by a different sweep (plan hash ${previous.planSha256.slice(0, 12)}, this one ${hash.slice(0, 12)})`, previous.planSha256);
+      if (previous.engine.wasmSha256 !== wasm.wasmSha256) {
+        throw usage("--resume", `cannot resume: ${paths.rows} was written by another engine build (wasm ${previous.engine.wasmSha256.slice(0, 12)}, this one ${wasm.wasmSha256.slice(0, 12)}); rows would not be comparable`, previous.engine.wasmSha256);
+      }
+      if (previous.shard.index !== shard.index || previous.shard.count !== shard.count) {
+        throw usage("--shard", `cannot resume: ${paths.rows} holds shard ${previous.shard.index}/${previous.shard.count}, not ${shard.index}/${shard.count}`, shard);
+      }
+      const keepBytes = await scanLines(paths.rows, (line) => {
+        let row: Row;
+        try {
+          row = JSON.parse(line) as Row;
+        } catch {
+          return false;
+        }
+        if (done >= slice.length || row.cell !== slice[done]) return false;
+        done++;
+        if (row.status === "ok") ok++;
+        else failed++;
+        return true;
+      });
+      truncate(paths.rows, keepBytes);
+      if (keepTrajectories) {
+        let t = 0;
+        const trajBytes = existsSync(paths.trajectories)
+          ? await scanLines(paths.trajectories, (line) => {
+              try {
+                if (t < done && (JSON.parse(line) as { cell: number }).cell === slice[t]) {
+                  t++;
+                  return true;
+                }
+              } catch {
+                // a torn line
+              }
+              return false;
+            })
+          : 0;
+        if (t < done) throw usage("--resume", `cannot resume: ${paths.trajectories} has trajectories for ${t} cells but ${paths.rows} has ${done} rows`, paths.trajectories);
+        truncate(paths.trajectories, trajBytes);
+      }
+    }
+  }
+  if (!options.resume || !existsSync(paths.rows)) {
+    done = ok = failed = 0;
+    mkdirSync(dirname(paths.rows) || ".", { recursive: true });
+    closeSync(openSync(paths.rows, "w"));
+    if (keepTrajectories) closeSync(openSync(paths.trajectories, "w"));
+  }
+
+  const startedAt = new Date().toISOString();
+  const run = { startedAt, endedAt: null as string | null, status: "running" as SweepStatus, workers, batch, cellsRun: 0 };
+  const manifest: SweepManifest = {
+    format: "plurisim-sweep-manifest/1",
+    name: plan.name,
+    status: "running",
+    sweepFile: options.sweepFile ?? previous?.sweepFile ?? null,
+    planSha256: hash,
+    plan,
+    engine: { version: VERSION, wasmSha256: wasm.wasmSha256 },
+    shard,
+    cells: { total: plan.total, shard: slice.length, done, ok, failed, pending: slice.length - done },
+    startedAt: previous?.startedAt ?? startedAt,
+    endedAt: null,
+    runs: [...(previous?.runs ?? []), run],
+    files: { rows: paths.rows, trajectories: keepTrajectories ? paths.trajectories : null, csv: options.csv ? paths.csv : null },
+  };
+  const saveManifest = () => {
+    manifest.cells = { total: plan.total, shard: slice.length, done, ok, failed, pending: slice.length - done };
+    return writeFileAtomic(paths.manifest, toJson(manifest, 2) + "\n");
+  };
+  await saveManifest();
+
+  const pending = slice.slice(done);
+  const rowsFd = openSync(paths.rows, "a");
+  const trajFd = keepTrajectories ? openSync(paths.trajectories, "a") : -1;
+  const progress: Progress = options.progress ? createProgress(slice.length, "cells", { lines: true }) : { update() {}, stop() {} };
+  progress.update(done);
+
+  let status: SweepStatus = "running";
+  let ranNow = 0;
+  try {
+    if (pending.length > 0) {
+      const pool = await createSweepPool({ plan, wasm, workers, exitOnCells: options.exitOnCells });
+      try {
+        status = await dispatch();
+      } finally {
+        await pool.destroy();
+      }
+
+      async function dispatch(): Promise<SweepStatus> {
+        const inFlightMax = Math.max(2, pool.workers * 2);
+        const window = Math.max(inFlightMax * batch * 4, 1024);
+        const buffer = new Map<number, CellResult>();
+        let written = 0; // position in `pending` of the next row to write
+        let next = 0; // position in `pending` of the next cell to dispatch
+        const retry: number[][] = []; // cells of a batch whose worker died, re-run one by one
+        let inFlight = 0;
+        let stop: SweepStatus | null = null;
+        let wake: () => void = () => {};
+        const onAbort = () => {
+          stop ??= "interrupted";
+          wake();
+        };
+        options.signal?.addEventListener("abort", onAbort);
+        if (options.signal?.aborted) onAbort();
+
+        const flush = () => {
+          const rowLines: string[] = [];
+          const trajLines: string[] = [];
+          while (written < pending.length && buffer.has(pending[written])) {
+            const r = buffer.get(pending[written])!;
+            buffer.delete(pending[written]);
+            if (keepTrajectories) trajLines.push(toJson({ cell: r.row.cell, trajectory: r.trajectory ?? null }));
+            rowLines.push(toJson(r.row));
+            if (r.row.status === "ok") ok++;
+            else {
+              failed++;
+              if (options.failFast) stop ??= "failed";
+            }
+            written++;
+            done++;
+            ranNow++;
+          }
+          if (rowLines.length === 0) return;
+          // Trajectories first: a kill between the two writes leaves an extra trajectory, which resume drops.
+          if (keepTrajectories) writeSync(trajFd, trajLines.join("\n") + "\n");
+          writeSync(rowsFd, rowLines.join("\n") + "\n");
+          progress.update(done);
+        };
+
+        const launch = (cells: number[], isolated: boolean) => {
+          inFlight++;
+          const started = performance.now();
+          pool.run(cells).then(
+            (results) => {
+              for (const r of results) buffer.set(r.row.cell, r);
+            },
+            (err: unknown) => {
+              if (stop) return;
+              if (cells.length > 1 && !isolated) {
+                // A worker died: re-run its cells one per task so only the cell that kills it fails.
+                for (const c of cells) retry.push([c]);
+              } else {
+                const e = new Error(`worker died while running this cell: ${err instanceof Error ? err.message : String(err)}`);
+                for (const c of cells) {
+                  const row = errorRow(plan, c, e, performance.now() - started);
+                  row.errorCode = "WORKER_DIED";
+                  buffer.set(c, { row });
+                }
+              }
+            },
+          ).finally(() => {
+            inFlight--;
+            wake();
+          });
+        };
+
+        while (!stop) {
+          while (!stop && inFlight < inFlightMax && (retry.length > 0 || (next < pending.length && next - written < window))) {
+            if (retry.length > 0) launch(retry.shift()!, true);
+            else {
+              const cells = pending.slice(next, Math.min(next + batch, pending.length));
+              next += cells.length;
+              launch(cells, false);
+            }
+          }
+          if (written >= pending.length) break;
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+          flush();
+        }
+        options.signal?.removeEventListener("abort", onAbort);
+        // Stopped early: write what is contiguous, and drop the rest (resume recomputes it).
+        flush();
+        return stop ?? "complete";
+      }
+    } else status = "complete";
+  } finally {
+    closeSync(rowsFd);
+    if (trajFd >= 0) closeSync(trajFd);
+    progress.stop();
+  }
+  if (status === "complete" && done < slice.length) status = "interrupted";
+  run.cellsRun = ranNow;
+  run.status = status;
+  run.endedAt = new Date().toISOString();
+  manifest.status = status;
+  manifest.endedAt = run.endedAt;
+  if (options.csv) await writeCsv(paths.rows, paths.csv);
+  await saveManifest();
+  return { status, paths, counts: { total: plan.total, shard: slice.length, done, ok, failed, ranNow }, manifest };
+}
+
+function truncate(path: string, bytes: number): void {
+  if (statSync(path).size === bytes) return;
+  const fd = openSync(path, "r+");
+  try {
+    ftruncateSync(fd, bytes);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Flattens a row into dotted columns: params.<path>, final.basinMass[0], at.100.entropy, ... */
+export function flattenRow(row: unknown): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  const walk = (v: unknown, key: string, depth: number) => {
+    if (v !== null && typeof v === "object" && depth < 6) {
+      if (Array.isArray(v)) v.forEach((e, i) => walk(e, `${key}[${i}]`, depth + 1));
+      else for (const [k, e] of Object.entries(v)) walk(e, key === "" ? k : key === "params" ? `params.${k}` : `${key}.${k}`, depth + 1);
+    } else out.set(key, v);
+  };
+  walk(row, "", 0);
+  return out;
+}
+
+function csvField(v: unknown): string {
+  if (v === undefined || v === null) return "";
+  const s = typeof v === "object" ? JSON.stringify(v) : String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** Writes the CSV of a rows file: one header (the union of columns, in order of first appearance), one line per row. */
+export async function writeCsv(rowsPath: string, csvPath: string): Promise<void> {
+  const columns = new Map<string, number>();
+  await scanLines(rowsPath, (line) => {
+    for (const k of flattenRow(JSON.parse(line)).keys()) if (!columns.has(k)) columns.set(k, columns.size);
+    return true;
+  });
+  const tmp = `${csvPath}.${process.pid}.tmp`;
+  const fd = openSync(tmp, "w");
+  try {
+    writeSync(fd, [...columns.keys()].map(csvField).join(",") + "\n");
+    let lines: string[] = [];
+    await scanLines(rowsPath, (line) => {
+      const flat = flattenRow(JSON.parse(line));
+      lines.push([...columns.keys()].map((k) => csvField(flat.get(k))).join(","));
+      if (lines.length >= 1000) {
+        writeSync(fd, lines.join("\n") + "\n");
+        lines = [];
+      }
+      return true;
+    });
+    if (lines.length) writeSync(fd, lines.join("\n") + "\n");
+  } finally {
+    closeSync(fd);
+  }
+  const { rename } = await import("node:fs/promises");
+  await rename(tmp, csvPath).catch(async (e) => {
+    await rm(tmp, { force: true });
+    throw e;
+  });
+}
+
+/** Reads every row of a rows file (for summaries and tests). */
+export async function readRows(path: string): Promise<Row[]> {
+  const rows: Row[] = [];
+  await scanLines(path, (line) => {
+    if (line.trim() !== "") rows.push(JSON.parse(line) as Row);
+    return true;
+  });
+  return rows;
+}

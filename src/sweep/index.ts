@@ -1,0 +1,14 @@
+// The sweep room (runs anywhere): spec parsing and validation, cell expansion and seeds, the
+// batch task shared by Node's Piscina workers and the browser's Web Workers, merge and presets.
+export { parseSweep, cellAt, cellIndices, canonicalJson, shardCells, MAX_CELLS, MAX_CELLS_FORCED, METRIC_NAMES } from "./spec.js";
+export type { SweepPlan, Keep, Dim, Cell, ParseSweepOptions } from "./spec.js";
+export { cellSeed } from "./seed.js";
+export { expandAxis } from "./axes.js";
+export { parsePath, getPath, setPath } from "./paths.js";
+export { runBatch, runCell, errorRow } from "./task.js";
+export type { Row, CellResult, BatchHooks } from "./task.js";
+export { mergeOrdered } from "./merge.js";
+export type { CellLine, MergeSource } from "./merge.js";
+export { sweepPresets, sweepPresetDocument } from "./presets.js";
+export { summarize, summaries } from "./summary.js";
+export type { Summary } from "./summary.js";

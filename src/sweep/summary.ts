@@ -1,0 +1,121 @@
+// Per-preset summaries of a finished sweep's rows: the Table 5 analogue, the Lemma 3.5 check
+// and the K x q phase diagram, each as data and as a printable table. Runs anywhere.
+import type { Row } from "./task.js";
+
+export interface Summary {
+  title: string;
+  text: string;
+  data: unknown;
+}
+
+const fmt = (v: number, digits = 3): string => (Number.isFinite(v) ? (v === 0 ? "0" : Math.abs(v) < 1e-3 || Math.abs(v) >= 1e5 ? v.toExponential(digits - 1) : v.toPrecision(digits)) : String(v));
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, j) => Math.max(...rows.map((r) => (r[j] ?? "").length)));
+  return rows.map((r) => r.map((c, j) => (j === 0 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join("  ")).join("\n");
+}
+
+const num = (v: unknown): number => (typeof v === "number" ? v : v === "inf" ? Infinity : Number(v));
+
+/** Table 5 analogue: per basin distance D, the mean over q of (a_T - q)^2 (MODEL.md section 5). */
+export function summarizeTable5(rows: Row[]): Summary {
+  const byD = new Map<number, { q: number; a: number }[]>();
+  let errors = 0;
+  for (const r of rows) {
+    if (r.status !== "ok" || !r.final?.basinMass) {
+      errors++;
+      continue;
+    }
+    const D = Math.round((num(r.params["groups[1].reward.center"]) - num(r.params["groups[0].reward.center"])) * 1e9) / 1e9;
+    const q = num(r.params["groups[0].weight"]);
+    const list = byD.get(D) ?? [];
+    list.push({ q, a: r.final.basinMass[0] });
+    byD.set(D, list);
+  }
+  const data = [...byD.entries()]
+    .sort((x, y) => x[0] - y[0])
+    .map(([D, list]) => ({
+      D,
+      cells: list.length,
+      meanSquaredDeviation: list.reduce((s, { q, a }) => s + (a - q) ** 2, 0) / list.length,
+      maxAbsDeviation: Math.max(...list.map(({ q, a }) => Math.abs(a - q))),
+    }));
+  const text = table([
+    ["D", "cells", "mean_q (a_T - q)^2", "max |a_T - q|"],
+    ...data.map((d) => [String(d.D), String(d.cells), fmt(d.meanSquaredDeviation), fmt(d.maxAbsDeviation)]),
+  ]);
+  return { title: "Table 5 analogue: basin mass of group 1 against q (MODEL.md section 5)", text: errors ? `${text}\n(${errors} cells failed)` : text, data };
+}
+
+/** Lemma 3.5: how many landscapes end with a_T inside the audit's interval [L - c m_T, U + c m_T]. */
+export function summarizeLemma35(rows: Row[]): Summary {
+  let applicable = 0;
+  let held = 0;
+  let inWindow = 0;
+  let heldInWindow = 0;
+  const violations: { cell: number; params: Record<string, unknown>; a: number; interval: unknown }[] = [];
+  for (const r of rows) {
+    const audit = r.audit as { applicable?: boolean; held?: { interval: boolean | null }; qWindow?: { inside: boolean }; intervalWithSlack?: [number, number] } | undefined;
+    if (r.status !== "ok" || !audit?.applicable) continue;
+    applicable++;
+    const ok = audit.held?.interval === true;
+    const win = audit.qWindow?.inside === true;
+    if (ok) held++;
+    if (win) inWindow++;
+    if (ok && win) heldInWindow++;
+    if (!ok) violations.push({ cell: r.cell, params: r.params, a: r.final?.basinMass?.[0] ?? NaN, interval: audit.intervalWithSlack });
+  }
+  const lines = [
+    `landscapes audited: ${applicable} of ${rows.length}`,
+    `a_T inside [L - m_T, U + m_T]: ${held} of ${applicable}`,
+    `q inside the window (kappa_1, 1 - kappa_2): ${inWindow}; of those inside the interval: ${heldInWindow}`,
+  ];
+  for (const v of violations.slice(0, 10)) lines.push(`  outside: cell ${v.cell} a_T = ${fmt(v.a, 6)} interval ${JSON.stringify(v.interval)} ${JSON.stringify(v.params)}`);
+  return { title: "Lemma 3.5 interval over a grid of landscapes (audit)", text: lines.join("\n"), data: { applicable, held, inWindow, heldInWindow, violations } };
+}
+
+/** K x q phase diagram: the final mass outside both basins (compromise atoms) for each K and q. */
+export function summarizeKPhase(rows: Row[]): Summary {
+  const Ks: unknown[] = [];
+  const qs: number[] = [];
+  const cell = new Map<string, number>();
+  for (const r of rows) {
+    const K = r.params["curation.K"];
+    const q = num(r.params["groups[0].weight"]);
+    if (!Ks.includes(K)) Ks.push(K);
+    if (!qs.includes(q)) qs.push(q);
+    cell.set(`${K}|${q}`, r.status === "ok" && r.final ? (r.final.outsideMass ?? NaN) : NaN);
+  }
+  qs.sort((a, b) => a - b);
+  Ks.sort((a, b) => num(a) - num(b));
+  const text = table([
+    ["K \\ q", ...qs.map((q) => fmt(q, 2))],
+    ...Ks.map((K) => [String(K), ...qs.map((q) => fmt(cell.get(`${K}|${q}`) ?? NaN, 2))]),
+  ]);
+  return {
+    title: "K x q phase diagram: final mass outside both basins (compromise atoms); ~0 = both basins kept (Nash), large = compromise",
+    text,
+    data: Ks.map((K) => ({ K, outsideMass: qs.map((q) => cell.get(`${K}|${q}`) ?? null), q: qs })),
+  };
+}
+
+/** Counts of any sweep: cells, ok, failed. */
+export function summarizeCounts(rows: Row[]): Summary {
+  const ok = rows.filter((r) => r.status === "ok").length;
+  const failed = rows.length - ok;
+  const text = `${rows.length} cells: ${ok} ok, ${failed} failed` + (failed ? `\nfirst failure: cell ${rows.find((r) => r.status !== "ok")!.cell}: ${rows.find((r) => r.status !== "ok")!.error}` : "");
+  return { title: "sweep", text, data: { cells: rows.length, ok, failed } };
+}
+
+export const summaries: Record<string, (rows: Row[]) => Summary> = {
+  table5: summarizeTable5,
+  lemma35: summarizeLemma35,
+  "k-phase": summarizeKPhase,
+  counts: summarizeCounts,
+};
+
+/** The summary named by a plan (or the counts when it names none). */
+export function summarize(name: string | undefined, rows: Row[]): Summary {
+  const f = (name && Object.hasOwn(summaries, name) ? summaries[name] : undefined) ?? summarizeCounts;
+  return f(rows);
+}

@@ -1,0 +1,131 @@
+// A pool of Web Workers, each with its own engine on the module the page compiled once. Tasks
+// queue and go to the first idle worker; cancel() terminates the busy workers (a run in Wasm
+// cannot be interrupted from outside) and starts fresh ones, so the page never waits on them.
+import type { WasmSource } from "../core/engine.js";
+import type { FromWorker, ToWorker, WireError } from "./protocol.js";
+
+type Task = Exclude<ToWorker, { type: "init" }>;
+/** A task before the pool gives it an id. */
+export type TaskInput = Task extends infer T ? (T extends Task ? Omit<T, "id"> : never) : never;
+type Reply = Extract<FromWorker, { type: "result" | "rows" }>;
+
+interface Job {
+  task: Task;
+  resolve: (reply: Reply) => void;
+  reject: (error: Error) => void;
+  onProgress?: (done: number, total: number) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  ready: Promise<void>;
+  job: Job | null;
+}
+
+/** An error from a worker, with the PlurisimError code and field when it was one. */
+export class WorkerError extends Error {
+  code?: string;
+  field?: string;
+  constructor(e: WireError) {
+    super(e.message);
+    this.name = "WorkerError";
+    this.code = e.code;
+    this.field = e.field;
+  }
+}
+
+/** Thrown to pending tasks by cancel(). */
+export class CancelledError extends Error {
+  constructor() {
+    super("cancelled");
+    this.name = "CancelledError";
+  }
+}
+
+export class WorkerPool {
+  private slots: Slot[] = [];
+  private queue: Job[] = [];
+  private nextId = 1;
+
+  constructor(
+    private readonly source: WasmSource,
+    readonly size: number,
+    private readonly makeWorker: () => Worker,
+  ) {
+    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+  }
+
+  private spawn(): Slot {
+    const worker = this.makeWorker();
+    let ready!: () => void;
+    const slot: Slot = { worker, ready: new Promise<void>((r) => (ready = r)), job: null };
+    worker.onmessage = (event: MessageEvent<FromWorker>) => {
+      const msg = event.data;
+      if (msg.type === "ready") return ready();
+      const job = slot.job;
+      if (!job || job.task.id !== msg.id) return;
+      if (msg.type === "progress") return job.onProgress?.(msg.done, msg.total);
+      slot.job = null;
+      if (msg.type === "error") job.reject(new WorkerError(msg.error));
+      else job.resolve(msg);
+      this.pump();
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      const job = slot.job;
+      this.replace(slot);
+      job?.reject(new Error(`a worker died: ${event.message || "unknown error"}`));
+      this.pump();
+    };
+    const init: ToWorker = { type: "init", module: this.source.module, wasmSha256: this.source.wasmSha256 };
+    worker.postMessage(init);
+    return slot;
+  }
+
+  private replace(slot: Slot): void {
+    slot.worker.terminate();
+    const i = this.slots.indexOf(slot);
+    if (i >= 0) this.slots[i] = this.spawn();
+  }
+
+  private pump(): void {
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return;
+      if (slot.job) continue;
+      const job = this.queue.shift()!;
+      slot.job = job;
+      void slot.ready.then(() => {
+        if (slot.job === job) slot.worker.postMessage(job.task);
+      });
+    }
+  }
+
+  /** Runs a task on the first idle worker; resolves with its reply. */
+  submit(task: TaskInput, onProgress?: (done: number, total: number) => void): Promise<Reply> {
+    const full = { ...task, id: this.nextId++ } as Task;
+    return new Promise<Reply>((resolve, reject) => {
+      this.queue.push({ task: full, resolve, reject, onProgress });
+      this.pump();
+    });
+  }
+
+  /** Drops queued tasks and terminates busy workers (replaced by fresh ones); their promises reject with CancelledError. */
+  cancel(): void {
+    const dropped = this.queue.splice(0);
+    for (const job of dropped) job.reject(new CancelledError());
+    for (const slot of [...this.slots]) {
+      if (!slot.job) continue;
+      const job = slot.job;
+      slot.job = null;
+      this.replace(slot);
+      job.reject(new CancelledError());
+    }
+  }
+
+  /** Terminates every worker. */
+  destroy(): void {
+    this.cancel();
+    for (const slot of this.slots) slot.worker.terminate();
+    this.slots = [];
+  }
+}

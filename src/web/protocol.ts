@@ -1,0 +1,26 @@
+// Messages between the page and its Web Workers (src/web/worker.ts). Plain structured-clone
+// data: the compiled WebAssembly.Module itself is posted once, so the .wasm compiles once.
+import type { Geometry } from "../core/charts.js";
+import type { RunOptions } from "../core/engine.js";
+import type { RunResult } from "../core/types.js";
+import type { SweepPlan } from "../sweep/spec.js";
+import type { CellResult } from "../sweep/task.js";
+
+export type ToWorker =
+  | { type: "init"; module: WebAssembly.Module; wasmSha256: string }
+  | { type: "run"; id: number; scenario: unknown; options: Omit<RunOptions, "onProgress"> }
+  | { type: "batch"; id: number; plan: SweepPlan; cells: number[] };
+
+/** An error as it crosses the worker boundary: PlurisimError's code, field and message. */
+export interface WireError {
+  message: string;
+  code?: string;
+  field?: string;
+}
+
+export type FromWorker =
+  | { type: "ready" }
+  | { type: "progress"; id: number; done: number; total: number }
+  | { type: "result"; id: number; result: RunResult; geometry: Geometry; p0: Float64Array; checksum: string }
+  | { type: "rows"; id: number; results: CellResult[] }
+  | { type: "error"; id: number; error: WireError };

@@ -1,0 +1,54 @@
+// A Web Worker: one engine on its own Wasm instance of the module the page compiled. Runs whole
+// scenarios (posting progress) and sweep batches through runBatch, the same task function the
+// Piscina workers run (src/sweep/task.ts).
+import { compileScenario } from "../core/compile.js";
+import { createEngineFrom, type Engine } from "../core/engine.js";
+import { parseScenario } from "../core/scenario.js";
+import { runBatch } from "../sweep/task.js";
+import { runChecksum } from "./checksum.js";
+import type { FromWorker, ToWorker, WireError } from "./protocol.js";
+
+// A dedicated worker scope has the postMessage/onmessage pair of a Worker seen from outside.
+const scope = self as unknown as Worker;
+
+let engine: Promise<Engine> | undefined;
+const post = (m: FromWorker) => scope.postMessage(m);
+
+function wire(e: unknown): WireError {
+  const err = e as { message?: string; code?: string; field?: string };
+  return { message: err?.message ?? String(e), code: err?.code, field: err?.field };
+}
+
+scope.onmessage = async (event: MessageEvent<ToWorker>) => {
+  const msg = event.data;
+  if (msg.type === "init") {
+    engine = createEngineFrom({ module: msg.module, wasmSha256: msg.wasmSha256 });
+    await engine;
+    post({ type: "ready" });
+    return;
+  }
+  try {
+    if (!engine) throw new Error("worker used before init");
+    const e = await engine;
+    if (msg.type === "run") {
+      let last = 0;
+      const result = e.run(msg.scenario, {
+        ...msg.options,
+        onProgress: (done, total) => {
+          const t = performance.now();
+          if (t - last > 50 || done === total) {
+            last = t;
+            post({ type: "progress", id: msg.id, done, total });
+          }
+        },
+      });
+      const problem = compileScenario(parseScenario(msg.scenario));
+      const geometry = { n: problem.n, dim: problem.dim, coords: problem.coords, cellWidth: problem.cellWidth, gridShape: problem.gridShape };
+      post({ type: "result", id: msg.id, result, geometry, p0: problem.p0, checksum: await runChecksum(result) });
+    } else if (msg.type === "batch") {
+      post({ type: "rows", id: msg.id, results: runBatch(e, msg.plan, msg.cells) });
+    }
+  } catch (err) {
+    post({ type: "error", id: (msg as { id: number }).id, error: wire(err) });
+  }
+};
