@@ -3,9 +3,9 @@
 // Loops go two atoms per v128; rows of w start 8-aligned only (n may be odd), which Wasm's
 // v128.load accepts (alignment is a hint).
 
-// Atoms per block in the general-m step: 512 atoms x (m rows + p + out) stay in L1/L2 while
+// Atoms per block in the general-m step: 4096 atoms x (m rows + p + out) stay in L2 while
 // the block's Z accumulations reread them, so memory is still streamed once.
-const BLOCK: i32 = 512;
+const BLOCK: i32 = 4096;
 
 /** Fills w_i(x) = exp((r_i(x) - max r_i) / tau) and maxPtr[i] = max_x r_i(x) (MODEL.md section 1). */
 export function computeWeights(rPtr: usize, wPtr: usize, n: i32, m: i32, tau: f64, maxPtr: usize): void {
@@ -162,9 +162,9 @@ function kinfStep2(
   return ss;
 }
 
-// General m: per block of atoms, out first holds sum_i c'_i w_i (rows streamed in order), then
-// the mixed mass, then each row of the block is reread (from cache) for its Z accumulation.
-// zNext doubles as the accumulator array, so no scratch is needed.
+// General m: per block of atoms, out first holds sum_i c'_i w_i (rows streamed two at a time),
+// then the mixed mass, then the block's rows are reread (from cache) two at a time for the Z
+// accumulations (two independent chains). zNext doubles as the accumulator array.
 function kinfStepM(
   pPtr: usize, outPtr: usize, wPtr: usize, n: i32, m: i32,
   cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
@@ -179,21 +179,42 @@ function kinfStepM(
   for (let b0 = 0; b0 < n; b0 += BLOCK) {
     const b1 = min(b0 + BLOCK, n);
     const even = b0 + ((b1 - b0) & ~1);
-    // out = c'_0 w_0
+    // out = c'_0 w_0 + c'_1 w_1 (m >= 3 here)
     {
-      const c = keep * load<f64>(cPtr);
-      const vc = f64x2.splat(c);
+      const c0 = keep * load<f64>(cPtr);
+      const c1 = keep * load<f64>(cPtr, 8);
+      const vc0 = f64x2.splat(c0);
+      const vc1 = f64x2.splat(c1);
+      const row1 = wPtr + rowBytes;
       for (let x = b0; x < even; x += 2) {
         const o = <usize>x << 3;
-        v128.store(outPtr + o, f64x2.mul(vc, v128.load(wPtr + o)));
+        v128.store(outPtr + o, f64x2.add(f64x2.mul(vc0, v128.load(wPtr + o)), f64x2.mul(vc1, v128.load(row1 + o))));
       }
       if (even < b1) {
         const o = <usize>even << 3;
-        store<f64>(outPtr + o, c * load<f64>(wPtr + o));
+        store<f64>(outPtr + o, c0 * load<f64>(wPtr + o) + c1 * load<f64>(row1 + o));
       }
     }
-    // out += c'_i w_i
-    for (let i = 1; i < m; i++) {
+    // out += c'_i w_i (+ c'_{i+1} w_{i+1}), in the order of the twin: ((out + a) + b)
+    let i = 2;
+    for (; i + 1 < m; i += 2) {
+      const ca = keep * load<f64>(cPtr + (<usize>i << 3));
+      const cb = keep * load<f64>(cPtr + (<usize>(i + 1) << 3));
+      const vca = f64x2.splat(ca);
+      const vcb = f64x2.splat(cb);
+      const ra = wPtr + <usize>i * rowBytes;
+      const rb = ra + rowBytes;
+      for (let x = b0; x < even; x += 2) {
+        const o = <usize>x << 3;
+        const t = f64x2.add(v128.load(outPtr + o), f64x2.mul(vca, v128.load(ra + o)));
+        v128.store(outPtr + o, f64x2.add(t, f64x2.mul(vcb, v128.load(rb + o))));
+      }
+      if (even < b1) {
+        const o = <usize>even << 3;
+        store<f64>(outPtr + o, load<f64>(outPtr + o) + ca * load<f64>(ra + o) + cb * load<f64>(rb + o));
+      }
+    }
+    if (i < m) {
       const c = keep * load<f64>(cPtr + (<usize>i << 3));
       const vc = f64x2.splat(c);
       const row = wPtr + <usize>i * rowBytes;
@@ -221,21 +242,29 @@ function kinfStepM(
       store<f64>(outPtr + o, out);
       sTail += out;
     }
-    // zNext_i += sum_{x in block} out[x] w_i(x)
-    for (let i = 0; i < m; i++) {
-      const row = wPtr + <usize>i * rowBytes;
-      let z = f64x2.splat(0);
+    // zNext_i += sum_{x in block} out[x] w_i(x), two rows per pass
+    for (let g = 0; g < m; g += 2) {
+      const two = g + 1 < m;
+      const ra = wPtr + <usize>g * rowBytes;
+      const rb = two ? ra + rowBytes : ra;
+      let za = f64x2.splat(0);
+      let zb = f64x2.splat(0);
       for (let x = b0; x < even; x += 2) {
         const o = <usize>x << 3;
-        z = f64x2.add(z, f64x2.mul(v128.load(outPtr + o), v128.load(row + o)));
+        const out = v128.load(outPtr + o);
+        za = f64x2.add(za, f64x2.mul(out, v128.load(ra + o)));
+        zb = f64x2.add(zb, f64x2.mul(out, v128.load(rb + o)));
       }
-      let zs = f64x2.extract_lane(z, 0) + f64x2.extract_lane(z, 1);
+      let sa = f64x2.extract_lane(za, 0) + f64x2.extract_lane(za, 1);
+      let sb = f64x2.extract_lane(zb, 0) + f64x2.extract_lane(zb, 1);
       if (even < b1) {
         const o = <usize>even << 3;
-        zs += load<f64>(outPtr + o) * load<f64>(row + o);
+        sa += load<f64>(outPtr + o) * load<f64>(ra + o);
+        sb += load<f64>(outPtr + o) * load<f64>(rb + o);
       }
-      const zp = zNextPtr + (<usize>i << 3);
-      store<f64>(zp, load<f64>(zp) + zs);
+      const za0 = zNextPtr + (<usize>g << 3);
+      store<f64>(za0, load<f64>(za0) + sa);
+      if (two) store<f64>(za0, load<f64>(za0, 8) + sb, 8);
     }
   }
   return f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1) + sTail;

@@ -346,9 +346,9 @@ export function phaseDiagramSpec(rows: SweepRow[], options: PhaseOptions = {}): 
       .map((e) => e[0]);
   const xs = sorted("x", "xo");
   const ys = sorted("y", "yo").reverse();
-  const cellSize = Math.max(14, Math.min(48, Math.floor(420 / Math.max(xs.length, ys.length, 1))));
-  const x = { field: "x", type: "ordinal", sort: xs, title: xPath };
-  const y = { field: "y", type: "ordinal", sort: ys, title: yPath ?? "" };
+  const cellSize = Math.max(14, Math.min(64, Math.floor(420 / Math.max(xs.length, ys.length, 1))));
+  const x = { field: "x", type: "ordinal", sort: xs, title: xPath, axis: { grid: false, labelAngle: 0 } };
+  const y = { field: "y", type: "ordinal", sort: ys, title: yPath ?? "", axis: { grid: false } };
   return {
     ...base(options.title ?? `${metric} over ${xPath}${yPath ? ` x ${yPath}` : ""}${failed ? ` (${failed} failed cells hatched grey)` : ""}`),
     width: cellSize * xs.length,

@@ -7,6 +7,7 @@ import { compileScenario, rewardEvaluator } from "./compile.js";
 import { PlurisimError } from "./errors.js";
 import { instantiateKernels, type Kernels } from "./kernels.js";
 import { solveNash } from "./nash.js";
+import { aggregateReplicates, replicateSeed, type ReplicateSummary } from "./replicates.js";
 import { createRetrainer } from "./retrain.js";
 import { parseScenario, type Scenario } from "./scenario.js";
 import { sha256Hex } from "./sha256.js";
@@ -31,10 +32,22 @@ export interface Engine {
   run(scenario: unknown, options?: RunOptions): RunResult;
   /** Runs an already-compiled problem (the scenario is only echoed back in the result). */
   runProblem(problem: Problem, options?: RunOptions, scenario?: Scenario): RunResult;
+  /**
+   * Runs R replicates of a scenario (replicate r with seed replicateSeed(seed, r)) and returns
+   * each run's final metrics with their mean, standard deviation and basin survival per group.
+   */
+  runReplicates(scenario: unknown, replicates: number, options?: RunOptions): ReplicatesResult;
   /** Solves the Nash bargaining problem of a scenario without running the dynamics. */
   nash(scenario: unknown): NashSolution;
   /** The paper's assumption audit of a scenario, without running the dynamics. */
   audit(scenario: unknown): ReturnType<typeof auditScenario>;
+}
+
+export interface ReplicatesResult extends ReplicateSummary {
+  engine: EngineInfo;
+  replicates: number;
+  seeds: number[];
+  finals: RunResult["final"][];
 }
 
 /** A compiled .wasm and its hash: compile once, then instantiate per thread. */
@@ -64,6 +77,19 @@ export async function createEngineFrom(source: WasmSource): Promise<Engine> {
     },
     runProblem(problem, options = {}, scenario) {
       return runProblem(kernels, info, problem, options, scenario);
+    },
+    runReplicates(input, replicates, options = {}) {
+      if (!Number.isInteger(replicates) || replicates < 1) {
+        throw new PlurisimError("INVALID_SCENARIO", `replicates must be an integer >= 1 (got ${replicates})`, { field: "replicates", value: replicates });
+      }
+      const scenario = parseScenario(input);
+      const seeds = Array.from({ length: replicates }, (_, r) => replicateSeed(scenario.seed, r));
+      const finals = seeds.map((seed) => {
+        const s = { ...scenario, seed };
+        return runProblem(kernels, info, compileScenario(s), { ...options, onProgress: undefined }, s).final;
+      });
+      const summary = aggregateReplicates(finals.map((final) => ({ final: final as unknown as Record<string, unknown> })), finals[0].basinMass.length);
+      return { engine: info, replicates, seeds, finals, ...summary };
     },
     nash(input) {
       const problem = compileScenario(parseScenario(input));

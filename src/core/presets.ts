@@ -24,6 +24,26 @@ const lemma33 = {
   w2: [1 / 100, 1, 4 / 5, 1 / 1000],
 };
 
+// Drift (issue 3): 30 cells on [-3, 3], wells at +2 and -2 with q = (0.93, 0.07), K = infinity,
+// histogram retraining on N = 50 samples. The minority basin gets Binomial(50, ~0.07) samples a
+// generation and is lost for good the first time that is 0 (0.93^50 = 2.6% a generation).
+function drift(overrides: Record<string, unknown>): Record<string, unknown> {
+  return {
+    space: { kind: "grid1d", min: -3, max: 3, cells: 30 },
+    groups: [
+      { name: "majority", weight: 0.93, reward: quadratic(2) },
+      { name: "minority", weight: 0.07, reward: quadratic(-2) },
+    ],
+    curation: { K: "inf", temperature: 1 },
+    retraining: { model: "histogram", samples: 50 },
+    generations: 400,
+    record: { every: 20 },
+    basinEpsilon: 1,
+    seed: 1,
+    ...overrides,
+  };
+}
+
 export const presets: Record<string, Preset> = {
   "two-groups": {
     description: "Two groups (q = 0.3 / 0.7) with wells at -2 and +2: both basins survive, at mass q (the issue's example).",
@@ -120,6 +140,47 @@ export const presets: Record<string, Preset> = {
       realData: { fraction: 0.2 },
       generations: 400,
       record: { every: 10 },
+      seed: 1,
+    },
+  },
+  "drift-loses-basin": {
+    description: "Histogram retraining on N = 50 samples: sampling noise empties the 7% group's basin for good, where the exact dynamics keep it.",
+    scenario: drift({}),
+  },
+  "drift-real-data": {
+    description: "The same with 20% real data each generation (lambda = 0.2): both basins survive.",
+    scenario: drift({ realData: { fraction: 0.2 } }),
+  },
+  "drift-smoothing": {
+    description: "The same with additive smoothing alpha = 0.1 in the histogram refit: both basins survive.",
+    scenario: drift({ retraining: { model: "histogram", samples: 50, smoothing: 0.1 } }),
+  },
+  "histogram-collapse": {
+    description: "One reward with histogram retraining on 1000 samples, K = 4: the finite-sample model collapses too (Ferbach et al.).",
+    scenario: {
+      space: { kind: "grid1d", min: -4, max: 4, cells: 161 },
+      groups: [{ name: "only", weight: 1, reward: quadratic(1) }],
+      curation: { K: 4, temperature: 1 },
+      retraining: { model: "histogram", samples: 1000 },
+      generations: 200,
+      record: { every: 10 },
+      seed: 1,
+    },
+  },
+  "gmm-2d": {
+    description: "A 2-D landscape, three groups preferring three different modes, refitted as a 4-component Gaussian mixture by EM (N = 4000, K = 8).",
+    scenario: {
+      space: { kind: "grid2d", min: [-4, -4], max: [4, 4], cells: [60, 60] },
+      initial: { kind: "gaussian", mean: [0, 0], sd: 2 },
+      groups: [
+        { name: "west", weight: 0.4, reward: { kind: "quadratic", center: [-2, 0], scale: 1 } },
+        { name: "north-east", weight: 0.3, reward: { kind: "quadratic", center: [2, 1], scale: 1 } },
+        { name: "south", weight: 0.3, reward: { kind: "formula", expr: "-(x^2 + (y + 2)^2)" } },
+      ],
+      curation: { K: 8, temperature: 1 },
+      retraining: { model: "gmm", components: 4, samples: 4000 },
+      generations: 40,
+      record: { every: 5 },
       seed: 1,
     },
   },

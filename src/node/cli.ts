@@ -5,7 +5,7 @@ import { Command, CommanderError, Option } from "commander";
 import { isPlurisimError, PlurisimError } from "../core/errors.js";
 import { toJson } from "../core/json.js";
 import { presets, presetScenario } from "../core/presets.js";
-import { parseScenario, scenarioJsonSchema } from "../core/scenario.js";
+import { parseScenario, scenarioJsonSchema, type Scenario } from "../core/scenario.js";
 import type { RunResult } from "../core/types.js";
 import { VERSION } from "../core/version.js";
 import { runDemo } from "./demo.js";
@@ -32,10 +32,42 @@ interface RunFlags {
   final?: boolean;
   nash?: boolean;
   audit?: boolean;
+  replicates?: number;
+}
+
+async function replicatesCommand(arg: string, scenario: Scenario, flags: RunFlags): Promise<void> {
+  const engine = await createEngine();
+  const R = flags.replicates!;
+  const progress = createProgress(R, "replicates");
+  const result = engine.runReplicates(scenario, R, { final: flags.final, nash: flags.nash });
+  progress.update(R);
+  progress.stop();
+  if (flags.json || flags.out) return emit(toJson(result, 2), flags.out);
+  const names = scenario.groups.map((g, i) => g.name ?? `g${i}`);
+  const pm = (key: string, j?: number) => {
+    const mu = result.mean[key];
+    const sd = result.std[key];
+    if (mu === undefined) return "-";
+    return j === undefined ? `${num(mu as number)} ± ${num(sd as number, 2)}` : `${num((mu as number[])[j])} ± ${num((sd as number[])[j], 2)}`;
+  };
+  const rows = [
+    ["group", "basin mass", "survived", "expectedReward"],
+    ...names.map((g, i) => [g, pm("basinMass", i), `${num(result.basinSurvival[i] * 100, 3)}%`, pm("expectedReward", i)]),
+  ];
+  process.stdout.write(
+    [
+      `plurisim ${result.engine.version}  ${arg}: ${R} replicates (seeds ${result.seeds.slice(0, 4).join(", ")}${R > 4 ? ", ..." : ""}), final generation, mean ± sd`,
+      "",
+      table(rows),
+      "",
+      `outsideMass ${pm("outsideMass")}   entropy ${pm("entropy")}   nashGap ${pm("nashGap")}${result.mean.supportSize !== undefined ? `   supportSize ${pm("supportSize")}` : ""}`,
+    ].join("\n") + "\n",
+  );
 }
 
 async function runCommand(arg: string, flags: RunFlags): Promise<void> {
   const scenario = parseScenario(await loadScenarioArg(arg));
+  if (flags.replicates !== undefined) return replicatesCommand(arg, scenario, flags);
   const engine = await createEngine();
   const progress = createProgress(scenario.generations, "generations");
   let result: RunResult;
@@ -52,7 +84,6 @@ async function runCommand(arg: string, flags: RunFlags): Promise<void> {
   if (flags.json || flags.out) {
     await emit(toJson(result, 2), flags.out);
     if (flags.out && !flags.json) process.stderr.write(`wrote ${flags.out}\n`);
-    if (!flags.json) return;
     return;
   }
   const names = scenario.groups.map((g, i) => g.name ?? `g${i}`);
@@ -117,6 +148,13 @@ export function buildProgram(): Command {
     .option("--final", "include the final distribution p")
     .option("--nash", "solve the Nash bargaining problem; adds tvToNash, klToNash, w1ToNash")
     .option("--audit", "run the paper's two-group audit and check it against the run")
+    .addOption(
+      new Option("--replicates <R>", "run R seeds; report mean and sd per metric and each basin's survival").argParser((v) => {
+        const R = Number(v);
+        if (!Number.isInteger(R) || R < 1) throw new PlurisimError("INVALID_SCENARIO", `--replicates must be an integer >= 1 (got ${v})`, { field: "replicates", value: v });
+        return R;
+      }),
+    )
     .action(runCommand);
 
   program

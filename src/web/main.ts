@@ -382,6 +382,7 @@ async function runSweep(spec: unknown, workers?: number): Promise<{ checksum: st
     pool.destroy();
     pool = makePool(workers);
   }
+  $<HTMLInputElement>("sweep-workers").value = String(pool.size);
   state.rows = [];
   const total = plan.total;
   const batch = Math.max(1, Math.min(8, Math.ceil(total / (pool.size * 4))));
@@ -528,6 +529,8 @@ declare global {
       info?: { version: string; wasmSha256: string; workers: number };
       runPreset(name: string): Promise<{ checksum: string; generationsRun: number; nashGap: number }>;
       runSweep(spec: unknown, workers?: number): Promise<{ checksum: string; cells: number; failed: number }>;
+      /** The last run result and sweep rows as JSON text (toJson), to show where a checksum differs. */
+      lastJson(): { run: string | null; rows: string };
     };
   }
 }
@@ -553,6 +556,9 @@ window.plurisim = {
     validate();
     const { checksum, result } = await runScenario(state.scenario, false);
     return { checksum, generationsRun: result.generationsRun, nashGap: result.final.nashGap };
+  },
+  lastJson() {
+    return { run: state.result ? toJson(state.result.result) : null, rows: toJson(state.rows) };
   },
   async runSweep(spec, workers) {
     await window.plurisim.ready;

@@ -1,0 +1,200 @@
+// Node vs browser, bit for bit: the page (built with Vite, served on 127.0.0.1, driven in
+// Debian's headless chromium through playwright-core) runs two presets and a small sweep in its
+// Web Workers; the checksums of their numbers (src/web/checksum.ts: SHA-256 over the Float64
+// bytes of final p, metrics, trajectory, Nash solution, sweep rows) must equal Node's.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { extname, join, normalize } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { toJson } from "../src/core/json.js";
+import { presetScenario } from "../src/core/presets.js";
+import { createEngine } from "../src/node/index.js";
+import { parseSweep } from "../src/sweep/spec.js";
+import { runBatch } from "../src/sweep/task.js";
+import { rowsChecksum, runChecksum } from "../src/web/checksum.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const haveChromium = existsSync(CHROMIUM);
+const repo = fileURLToPath(new URL("..", import.meta.url));
+const artifacts = join(repo, "test", "artifacts");
+
+if (!haveChromium) {
+  console.warn(
+    `browser-equivalence: skipped, ${CHROMIUM} not found. Install Debian's chromium with:\n` +
+      "  apt-get update && apt-get install -y chromium\n(.ci/run installs it, so CI never skips this test.)",
+  );
+}
+
+const PRESETS = ["two-groups", "finite-k-compromise"];
+
+/** A small K x q phase diagram on the 12-atom example (9 cells, 200 generations each). */
+function sweepSpec() {
+  const base = presetScenario("finite-k-compromise");
+  base.generations = 200;
+  return {
+    name: "browser-equivalence",
+    base,
+    axes: { "groups[0].weight": { linspace: [0.2, 0.8, 3] }, "curation.K": [2, 4, "inf"] },
+    derived: { "groups[1].weight": "1 - groups[0].weight" },
+    seed: 7,
+    keep: { final: true, nash: true },
+  };
+}
+
+const MIME: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript",
+  ".css": "text/css",
+  ".wasm": "application/wasm",
+  ".json": "application/json",
+};
+
+function serve(dir: string): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
+    let file = join(dir, path);
+    if (existsSync(file) && statSync(file).isDirectory()) file = join(file, "index.html");
+    if (!file.startsWith(dir) || !existsSync(file)) {
+      res.writeHead(404).end("not found");
+      return;
+    }
+    res.writeHead(200, { "content-type": MIME[extname(file)] ?? "application/octet-stream" });
+    res.end(readFileSync(file));
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => {
+    const addr = server.address() as { port: number };
+    resolve({ server, url: `http://127.0.0.1:${addr.port}/` });
+  }));
+}
+
+/** Distance in units in the last place between two doubles (same sign assumed; Infinity otherwise). */
+function ulps(a: number, b: number): number {
+  if (Math.sign(a) !== Math.sign(b)) return Infinity;
+  const view = new DataView(new ArrayBuffer(16));
+  view.setFloat64(0, a);
+  view.setFloat64(8, b);
+  return Math.abs(Number(view.getBigInt64(0) - view.getBigInt64(8)));
+}
+
+/** Where two JSON texts differ, as "path: browser vs Node (n ulp)" lines (timing fields skipped). */
+function differences(webJson: string, nodeJson: string, limit = 12): string {
+  const out: string[] = [];
+  let total = 0;
+  const walk = (a: unknown, b: unknown, path: string) => {
+    if (a && b && typeof a === "object" && typeof b === "object") {
+      for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+        if (k !== "elapsedMs" && k !== "durationMs") walk((a as never)[k], (b as never)[k], `${path}.${k}`);
+      }
+    } else if (a !== b) {
+      total++;
+      if (out.length < limit) out.push(`${path}: browser ${String(a)} vs Node ${String(b)}${typeof a === "number" && typeof b === "number" ? ` (${ulps(a, b)} ulp)` : ""}`);
+    }
+  };
+  walk(JSON.parse(webJson), JSON.parse(nodeJson), "");
+  return `${total} values differ:\n  ${out.join("\n  ")}`;
+}
+
+describe.skipIf(!haveChromium)("the page computes what Node computes, bit for bit", () => {
+  let outDir = "";
+  let profile = "";
+  let server: Server | undefined;
+  let url = "";
+  // playwright-core types are loaded lazily so that a machine without it still reports a skip.
+  let browser: import("playwright-core").Browser | undefined;
+  let page: import("playwright-core").Page;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    outDir = mkdtempSync(join(tmpdir(), "plurisim-web-"));
+    profile = mkdtempSync(join(tmpdir(), "plurisim-chromium-"));
+    const { build } = await import("vite");
+    // Unminified: the test checks numbers, not bundle size, and this halves the build time.
+    await build({
+      configFile: join(repo, "vite.config.ts"),
+      logLevel: "error",
+      build: { outDir, emptyOutDir: true, minify: false, reportCompressedSize: false },
+    });
+    ({ server, url } = await serve(outDir));
+    const { chromium } = await import("playwright-core");
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1400, height: 1000 },
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+    browser = context.browser() ?? undefined;
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on("pageerror", (e) => pageErrors.push(e.message));
+    (globalThis as { __plurisimContext?: unknown }).__plurisimContext = context;
+    await page.goto(url);
+    await page.waitForFunction(() => window.plurisim?.info !== undefined, undefined, { timeout: 20_000 });
+  }, 90_000);
+
+  afterAll(async () => {
+    const context = (globalThis as { __plurisimContext?: { close(): Promise<void> } }).__plurisimContext;
+    await context?.close();
+    await browser?.close();
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    for (const d of [outDir, profile]) if (d) rmSync(d, { recursive: true, force: true });
+  });
+
+  it("stamps the same engine version and Wasm SHA-256 as Node", async () => {
+    const engine = await createEngine();
+    const info = await page.evaluate(() => window.plurisim.info!);
+    expect(info.version).toBe(engine.info.version);
+    expect(info.wasmSha256).toBe(engine.info.wasmSha256);
+  });
+
+  for (const name of PRESETS) {
+    it(`preset ${name}: final p, metrics, trajectory and Nash solution are bit-identical`, async () => {
+      const engine = await createEngine();
+      const result = engine.run(presetScenario(name), { final: true, nash: true });
+      const node = await runChecksum(result);
+      const web = await page.evaluate((n) => window.plurisim.runPreset(n), name);
+      if (web.checksum !== node) {
+        const { run } = await page.evaluate(() => window.plurisim.lastJson());
+        expect.fail(`preset ${name}: browser checksum ${web.checksum} vs Node ${node}; ${differences(run ?? "null", toJson(result))}`);
+      }
+    });
+  }
+
+  it("a sweep on the page's Web Worker pool gives Node's rows (durationMs aside)", async () => {
+    const spec = sweepSpec();
+    const plan = parseSweep(spec);
+    const engine = await createEngine();
+    const rows = runBatch(engine, plan, Array.from({ length: plan.total }, (_, c) => c)).map((r) => r.row);
+    const node = await rowsChecksum(rows);
+    const web = await page.evaluate(([s]) => window.plurisim.runSweep(s, 3), [spec] as const);
+    expect(web.cells).toBe(plan.total);
+    expect(web.failed).toBe(rows.filter((r) => r.status !== "ok").length);
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: join(artifacts, "browser-sweep.png"), fullPage: true });
+    if (web.checksum !== node) {
+      const { rows: webRows } = await page.evaluate(() => window.plurisim.lastJson());
+      expect.fail(`sweep: browser checksum ${web.checksum} vs Node ${node}; ${differences(webRows, toJson(rows))}`);
+    }
+  });
+
+  it("leaves a screenshot of a run and no page errors", async () => {
+    await page.click('nav button[data-panel="run-panel"]');
+    await page.evaluate(() => window.plurisim.runPreset("two-groups"));
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: join(artifacts, "browser-run.png"), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+});
+
+describe.skipIf(haveChromium)("browser equivalence without chromium", () => {
+  it.skip(`needs ${CHROMIUM}: apt-get update && apt-get install -y chromium`, () => undefined);
+});
