@@ -7,3 +7,4 @@ export * from "./reduce";
 export { uniformAt, fillUniforms, philoxBlock } from "./prng";
 export * from "./sampling";
 export * from "./fit";
+export * from "./math";

@@ -12,6 +12,7 @@
 // variance bound Var[r_i] >= a(1-a) max{Delta_i - 2 eps, 0}^2 is homogeneous of degree 2 in the
 // reward scale, so it reads the same in reward units and carries no tau.
 
+import { dmath } from "./detmath.js";
 import { basinMasks, maskRanges } from "./basins.js";
 import { solveNash } from "./nash.js";
 
@@ -126,7 +127,7 @@ export function auditScenario(input: AuditInput): Audit {
     if (S1[x]) Delta[1] = Math.min(Delta[1], g2);
   }
   const p0Positive = basins[0].p0Mass > 0 && basins[1].p0Mass > 0;
-  const kappa: [number, number] = [Math.exp(-(Delta[0] - 2 * eps) / tau), Math.exp(-(Delta[1] - 2 * eps) / tau)];
+  const kappa: [number, number] = [dmath.exp(-(Delta[0] - 2 * eps) / tau), dmath.exp(-(Delta[1] - 2 * eps) / tau)];
   const q1 = q[0];
   const qWindow = { lower: kappa[0], upper: 1 - kappa[1], q: q1, inside: kappa[0] < q1 && q1 < 1 - kappa[1] };
   // Lemma 3.5; a leakage >= 1 (Delta_i <= 2 eps) leaves that side of the interval trivial.
@@ -160,7 +161,7 @@ export function auditScenario(input: AuditInput): Audit {
   }
 
   const DeltaMin = Math.min(Delta[0], Delta[1]);
-  const counterexampleCondition = 2 * Math.exp(-delta / tau) > 1 + Math.exp(-DeltaMin / tau);
+  const counterexampleCondition = 2 * dmath.exp(-delta / tau) > 1 + dmath.exp(-DeltaMin / tau);
   const outsideDomination = {
     counterexampleCondition,
     Delta: DeltaMin,
@@ -221,8 +222,8 @@ export function auditScenario(input: AuditInput): Audit {
       id: "outside-domination-constants",
       held: !counterexampleCondition,
       reason: counterexampleCondition
-        ? `2e^{-delta/tau} = ${fmt(2 * Math.exp(-delta / tau))} > 1 + e^{-Delta/tau} = ${fmt(1 + Math.exp(-DeltaMin / tau))}: Assumption 2.1 does not imply Appendix B.4 here`
-        : `2e^{-delta/tau} = ${fmt(2 * Math.exp(-delta / tau))} <= 1 + e^{-Delta/tau} = ${fmt(1 + Math.exp(-DeltaMin / tau))}`,
+        ? `2e^{-delta/tau} = ${fmt(2 * dmath.exp(-delta / tau))} > 1 + e^{-Delta/tau} = ${fmt(1 + dmath.exp(-DeltaMin / tau))}: Assumption 2.1 does not imply Appendix B.4 here`
+        : `2e^{-delta/tau} = ${fmt(2 * dmath.exp(-delta / tau))} <= 1 + e^{-Delta/tau} = ${fmt(1 + dmath.exp(-DeltaMin / tau))}`,
     },
     {
       id: "outside-domination-at-limit",

@@ -95,7 +95,8 @@ function densitySpec(g: Geometry, series: Series[], nash: ArrayLike<number> | un
       strokeDash: {
         field: "series",
         type: "nominal",
-        legend: null,
+        title: null,
+        sort: labels,
         scale: { domain: labels, range: labels.map((l) => (l === "Nash p*" ? [5, 3] : [1, 0])) },
       },
     },

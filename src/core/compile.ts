@@ -2,6 +2,7 @@
 // p_0 and p_data, q, and the rewards evaluated on the atoms (group-major r[i * n + x]).
 // MODEL.md section 1: atom = cell centre, mass = density x cell volume, renormalised over the box.
 
+import { dmath } from "./detmath.js";
 import { PlurisimError, formatValue } from "./errors.js";
 import { compileFormula } from "./formula.js";
 import { atomCount, defaultVarianceFloor, formulaVars, spaceDim, type DistributionSpec, type RewardSpec, type Scenario, type SpaceSpec } from "./scenario.js";
@@ -129,12 +130,12 @@ export function rewardEvaluator(reward: RewardSpec, space: SpaceSpec): RewardEva
       const [cx, cy] = c2(reward.center);
       const h = reward.height;
       const inv = 1 / (2 * reward.width * reward.width);
-      if (dim === 1) return (c, count, out) => { for (let k = 0; k < count; k++) { const d = c[k] - cx; out[k] = h * Math.exp(-d * d * inv); } };
+      if (dim === 1) return (c, count, out) => { for (let k = 0; k < count; k++) { const d = c[k] - cx; out[k] = h * dmath.exp(-d * d * inv); } };
       return (c, count, out) => {
         for (let k = 0; k < count; k++) {
           const dx = c[2 * k] - cx;
           const dy = c[2 * k + 1] - cy;
-          out[k] = h * Math.exp(-(dx * dx + dy * dy) * inv);
+          out[k] = h * dmath.exp(-(dx * dx + dy * dy) * inv);
         }
       };
     }
@@ -203,7 +204,7 @@ function gaussianLogDensity(coords: Float64Array, n: number, dim: 1 | 2, mean: n
   if (dim === 1) {
     const mu = mean as number;
     const s = sd as number;
-    const c = logWeight - Math.log(s);
+    const c = logWeight - dmath.log(s);
     const inv = 1 / (2 * s * s);
     for (let x = 0; x < n; x++) {
       const d = coords[x] - mu;
@@ -214,7 +215,7 @@ function gaussianLogDensity(coords: Float64Array, n: number, dim: 1 | 2, mean: n
   const [mx, my] = mean as [number, number];
   const [[a, b], [, d]] = cov ?? [[(sd as number) ** 2, 0], [0, (sd as number) ** 2]];
   const det = a * d - b * b;
-  const c = logWeight - 0.5 * Math.log(det);
+  const c = logWeight - 0.5 * dmath.log(det);
   for (let x = 0; x < n; x++) {
     const dx = coords[2 * x] - mx;
     const dy = coords[2 * x + 1] - my;
@@ -247,12 +248,12 @@ export function discretize(dist: DistributionSpec, space: SpaceSpec, coords: Flo
     logp.fill(-Infinity);
     dist.weights.forEach((wt, j) => {
       if (wt === 0) return;
-      gaussianLogDensity(coords, n, dim, dist.means[j], dist.sds?.[j], dist.covs?.[j], Math.log(wt), tmp);
+      gaussianLogDensity(coords, n, dim, dist.means[j], dist.sds?.[j], dist.covs?.[j], dmath.log(wt), tmp);
       for (let x = 0; x < n; x++) {
         const a = logp[x];
         const b = tmp[x];
         const hi = a > b ? a : b;
-        logp[x] = hi === -Infinity ? -Infinity : hi + Math.log1p(Math.exp(-Math.abs(a - b)));
+        logp[x] = hi === -Infinity ? -Infinity : hi + dmath.log1p(dmath.exp(-Math.abs(a - b)));
       }
     });
   }
@@ -260,7 +261,7 @@ export function discretize(dist: DistributionSpec, space: SpaceSpec, coords: Flo
   for (let x = 0; x < n; x++) if (logp[x] > max) max = logp[x];
   let s = 0;
   for (let x = 0; x < n; x++) {
-    p[x] = Math.exp(logp[x] - max);
+    p[x] = dmath.exp(logp[x] - max);
     s += p[x];
   }
   if (!(s > 0) || !Number.isFinite(s)) {

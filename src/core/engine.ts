@@ -1,6 +1,7 @@
 // The engine: owns one Wasm instance and its memory, runs a scenario generation by
 // generation, and copies plain results out. Imports nothing from `node:`; Node and the
 // browser differ only in how the .wasm bytes arrive (src/node/index.ts, src/web/index.ts).
+import { dmath } from "./detmath.js";
 import { auditScenario, checkAudit } from "./audit.js";
 import { basinMasks } from "./basins.js";
 import { compileScenario, rewardEvaluator } from "./compile.js";
@@ -255,7 +256,7 @@ function runProblem(
       rewardVariance.push(stats[3 * i + 1]);
       const Zi = stats[3 * i + 2];
       // log E_p[e^{r_i/tau}] = log Z_i + max r_i / tau, Z_i with shifted weights.
-      const lp = Math.log(Zi) + maxR[i] / tau;
+      const lp = dmath.log(Zi) + maxR[i] / tau;
       logPartition.push(lp);
       nashWelfare += q[i] * lp;
       c[i] = q[i] / Zi;
@@ -271,7 +272,7 @@ function runProblem(
       nashWelfare,
       nashGap: raw.maskedMultiplierMax(wPtr, n, m, cPtr, supportPtr) - 1,
       entropy,
-      effectiveSupport: Math.exp(entropy),
+      effectiveSupport: dmath.exp(entropy),
       basinMass,
       outsideMass: raw.maskedSum(p, outsidePtr, n),
       klFromInitial: raw.klDivergence(p, p0Ptr, n),

@@ -14,6 +14,7 @@
 //   primary  := number | name | name "(" expr ("," expr)* ")" | "(" expr ")"
 // so `-x^2` is `-(x^2)`, `2^-x` is `2^(-x)` and `2^3^2` is `2^(3^2)`, as in mathematics.
 
+import { dmath } from "./detmath.js";
 import { PlurisimError } from "./errors.js";
 
 export type FormulaVar = "x" | "y";
@@ -54,27 +55,27 @@ const sign = (a: number): number => Math.sign(a);
 
 /** Functions and their arities (max = Infinity for variadic ones). */
 export const FORMULA_FUNCTIONS: Readonly<Record<string, FunctionSpec>> = {
-  exp: { min: 1, max: 1, f: Math.exp },
-  log: { min: 1, max: 1, f: Math.log },
-  log2: { min: 1, max: 1, f: Math.log2 },
-  log10: { min: 1, max: 1, f: Math.log10 },
+  exp: { min: 1, max: 1, f: (a) => dmath.exp(a) },
+  log: { min: 1, max: 1, f: (a) => dmath.log(a) },
+  log2: { min: 1, max: 1, f: (a) => dmath.log2(a) },
+  log10: { min: 1, max: 1, f: (a) => dmath.log10(a) },
   sqrt: { min: 1, max: 1, f: Math.sqrt },
   abs: { min: 1, max: 1, f: Math.abs },
-  sin: { min: 1, max: 1, f: Math.sin },
-  cos: { min: 1, max: 1, f: Math.cos },
-  tan: { min: 1, max: 1, f: Math.tan },
-  atan: { min: 1, max: 1, f: Math.atan },
-  sinh: { min: 1, max: 1, f: Math.sinh },
-  cosh: { min: 1, max: 1, f: Math.cosh },
-  tanh: { min: 1, max: 1, f: Math.tanh },
+  sin: { min: 1, max: 1, f: (a) => dmath.sin(a) },
+  cos: { min: 1, max: 1, f: (a) => dmath.cos(a) },
+  tan: { min: 1, max: 1, f: (a) => dmath.tan(a) },
+  atan: { min: 1, max: 1, f: (a) => dmath.atan(a) },
+  sinh: { min: 1, max: 1, f: (a) => dmath.sinh(a) },
+  cosh: { min: 1, max: 1, f: (a) => dmath.cosh(a) },
+  tanh: { min: 1, max: 1, f: (a) => dmath.tanh(a) },
   floor: { min: 1, max: 1, f: Math.floor },
   ceil: { min: 1, max: 1, f: Math.ceil },
   sign: { min: 1, max: 1, f: sign },
-  pow: { min: 2, max: 2, f: Math.pow },
-  atan2: { min: 2, max: 2, f: Math.atan2 },
+  pow: { min: 2, max: 2, f: (a, b) => dmath.pow(a, b) },
+  atan2: { min: 2, max: 2, f: (a, b) => dmath.atan2(a, b) },
   min: { min: 2, max: Infinity, f: Math.min },
   max: { min: 2, max: Infinity, f: Math.max },
-  hypot: { min: 2, max: Infinity, f: Math.hypot },
+  hypot: { min: 2, max: Infinity, f: (...a: number[]) => a.reduce((h, v) => dmath.hypot(h, v), 0) },
 };
 
 const MAX_LENGTH = 10_000;
@@ -396,7 +397,7 @@ function binaryScalar(op: BinaryOp, a: number, b: number): number {
     case "-": return a - b;
     case "*": return a * b;
     case "/": return a / b;
-    case "^": return Math.pow(a, b);
+    case "^": return dmath.pow(a, b);
     case "<": return a < b ? 1 : 0;
     case "<=": return a <= b ? 1 : 0;
     case ">": return a > b ? 1 : 0;
@@ -557,7 +558,7 @@ function compileBinary(op: BinaryOp, a: Compiled, b: Compiled): Compiled {
       case "/": return { kernel: (xs, ys, off, len) => { const v = ka(xs, ys, off, len); for (let i = 0; i < len; i++) out[i] = v[i] / c; return out; } };
       case "^":
         if (c === 2) return { kernel: (xs, ys, off, len) => { const v = ka(xs, ys, off, len); for (let i = 0; i < len; i++) out[i] = v[i] * v[i]; return out; } };
-        return { kernel: (xs, ys, off, len) => { const v = ka(xs, ys, off, len); for (let i = 0; i < len; i++) out[i] = Math.pow(v[i], c); return out; } };
+        return { kernel: (xs, ys, off, len) => { const v = ka(xs, ys, off, len); for (let i = 0; i < len; i++) out[i] = dmath.pow(v[i], c); return out; } };
       default:
         return { kernel: (xs, ys, off, len) => { const v = ka(xs, ys, off, len); for (let i = 0; i < len; i++) out[i] = binaryScalar(op, v[i], c); return out; } };
     }

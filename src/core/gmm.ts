@@ -13,6 +13,7 @@
 //
 // Variance floor: 1-D var >= floor; 2-D the eigenvalues of the covariance are raised to at
 // least floor (the eigenvectors are kept).
+import { dmath } from "./detmath.js";
 import type { Kernels } from "./kernels.js";
 
 /** Responsibility sum (in units of one average point) below which a component is empty. */
@@ -26,7 +27,7 @@ export function paramStride(dim: 1 | 2): number {
 /** Raises the eigenvalues of the 2x2 covariance [a b; b c] to at least floor; returns [a, b, c]. */
 export function floorCovariance(a: number, b: number, c: number, floor: number): [number, number, number] {
   const half = (a - c) / 2;
-  const root = Math.hypot(half, b);
+  const root = dmath.hypot(half, b);
   const mid = (a + c) / 2;
   const l1 = mid + root;
   const l2 = mid - root;
@@ -43,7 +44,7 @@ export function floorCovariance(a: number, b: number, c: number, floor: number):
     vx = l1 - c;
     vy = b;
   }
-  const norm = Math.hypot(vx, vy);
+  const norm = dmath.hypot(vx, vy);
   vx /= norm;
   vy /= norm;
   // Sigma = f1 v v^T + f2 u u^T with u = (-vy, vx).

@@ -1,6 +1,7 @@
 // The Wasm boundary (STYLE.md): the raw kernels on pointers, an arena that owns their memory,
 // and a typed-array level that allocates, copies in, calls and copies out. Runs anywhere: the
 // caller compiles the WebAssembly.Module (from disk in Node, from fetch in a browser).
+import { installWasmMath } from "./detmath.js";
 import { instantiate } from "./wasm/plurisim.js";
 
 /** The raw exports of plurisim.wasm: pointers are byte offsets into `memory`. */
@@ -71,6 +72,7 @@ const PAGE = 65536;
 /** Returns the kernels of an already compiled plurisim.wasm. */
 export async function instantiateKernels(module: WebAssembly.Module): Promise<Kernels> {
   const raw = await instantiate(module, {});
+  installWasmMath(raw);
   const memory = raw.memory;
   const base = (raw.heapBase() + 15) & ~15;
   let top = base;

@@ -29,6 +29,7 @@
 //     vector the average of two others on the face) returns the point the master reaches, usually
 //     a basic solution with at most m distinct vectors; it need not be the dynamics' limit.
 
+import { dmath } from "./detmath.js";
 import { PlurisimError } from "./errors.js";
 
 export interface NashOptions {
@@ -60,7 +61,7 @@ export function nashWelfare(p: Float64Array, w: Float64Array, n: number, m: numb
     let z = 0;
     const off = i * n;
     for (let x = 0; x < n; x++) z += p[x] * w[off + x];
-    f += q[i] * Math.log(z);
+    f += q[i] * dmath.log(z);
   }
   return f;
 }

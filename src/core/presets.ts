@@ -12,16 +12,18 @@ const quadratic = (center: number) => ({ kind: "quadratic", center, scale: 1 });
 // The worked finite-K example of MODEL.md section 4: x = linspace(-3, 3, 12), p_0 ~ exp(-x^2/2).
 const twelve = Array.from({ length: 12 }, (_, k) => -3 + (6 * k) / 11);
 const twelveAtoms = { kind: "atoms", count: 12, coords: twelve };
-const twelveInitial = { kind: "vector", values: twelve.map((x) => Math.exp(-(x * x) / 2)) };
+// p_0 proportional to exp(-x^2/2) at the atoms: a Gaussian evaluated at the coordinates.
+const twelveInitial = { kind: "gaussian", mean: 0, sd: 1 };
 const twelveGroups = [
   { name: "right", weight: 0.5, reward: { kind: "formula", expr: "-(x - 2)^2" } },
   { name: "left", weight: 0.5, reward: { kind: "formula", expr: "-(x + 2)^2" } },
 ];
 // MODEL.md section 5: the 4-atom counterexample to Lemma 3.3, as log-weights with tau = 1.
-// Atoms A, B, C, D; w_1 = {1, 1/100, 4/5, 1/1000}, w_2 swaps A and B.
+// Atoms A, B, C, D; w_1 = {1, 1/100, 4/5, 1/1000}, w_2 swaps A and B. The rewards are written
+// as the decimal literals of log(w), which parse to the same doubles in every engine.
 const lemma33 = {
-  w1: [1, 1 / 100, 4 / 5, 1 / 1000],
-  w2: [1 / 100, 1, 4 / 5, 1 / 1000],
+  w1: [0, -4.605170185988091, -0.2231435513142097, -6.907755278982137],
+  w2: [-4.605170185988091, 0, -0.2231435513142097, -6.907755278982137],
 };
 
 // Drift (issue 3): 30 cells on [-3, 3], wells at +2 and -2 with q = (0.93, 0.07), K = infinity,
@@ -190,8 +192,8 @@ export const presets: Record<string, Preset> = {
       space: { kind: "atoms", count: 4 },
       initial: { kind: "uniform" },
       groups: [
-        { name: "g1", weight: 0.5, reward: { kind: "vector", values: lemma33.w1.map(Math.log) } },
-        { name: "g2", weight: 0.5, reward: { kind: "vector", values: lemma33.w2.map(Math.log) } },
+        { name: "g1", weight: 0.5, reward: { kind: "vector", values: lemma33.w1 } },
+        { name: "g2", weight: 0.5, reward: { kind: "vector", values: lemma33.w2 } },
       ],
       curation: { K: "inf", temperature: 1 },
       generations: 200,

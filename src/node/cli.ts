@@ -14,6 +14,7 @@ import { trajectoryTable, num, table } from "./format.js";
 import { createEngine } from "./index.js";
 import { createProgress } from "./progress.js";
 import { registerSweepCommands } from "./sweep-cli.js";
+import { registerPlotCommands } from "./plot.js";
 
 /** A scenario argument: a JSON file if one exists at that path (or it ends in .json), else a preset name. */
 export async function loadScenarioArg(arg: string): Promise<unknown> {
@@ -186,6 +187,7 @@ export function buildProgram(): Command {
     .action((flags) => runDemo(flags));
 
   registerSweepCommands(program);
+  registerPlotCommands(program);
   return program;
 }
 

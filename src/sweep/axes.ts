@@ -1,4 +1,5 @@
 // Axis value lists: a plain list, a linspace, a logspace or an integer range (runs anywhere).
+import { dmath } from "../core/detmath.js";
 import { formatValue, PlurisimError } from "../core/errors.js";
 
 /** Largest number of values one axis may expand to (a guard against typos such as linspace n = 1e9). */
@@ -60,5 +61,5 @@ export function expandAxis(spec: unknown, field: string): unknown[] {
   if (count > MAX_AXIS_VALUES) bad(`${f}[2]`, `(count) is over the limit of ${MAX_AXIS_VALUES} per axis`, n);
   const step = count > 1 ? (b - a) / (count - 1) : 0;
   const lin = Array.from({ length: count }, (_, k) => (k === count - 1 && count > 1 ? b : a + k * step));
-  return kind === "linspace" ? lin : lin.map((e) => 10 ** e);
+  return kind === "linspace" ? lin : lin.map((e) => dmath.pow(10, e));
 }
