@@ -82,7 +82,7 @@ describe("plot and report from files", async () => {
     const png = readFileSync(out);
     expect([...png.subarray(0, 4)]).toEqual(PNG_MAGIC);
     expect(png.length).toBeGreaterThan(10_000);
-    expect([...renderPng('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>').subarray(0, 4)]).toEqual(PNG_MAGIC);
+    expect([...(await renderPng('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')).subarray(0, 4)]).toEqual(PNG_MAGIC);
   });
 
   it("draws a sweep .jsonl as a phase diagram", async () => {

@@ -184,6 +184,8 @@ export function buildProgram(): Command {
     .command("demo", { isDefault: true })
     .description("the headline demonstration: one reward collapses, two groups stay diverse, the Nash certificate")
     .addOption(new Option("--generations <T>", "generations per run").argParser((v) => parseInt(v, 10)))
+    .option("--report <file>", "where to write the HTML report", "out/demo-report.html")
+    .option("--no-report", "do not write the HTML report")
     .action((flags) => runDemo(flags));
 
   registerSweepCommands(program);

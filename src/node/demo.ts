@@ -1,11 +1,17 @@
 // `npm start`: the headline result in one short table. One reward collapses onto its best
 // outputs; two groups keep both basins at mass q; the Nash solver, which never iterates the
 // dynamics, certifies where they go.
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import { presetScenario } from "../core/presets.js";
+import type { RunResult } from "../core/types.js";
 import { num, table } from "./format.js";
 import { createEngine } from "./index.js";
 
-export async function runDemo(flags: { generations?: number }): Promise<void> {
+/** Where `npm start` writes the HTML report of its demonstration. */
+export const DEMO_REPORT = "out/demo-report.html";
+
+export async function runDemo(flags: { generations?: number; report?: string | false }): Promise<void> {
   const engine = await createEngine();
   const cases = [
     { label: "one reward", preset: "one-reward-collapse" },
@@ -13,10 +19,12 @@ export async function runDemo(flags: { generations?: number }): Promise<void> {
   ];
   const rows = [["scenario", "group", "q", "basin mass", "Nash p* basin", "eff. support", "nashGap", "F* - F(p_T)"]];
   let header = "";
+  const runs: { title: string; result: RunResult }[] = [];
   for (const c of cases) {
     const scenario = presetScenario(c.preset) as { generations: number; groups: { name: string; weight: number }[] };
     if (flags.generations) scenario.generations = flags.generations;
-    const result = engine.run(scenario, { nash: true });
+    const result = engine.run(scenario, { nash: true, final: true });
+    runs.push({ title: `${c.label} (preset ${c.preset})`, result });
     header ||= `plurisim ${result.engine.version} (wasm sha256 ${result.engine.wasmSha256.slice(0, 16)}...), K = infinity, ${result.generationsRun} generations, 3001 atoms on [-12, 12]`;
     const f = result.final;
     const nash = result.nash!;
@@ -45,4 +53,12 @@ export async function runDemo(flags: { generations?: number }): Promise<void> {
       "Next: `plurisim presets`, `plurisim run two-groups --nash --audit`, `plurisim run <file.json> --json`.",
     ].join("\n") + "\n",
   );
+  const out = flags.report ?? DEMO_REPORT;
+  if (out) {
+    // The report pulls in vega: loaded only here, so the table above appears without waiting for it.
+    const { writeRunReport } = await import("./report.js");
+    mkdirSync(dirname(out), { recursive: true });
+    await writeRunReport(runs, out, { title: "plurisim: one reward collapses, two groups stay diverse" });
+    process.stdout.write(`Report with the figures: ${out}\n`);
+  }
 }

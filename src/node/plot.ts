@@ -2,10 +2,7 @@
 // writes SVG, @resvg/resvg-js turns it into PNG with the system fonts. Also the `plot` and
 // `report` commands of the CLI.
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
-import { Resvg } from "@resvg/resvg-js";
 import type { Command } from "commander";
-import * as vega from "vega";
-import { compile } from "vega-lite";
 import {
   distributionSpec,
   metricsSpec,
@@ -112,6 +109,8 @@ export function specFor(input: PlotInput, options: PlotOptions = {}): ChartSpec 
 
 /** SVG text of a Vega-Lite spec, rendered headless. */
 export async function renderSvg(spec: ChartSpec): Promise<string> {
+  // vega is loaded on first use: the CLI's other commands start without its hundreds of modules.
+  const [vega, { compile }] = await Promise.all([import("vega"), import("vega-lite")]);
   const view = new vega.View(vega.parse(compile(spec as never).spec), { renderer: "none" });
   try {
     return await view.toSVG();
@@ -121,7 +120,8 @@ export async function renderSvg(spec: ChartSpec): Promise<string> {
 }
 
 /** PNG bytes of an SVG, drawn by resvg with the system fonts (DejaVu Sans on Debian) on white. */
-export function renderPng(svg: string, scale = 2): Buffer {
+export async function renderPng(svg: string, scale = 2): Promise<Buffer> {
+  const { Resvg } = await import("@resvg/resvg-js");
   const resvg = new Resvg(svg, {
     background: "white",
     fitTo: { mode: "zoom", value: scale },
@@ -137,7 +137,7 @@ export async function writeChart(spec: ChartSpec, out: string): Promise<void> {
     // Whole or not at all, like writeFileAtomic (which takes text).
     const tmp = `${out}.${process.pid}.tmp`;
     try {
-      await writeFile(tmp, renderPng(svg));
+      await writeFile(tmp, await renderPng(svg));
       await rename(tmp, out);
     } catch (err) {
       await rm(tmp, { force: true });
