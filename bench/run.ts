@@ -2,10 +2,20 @@
 // suite's name, and prints a table of ratios. Add a suite by importing it into SUITES.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { kernelsSuite, type SuiteOutput } from "./kernels.js";
+import { kernelsSuite } from "./kernels.js";
+import { samplingSuite } from "./sampling.js";
+import { sweepSuite } from "./sweep.js";
 
-const SUITES: Record<string, () => Promise<SuiteOutput>> = {
+/** What every suite returns: named cases of numbers (or notes), free-form notes and metadata. */
+interface Suite {
+  cases: Record<string, object>;
+  notes: string[];
+}
+
+const SUITES: Record<string, () => Promise<Suite>> = {
   kernels: kernelsSuite,
+  sampling: samplingSuite,
+  sweep: sweepSuite,
 };
 
 // dist/bench/run.js writes to the source tree's bench/results.json.
@@ -23,7 +33,7 @@ for (const [name, suite] of Object.entries(SUITES)) {
     Object.fromEntries(
       Object.entries(out.cases).map(([c, r]) => [
         c,
-        Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === "number" ? Number(v.toPrecision(4)) : v])),
+        Object.fromEntries(Object.entries(r as Record<string, unknown>).map(([k, v]) => [k, typeof v === "number" ? Number(v.toPrecision(4)) : v])),
       ]),
     ),
   );
