@@ -1,12 +1,9 @@
 // Kernel benchmark suite: the K = infinity step and the finite-K step, Wasm vs the TS twin vs
 // NumPy (bench/numpy_baseline.py, run in a child process). Case names carry their sizes.
-import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { Bench } from "tinybench";
 import { instantiateKernels } from "../src/core/kernels.js";
 import { twins } from "../src/core/twins.js";
 import { loadWasmBytes } from "../src/node/wasm.js";
+import { runNumpy, timeMs } from "./common.js";
 
 /** Mean milliseconds per call of each implementation, and the NumPy/Wasm and TS/Wasm ratios. */
 export interface CaseResult {
@@ -25,6 +22,9 @@ export interface SuiteOutput {
 
 const KINF_SIZES = [1e3, 1e4, 1e5, 1e6, 1e7];
 const KINF_GROUPS = [2, 8];
+/** tinybench budgets: big cases run few, long iterations. */
+const BIG = { time: 1500, iterations: 3 };
+const SMALL = { time: 400, iterations: 10 };
 const FINITE_K = { n: 3001, K: 4, centres: [-1, 1], q: [0.5, 0.5] };
 
 function grid(n: number, centres: number[]): { w: Float64Array; p: Float64Array } {
@@ -43,53 +43,9 @@ function linspace(a: number, b: number, m: number): number[] {
   return Array.from({ length: m }, (_, i) => (m === 1 ? a : a + ((b - a) * i) / (m - 1)));
 }
 
-async function timeMs(name: string, fn: () => number, big: boolean): Promise<number> {
-  const bench = new Bench({ name, time: big ? 1500 : 400, iterations: big ? 3 : 10, warmupIterations: 2, warmupTime: 50 });
-  let sink = 0;
-  bench.add(name, () => {
-    const s = fn();
-    if (!Number.isFinite(s)) throw new Error(`${name}: non-finite result ${s}`);
-    sink += s;
-  });
-  await bench.run();
-  const r = bench.tasks[0].result;
-  if (r.state !== "completed") throw new Error(`${name}: ${r.state}`);
-  if (sink === -1) console.log(sink);
-  return r.latency.mean;
-}
 
 function numpyBaseline(notes: string[]): Record<string, number> {
-  const here = fileURLToPath(new URL(".", import.meta.url));
-  const script = [`${here}numpy_baseline.py`, `${here}../../bench/numpy_baseline.py`].find((p) => existsSync(p));
-  if (!script) {
-    notes.push("numpy_baseline.py not found: NumPy skipped");
-    return {};
-  }
-  const env = { ...process.env };
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
-  // One core, as the Wasm kernels run.
-  env.OPENBLAS_NUM_THREADS = "1";
-  env.OMP_NUM_THREADS = "1";
-  env.MKL_NUM_THREADS = "1";
-  const cfg = { kinf: KINF_SIZES.flatMap((n) => KINF_GROUPS.map((m) => [n, m])), finitek: FINITE_K };
-  const run = spawnSync("python3", [script, JSON.stringify(cfg)], { env, encoding: "utf8", maxBuffer: 1 << 24 });
-  if (run.status !== 0) {
-    notes.push(`NumPy baseline failed: ${(run.stderr || run.error?.message || "").trim().slice(0, 300)}`);
-    return {};
-  }
-  const out = JSON.parse(run.stdout) as Record<string, unknown>;
-  if (typeof out.skipped === "string") {
-    notes.push(`NumPy skipped: ${out.skipped}`);
-    console.log(`note: NumPy skipped (${out.skipped})`);
-    return {};
-  }
-  const ms: Record<string, number> = {};
-  for (const [k, v] of Object.entries(out)) {
-    if (typeof v === "number") ms[k] = v * 1000;
-    else notes.push(`numpy ${k}: ${JSON.stringify(v)}`);
-  }
-  return ms;
+  return runNumpy("numpy_baseline.py", { kinf: KINF_SIZES.flatMap((n) => KINF_GROUPS.map((m) => [n, m])), finitek: FINITE_K }, notes);
 }
 
 function result(wasmMs: number, tsMs: number | null, numpyMs: number | null): CaseResult {
@@ -124,8 +80,8 @@ export async function kernelsSuite(): Promise<SuiteOutput> {
       const op = k.allocF64(n);
       const zp = k.allocF64(m);
       const big = n >= 1e6;
-      const wasmMs = await timeMs(`${name} wasm`, () => k.raw.kinfStep(pp, op, wp, n, m, cp, zp, 0, 0), big);
-      const tsMs = await timeMs(`${name} ts`, () => twins.kinfStepArrays(p, w, n, m, c, 0).sum, big);
+      const wasmMs = await timeMs(`${name} wasm`, () => k.raw.kinfStep(pp, op, wp, n, m, cp, zp, 0, 0), big ? BIG : SMALL);
+      const tsMs = await timeMs(`${name} ts`, () => twins.kinfStepArrays(p, w, n, m, c, 0).sum, big ? BIG : SMALL);
       cases[name] = result(wasmMs, tsMs, numpy[name] ?? null);
       console.log(`${name}: wasm ${wasmMs.toFixed(3)} ms, ts ${tsMs.toFixed(3)} ms, numpy ${numpy[name]?.toFixed(3) ?? "-"} ms`);
     }
@@ -146,8 +102,8 @@ export async function kernelsSuite(): Promise<SuiteOutput> {
     k.write(qp, qa);
     const op = k.allocF64(n);
     const sp = k.allocU8(k.raw.finiteKScratchBytes(n, m));
-    const wasmMs = await timeMs(`${name} wasm`, () => k.raw.finiteKStep(pp, op, wp, n, m, qp, K, 0, 0, sp), false);
-    const tsMs = await timeMs(`${name} ts`, () => twins.finiteKStepArrays(p, w, n, m, qa, K, 0).sum, true);
+    const wasmMs = await timeMs(`${name} wasm`, () => k.raw.finiteKStep(pp, op, wp, n, m, qp, K, 0, 0, sp), SMALL);
+    const tsMs = await timeMs(`${name} ts`, () => twins.finiteKStepArrays(p, w, n, m, qa, K, 0).sum, BIG);
     cases[name] = result(wasmMs, tsMs, numpy[name] ?? null);
     console.log(`${name}: wasm ${wasmMs.toFixed(3)} ms, ts ${tsMs.toFixed(3)} ms, numpy ${numpy[name]?.toFixed(3) ?? "-"} ms`);
     k.reset();

@@ -2,12 +2,9 @@
 // table rebuilt, Ncur curated samples with K candidates each, cumulative-weight choice,
 // histogram counts) against a vectorised NumPy sampler doing the same work
 // (bench/numpy_sampling.py). Reports curated samples and candidate draws per second.
-import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { Bench } from "tinybench";
 import { instantiateKernels } from "../src/core/kernels.js";
 import { loadWasmBytes } from "../src/node/wasm.js";
+import { runNumpy, timeMs } from "./common.js";
 import type { CaseResult, SuiteOutput } from "./kernels.js";
 
 const N_ATOMS = 3001;
@@ -23,45 +20,9 @@ const CASES: [number, number][] = [
 
 type SamplingCase = CaseResult & { curatedPerSec: number; candidatesPerSec: number; numpyCandidatesPerSec: number | null };
 
-async function timeMs(name: string, fn: () => number): Promise<number> {
-  const bench = new Bench({ name, time: 1000, iterations: 5, warmupIterations: 2, warmupTime: 50 });
-  bench.add(name, () => {
-    const s = fn();
-    if (!Number.isFinite(s)) throw new Error(`${name}: non-finite result ${s}`);
-  });
-  await bench.run();
-  const r = bench.tasks[0].result;
-  if (r.state !== "completed") throw new Error(`${name}: ${r.state}`);
-  return r.latency.mean;
-}
 
 function numpySampling(notes: string[]): Record<string, number> {
-  const here = fileURLToPath(new URL(".", import.meta.url));
-  const script = [`${here}numpy_sampling.py`, `${here}../../bench/numpy_sampling.py`].find((p) => existsSync(p));
-  if (!script) {
-    notes.push("numpy_sampling.py not found: NumPy skipped");
-    return {};
-  }
-  const env = { ...process.env };
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
-  env.OPENBLAS_NUM_THREADS = "1";
-  env.OMP_NUM_THREADS = "1";
-  env.MKL_NUM_THREADS = "1";
-  const cfg = { n: N_ATOMS, centres: CENTRES, q: Q, cases: CASES };
-  const run = spawnSync("python3", [script, JSON.stringify(cfg)], { env, encoding: "utf8", maxBuffer: 1 << 24 });
-  if (run.status !== 0) {
-    notes.push(`NumPy sampler failed: ${(run.stderr || run.error?.message || "").trim().slice(0, 300)}`);
-    return {};
-  }
-  const out = JSON.parse(run.stdout) as Record<string, unknown>;
-  if (typeof out.skipped === "string") {
-    notes.push(`NumPy skipped: ${out.skipped}`);
-    return {};
-  }
-  const ms: Record<string, number> = {};
-  for (const [k, v] of Object.entries(out)) if (typeof v === "number") ms[k] = v * 1000;
-  return ms;
+  return runNumpy("numpy_sampling.py", { n: N_ATOMS, centres: CENTRES, q: Q, cases: CASES }, notes);
 }
 
 /** Runs the sampling suite: cases keyed `curate:n=3001,K=<K>,Ncur=<Ncur>`. */
@@ -99,7 +60,7 @@ export async function samplingSuite(): Promise<SuiteOutput> {
       const total = k.raw.sum(counts, n);
       if (total !== Ncur) throw new Error(`${name}: counts sum to ${total}`);
       return total;
-    });
+    }, { time: 1000, iterations: 5 });
     const numpyMs = numpy[name] ?? null;
     cases[name] = {
       wasmMs,

@@ -1,17 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { auditScenario, checkAudit, type AuditInput, type AuditObservation } from "../src/core/audit.js";
 import { basinMasks, maskRanges } from "../src/core/basins.js";
+import { weights } from "./helpers.js";
 
-/** w[i*n + x] = exp((r_i(x) - max r_i) / tau) (MODEL.md section 1). */
-function weights(r: Float64Array, n: number, m: number, tau: number): Float64Array {
-  const w = new Float64Array(n * m);
-  for (let i = 0; i < m; i++) {
-    let mx = -Infinity;
-    for (let x = 0; x < n; x++) mx = Math.max(mx, r[i * n + x]);
-    for (let x = 0; x < n; x++) w[i * n + x] = Math.exp((r[i * n + x] - mx) / tau);
-  }
-  return w;
-}
 
 /** Runs the K = infinity per-sample update (MODEL.md section 3) and records what checkAudit reads. */
 function runKInf(input: AuditInput, T: number): { p: Float64Array; observed: AuditObservation; outsideMass: number[] } {

@@ -2,23 +2,13 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { createEngine, type Engine } from "../src/node/index.js";
 import { presetScenario } from "../src/core/presets.js";
+import { rng } from "./helpers.js";
 
 let engine: Engine;
 beforeAll(async () => {
   engine = await createEngine();
 });
 
-/** A small seeded generator for random scenarios (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function atomsScenario(rewards: number[][], q: number[], extra: Record<string, unknown> = {}) {
   return {

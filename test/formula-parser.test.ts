@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { PlurisimError } from "../src/core/errors.js";
 import { compileFormula, FormulaError, parseFormula } from "../src/core/formula.js";
+import { rng } from "./helpers.js";
 
 /** The formula at one point through the vectorised evaluator. */
 function at(expr: string, x: number, y = 0): number {
@@ -21,17 +22,6 @@ function formulaError(expr: string, vars: ("x" | "y")[] = ["x"]): FormulaError {
   throw new Error(`expected ${JSON.stringify(expr)} to fail`);
 }
 
-// A seeded PRNG (mulberry32) so the random points are the same on every run.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("precedence and associativity", () => {
   test("unary minus binds looser than ^", () => {

@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Kernels } from "../src/core/kernels.js";
 import { twins } from "../src/core/twins.js";
-import { loadKernels, maxRelErr, quadraticGrid, randomSimplex, rng } from "./kernels-helpers.js";
+import { loadKernels, maxRelErr, quadraticGrid, randomSimplex, rng } from "./helpers.js";
 
 let k: Kernels;
 beforeAll(async () => {

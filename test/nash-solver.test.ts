@@ -1,32 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { nashGap, nashWelfare, solveNash } from "../src/core/nash.js";
+import { rng as mulberry32, weights } from "./helpers.js";
 
-// Seeded PRNG (mulberry32) so every random instance is reproducible.
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function normal(rand: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
 }
 
-/** w[i*n + x] = exp((r_i(x) - max r_i) / tau) (MODEL.md section 1). */
-function weights(r: Float64Array, n: number, m: number, tau: number): Float64Array {
-  const w = new Float64Array(n * m);
-  for (let i = 0; i < m; i++) {
-    let mx = -Infinity;
-    for (let x = 0; x < n; x++) mx = Math.max(mx, r[i * n + x]);
-    for (let x = 0; x < n; x++) w[i * n + x] = Math.exp((r[i * n + x] - mx) / tau);
-  }
-  return w;
-}
 
 function dirichlet(rand: () => number, k: number): Float64Array {
   const v = new Float64Array(k);

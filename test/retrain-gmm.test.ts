@@ -7,23 +7,13 @@ import { floorCovariance, mStep, runEm, seedMixture } from "../src/core/gmm.js";
 import { instantiateKernels, type Kernels } from "../src/core/kernels.js";
 import { createRetrainer, type RewardAt } from "../src/core/retrain.js";
 import type { Problem, RetrainingSpec } from "../src/core/types.js";
+import { rng } from "./helpers.js";
 
 let k: Kernels;
 beforeAll(async () => {
   k = await instantiateKernels(new WebAssembly.Module(await readFile(new URL("../src/core/wasm/plurisim.wasm", import.meta.url))));
 });
 
-/** mulberry32, for test data only. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("EM", () => {
   const truth = [

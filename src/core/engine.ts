@@ -9,7 +9,7 @@ import { PlurisimError } from "./errors.js";
 import { instantiateKernels, type Kernels } from "./kernels.js";
 import { solveNash } from "./nash.js";
 import { aggregateReplicates, replicateSeed, type ReplicateSummary } from "./replicates.js";
-import { createRetrainer } from "./retrain.js";
+import { createRetrainer, generationGroup } from "./retrain.js";
 import { parseScenario, type Scenario } from "./scenario.js";
 import { sha256Hex } from "./sha256.js";
 import type { EngineInfo, Metrics, NashSolution, Problem, RunResult } from "./types.js";
@@ -148,20 +148,6 @@ function auditOf(w: Float64Array, problem: Problem) {
   return auditScenario({ r, w, n, m, q, p0, tau, eps });
 }
 
-/** Draws the group of a per-generation mixing step from the seeded counter-based PRNG in the Wasm. */
-function drawGroup(kernels: Kernels, q: Float64Array, seed: number, generation: number): number {
-  const u = kernels.raw.uniformAt(seed >>> 0, GROUP_STREAM, generation >>> 0);
-  let acc = 0;
-  for (let i = 0; i < q.length - 1; i++) {
-    acc += q[i];
-    if (u < acc) return i;
-  }
-  return q.length - 1;
-}
-
-/** PRNG stream reserved for per-generation group draws of the exact engine. */
-const GROUP_STREAM = 0x6d697800;
-
 function runProblem(
   kernels: Kernels,
   info: EngineInfo,
@@ -299,7 +285,7 @@ function runProblem(
   record();
   if (snapshotAt.has(0)) snapshots.push({ generation: 0, p: Array.from(kernels.read(p, n)) });
   while (t < T) {
-    const g = problem.mixing === "per-generation" ? drawGroup(kernels, q, problem.seed, t) : -1;
+    const g = problem.mixing === "per-generation" ? generationGroup(kernels, q, problem.seed, t) : -1;
     let total: number;
     if (retrainer) {
       retrainer.step(p, out, t);

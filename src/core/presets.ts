@@ -9,15 +9,51 @@ export interface Preset {
 
 const grid = { kind: "grid1d", min: -12, max: 12, cells: 3001 } as const;
 const quadratic = (center: number) => ({ kind: "quadratic", center, scale: 1 });
-// The worked finite-K example of MODEL.md section 4: x = linspace(-3, 3, 12), p_0 ~ exp(-x^2/2).
-const twelve = Array.from({ length: 12 }, (_, k) => -3 + (6 * k) / 11);
-const twelveAtoms = { kind: "atoms", count: 12, coords: twelve };
-// p_0 proportional to exp(-x^2/2) at the atoms: a Gaussian evaluated at the coordinates.
-const twelveInitial = { kind: "gaussian", mean: 0, sd: 1 };
-const twelveGroups = [
-  { name: "right", weight: 0.5, reward: { kind: "formula", expr: "-(x - 2)^2" } },
-  { name: "left", weight: 0.5, reward: { kind: "formula", expr: "-(x + 2)^2" } },
-];
+
+/**
+ * Two quadratic wells r_i = -(x - c_i)^2 on the 3001-cell grid of [-12, 12], uniform p_0,
+ * K = infinity, tau = 1, 400 generations: the landscape of MODEL.md section 5 (with centres
+ * -D/2 and D/2). Shared by the run presets and the sweep presets.
+ */
+export function twoWells(centres: [number, number], q: number, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    space: grid,
+    initial: { kind: "uniform" },
+    groups: [
+      { name: "left", weight: q, reward: quadratic(centres[0]) },
+      { name: "right", weight: 1 - q, reward: quadratic(centres[1]) },
+    ],
+    curation: { K: "inf", temperature: 1, mixing: "per-sample" },
+    generations: 400,
+    record: { every: 10 },
+    basinEpsilon: 0.1,
+    seed: 1,
+    ...overrides,
+  };
+}
+
+/**
+ * The worked finite-K example of MODEL.md section 4: 12 atoms at x = linspace(-3, 3, 12),
+ * r_1 = -(x - 2)^2, r_2 = -(x + 2)^2, q = (1/2, 1/2), p_0 proportional to exp(-x^2/2) (a
+ * Gaussian evaluated at the coordinates, so no host Math.exp is involved), tau = 1.
+ */
+export function twelveAtoms(K: number | "inf", overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const coords = Array.from({ length: 12 }, (_, k) => -3 + (6 * k) / 11);
+  return {
+    space: { kind: "atoms", count: 12, coords },
+    initial: { kind: "gaussian", mean: 0, sd: 1 },
+    groups: [
+      { name: "right", weight: 0.5, reward: { kind: "formula", expr: "-(x - 2)^2" } },
+      { name: "left", weight: 0.5, reward: { kind: "formula", expr: "-(x + 2)^2" } },
+    ],
+    curation: { K, temperature: 1 },
+    generations: 2000,
+    record: { every: 100 },
+    seed: 1,
+    ...overrides,
+  };
+}
+
 // MODEL.md section 5: the 4-atom counterexample to Lemma 3.3, as log-weights with tau = 1.
 // Atoms A, B, C, D; w_1 = {1, 1/100, 4/5, 1/1000}, w_2 swaps A and B. The rewards are written
 // as the decimal literals of log(w), which parse to the same doubles in every engine.
@@ -49,101 +85,42 @@ function drift(overrides: Record<string, unknown>): Record<string, unknown> {
 export const presets: Record<string, Preset> = {
   "two-groups": {
     description: "Two groups (q = 0.3 / 0.7) with wells at -2 and +2: both basins survive, at mass q (the issue's example).",
-    scenario: {
-      space: grid,
-      initial: { kind: "uniform" },
+    scenario: twoWells([-2, 2], 0.3, {
+      // The document, written as it is: one reward as a formula, one as a quadratic.
       groups: [
         { name: "left", weight: 0.3, reward: { kind: "formula", expr: "-(x + 2)^2" } },
         { name: "right", weight: 0.7, reward: quadratic(2) },
       ],
-      curation: { K: "inf", temperature: 1, mixing: "per-sample" },
       realData: { fraction: 0 },
-      generations: 400,
-      record: { every: 10 },
-      basinEpsilon: 0.1,
-      seed: 1,
-    },
+    }),
   },
   "one-reward-collapse": {
     description: "One reward, K = infinity: the model collapses onto the reward's best outputs (Ferbach et al.).",
-    scenario: {
-      space: grid,
-      initial: { kind: "uniform" },
-      groups: [{ name: "only", weight: 1, reward: quadratic(2) }],
-      curation: { K: "inf", temperature: 1 },
-      generations: 400,
-      record: { every: 10 },
-      seed: 1,
-    },
+    scenario: twoWells([2, 2], 1, { groups: [{ name: "only", weight: 1, reward: quadratic(2) }] }),
   },
   "finite-k-compromise": {
     description: "K = 2 on the 12-atom example of MODEL.md section 4: settles on the two centre atoms, a compromise no group ranks first.",
-    scenario: {
-      space: twelveAtoms,
-      initial: twelveInitial,
-      groups: twelveGroups,
-      curation: { K: 2, temperature: 1 },
-      generations: 2000,
-      record: { every: 100 },
-      normalize: true,
-      seed: 1,
-    },
+    scenario: twelveAtoms(2),
   },
   "finite-k-nash": {
     description: "K = 16 on the same 12 atoms: close to the Nash solution, half the mass on each group's best atom.",
-    scenario: {
-      space: twelveAtoms,
-      initial: twelveInitial,
-      groups: twelveGroups,
-      curation: { K: 16, temperature: 1 },
-      generations: 2000,
-      record: { every: 100 },
-      normalize: true,
-      seed: 1,
-    },
+    scenario: twelveAtoms(16),
   },
   "mixing-per-sample": {
     description: "Wells at -1 and +1, q = 1/2, per-sample mixing: the population mixture keeps both basins (Nash).",
-    scenario: {
-      space: grid,
-      initial: { kind: "uniform" },
-      groups: [
-        { name: "left", weight: 0.5, reward: quadratic(-1) },
-        { name: "right", weight: 0.5, reward: quadratic(1) },
-      ],
-      curation: { K: "inf", temperature: 1, mixing: "per-sample" },
-      generations: 400,
-      record: { every: 10 },
-      seed: 1,
-    },
+    scenario: twoWells([-1, 1], 0.5),
   },
   "mixing-per-generation": {
     description: "The same landscape, one group per generation (seeded): tilts compose, mass goes to the utilitarian compromise x = 0.",
-    scenario: {
-      space: grid,
-      initial: { kind: "uniform" },
-      groups: [
-        { name: "left", weight: 0.5, reward: quadratic(-1) },
-        { name: "right", weight: 0.5, reward: quadratic(1) },
-      ],
-      curation: { K: "inf", temperature: 1, mixing: "per-generation" },
-      generations: 400,
-      record: { every: 10 },
-      seed: 1,
-    },
+    scenario: twoWells([-1, 1], 0.5, { curation: { K: "inf", temperature: 1, mixing: "per-generation" } }),
   },
   "real-data-stabilises": {
     description: "One reward with 20% real data each generation: no collapse, a stable mixture of p_data and the reward's best outputs.",
-    scenario: {
-      space: grid,
+    scenario: twoWells([2, 2], 1, {
       initial: { kind: "gaussian", mean: 0, sd: 3 },
       groups: [{ name: "only", weight: 1, reward: quadratic(2) }],
-      curation: { K: "inf", temperature: 1 },
       realData: { fraction: 0.2 },
-      generations: 400,
-      record: { every: 10 },
-      seed: 1,
-    },
+    }),
   },
   "drift-loses-basin": {
     description: "Histogram retraining on N = 50 samples: sampling noise empties the 7% group's basin for good, where the exact dynamics keep it.",

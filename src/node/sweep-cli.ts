@@ -12,6 +12,7 @@ import { sweepPresetDocument, sweepPresets } from "../sweep/presets.js";
 import { parseSweep, type SweepPlan } from "../sweep/spec.js";
 import { summarize } from "../sweep/summary.js";
 import { writeFileAtomic } from "./files.js";
+import { addQueueOptions, exitOnQueueError, registerWorkerCommand, submitFromCli } from "./queue/cli.js";
 import { cellLines, planHash, readRows, runSweep, sweepPaths, writeCsv, type SweepManifest } from "./sweep-run.js";
 
 /** A sweep argument: a JSON file if one exists (or the name ends in .json), else a sweep preset. */
@@ -66,6 +67,10 @@ interface SweepFlags {
   summary?: boolean;
   list?: boolean;
   progress?: boolean;
+  queue?: string;
+  queueName?: string;
+  queuePrefix?: string;
+  attempts?: number;
 }
 
 async function sweepCommand(arg: string | undefined, flags: SweepFlags): Promise<void> {
@@ -85,6 +90,13 @@ async function sweepCommand(arg: string | undefined, flags: SweepFlags): Promise
     process.stderr.write(`\nplurisim: ${sig}: stopping after whole lines; resume with --resume\n`);
     controller.abort();
   };
+  // With --queue the server is probed and the jobs added before any file is written.
+  const queued = flags.queue !== undefined ? await submitFromCli(plan, flags) : undefined;
+  let lostQueue: unknown;
+  queued?.lost.catch((e) => {
+    lostQueue = e;
+    controller.abort();
+  });
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   let outcome;
@@ -93,8 +105,9 @@ async function sweepCommand(arg: string | undefined, flags: SweepFlags): Promise
       plan,
       out,
       sweepFile: source,
-      workers: flags.workers,
-      batch: flags.batch,
+      workers: queued ? queued.pool.workers : flags.workers,
+      batch: queued ? queued.record.batch : flags.batch,
+      pool: queued?.pool,
       shard: flags.shard,
       resume: flags.resume,
       overwrite: flags.overwrite,
@@ -106,12 +119,14 @@ async function sweepCommand(arg: string | undefined, flags: SweepFlags): Promise
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    await queued?.close();
   }
   const c = outcome.counts;
   process.stderr.write(
     `${outcome.status}: ${c.done}/${c.shard} cells written (${c.ok} ok, ${c.failed} failed; ${c.ranNow} run now) -> ${outcome.paths.rows}` +
       `${plan.keep.trajectory ? `, ${outcome.paths.trajectories}` : ""}${flags.csv ? `, ${outcome.paths.csv}` : ""}; manifest ${outcome.paths.manifest}\n`,
   );
+  if (lostQueue) exitOnQueueError(lostQueue);
   if (outcome.status === "interrupted") process.exit(signalName === "SIGTERM" ? 143 : 130);
   if (outcome.status === "failed") {
     process.stderr.write("plurisim: --fail-fast: stopped at the first failed cell\n");
@@ -210,7 +225,7 @@ export async function mergeFiles(files: string[], flags: MergeFlags): Promise<{ 
 
 /** Adds `sweep`, `merge` and `summarize` to the plurisim program. */
 export function registerSweepCommands(program: Command): void {
-  program
+  const sweep = program
     .command("sweep")
     .description("run a parameter sweep (a sweep file or a sweep preset) on all cores; rows stream to JSONL")
     .argument("[sweep]", "sweep.json or a sweep preset (table5, lemma35, k-phase); omit to list the presets")
@@ -225,8 +240,9 @@ export function registerSweepCommands(program: Command): void {
     .option("--force", "allow a sweep over the cell limit (1,000,000 cells)")
     .option("--no-summary", "do not print the summary after the run")
     .option("--no-progress", "no progress display")
-    .option("--list", "list the sweep presets")
-    .action(sweepCommand);
+    .option("--list", "list the sweep presets");
+  addQueueOptions(sweep).action(sweepCommand);
+  registerWorkerCommand(program);
 
   program
     .command("merge")

@@ -19,7 +19,7 @@ import { canonicalJson, shardCells, type SweepPlan } from "../sweep/spec.js";
 import { errorRow, type CellResult, type Row } from "../sweep/task.js";
 import { writeFileAtomic } from "./files.js";
 import { loadWasmSource } from "./index.js";
-import { createSweepPool, defaultWorkers } from "./pool.js";
+import { createSweepPool, defaultWorkers, type SweepPool } from "./pool.js";
 import { createProgress, type Progress } from "./progress.js";
 
 export interface SweepRunOptions {
@@ -45,6 +45,8 @@ export interface SweepRunOptions {
   wasm?: WasmSource;
   /** Test-only: worker threads exit when they reach these cells. */
   exitOnCells?: number[];
+  /** Where batches run instead of the local Piscina pool (the Redis queue: src/node/queue/submit.ts). */
+  pool?: SweepPool;
 }
 
 export type SweepStatus = "running" | "complete" | "interrupted" | "failed";
@@ -267,7 +269,7 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepOutcome> 
   let ranNow = 0;
   try {
     if (pending.length > 0) {
-      const pool = await createSweepPool({ plan, wasm, workers, exitOnCells: options.exitOnCells });
+      const pool = options.pool ?? (await createSweepPool({ plan, wasm, workers, exitOnCells: options.exitOnCells }));
       try {
         status = await dispatch();
       } finally {
@@ -328,12 +330,7 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepOutcome> 
                 // A worker died: re-run its cells one per task so only the cell that kills it fails.
                 for (const c of cells) retry.push([c]);
               } else {
-                const e = new Error(`worker died while running this cell: ${err instanceof Error ? err.message : String(err)}`);
-                for (const c of cells) {
-                  const row = errorRow(plan, c, e, performance.now() - started);
-                  row.errorCode = "WORKER_DIED";
-                  buffer.set(c, { row });
-                }
+                for (const c of cells) buffer.set(c, { row: workerDiedRow(plan, c, err, performance.now() - started) });
               }
             },
           ).finally(() => {
@@ -377,6 +374,13 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepOutcome> 
   if (options.csv) await writeCsv(paths.rows, paths.csv);
   await saveManifest();
   return { status, paths, counts: { total: plan.total, shard: slice.length, done, ok, failed, ranNow }, manifest };
+}
+
+/** The error row of a cell whose worker thread died running it alone (also used by the queue worker). */
+export function workerDiedRow(plan: SweepPlan, cell: number, err: unknown, durationMs: number): Row {
+  const row = errorRow(plan, cell, new Error(`worker died while running this cell: ${err instanceof Error ? err.message : String(err)}`), durationMs);
+  row.errorCode = "WORKER_DIED";
+  return row;
 }
 
 function truncate(path: string, bytes: number): void {

@@ -1,34 +1,18 @@
 // Sweep presets reproducing the paper (issue 4, point 7): `plurisim sweep <name>`. Each is a
 // sweep document in the file form of docs/sweep.md, validated like any file.
 import { PlurisimError } from "../core/errors.js";
+import { twelveAtoms, twoWells } from "../core/presets.js";
 
 export interface SweepPreset {
   description: string;
   sweep: Record<string, unknown>;
 }
 
-const quadratic = (center: number) => ({ kind: "quadratic", center, scale: 1 });
-
-/** The two-basin landscape of MODEL.md section 5: 3001 cells on [-12, 12], r_1 = -(x + D/2)^2, r_2 = -(x - D/2)^2. */
-const twoBasins = {
-  space: { kind: "grid1d", min: -12, max: 12, cells: 3001 },
-  initial: { kind: "uniform" },
-  groups: [
-    { name: "g1", weight: 0.5, reward: quadratic(-0.5) },
-    { name: "g2", weight: 0.5, reward: quadratic(0.5) },
-  ],
-  curation: { K: "inf", temperature: 1, mixing: "per-sample" },
-  generations: 400,
-  record: { every: 400 },
-  basinEpsilon: 0.1,
-  seed: 1,
-};
+/** The two-basin landscape of MODEL.md section 5, recorded only at the end (the wells are set by the axes). */
+const twoBasins = twoWells([-0.5, 0.5], 0.5, { record: { every: 400 } });
 
 /** Basin distances D of the Table 5 analogue. */
 export const TABLE5_D = [1, 2, 3, 5];
-
-/** The worked finite-K example of MODEL.md section 4: x = linspace(-3, 3, 12), p_0 ~ exp(-x^2/2). */
-const twelve = Array.from({ length: 12 }, (_, k) => -3 + (6 * k) / 11);
 
 export const sweepPresets: Record<string, SweepPreset> = {
   table5: {
@@ -69,19 +53,7 @@ export const sweepPresets: Record<string, SweepPreset> = {
     sweep: {
       name: "k-phase",
       summary: "k-phase",
-      base: {
-        space: { kind: "atoms", count: 12, coords: twelve },
-        initial: { kind: "vector", values: twelve.map((x) => Math.exp(-(x * x) / 2)) },
-        groups: [
-          { name: "right", weight: 0.5, reward: { kind: "formula", expr: "-(x - 2)^2" } },
-          { name: "left", weight: 0.5, reward: { kind: "formula", expr: "-(x + 2)^2" } },
-        ],
-        curation: { K: 2, temperature: 1 },
-        generations: 2000,
-        record: { every: 2000 },
-        normalize: true,
-        seed: 1,
-      },
+      base: twelveAtoms(2, { record: { every: 2000 } }),
       axes: {
         "curation.K": [2, 3, 4, 6, 8, 12, 16, 32, "inf"],
         "groups[0].weight": { linspace: [0.1, 0.9, 9] },

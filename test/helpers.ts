@@ -1,4 +1,4 @@
-// Shared set-up for the kernel tests: the compiled module, seeded random inputs, tolerances.
+// Shared test set-up: the compiled module, a seeded PRNG and random inputs, shifted weights, tolerances.
 import { readFile } from "node:fs/promises";
 import { instantiateKernels, type Kernels } from "../src/core/kernels.js";
 
@@ -55,4 +55,15 @@ export function quadraticGrid(n: number, lo: number, hi: number, centres: number
     for (let k = 0; k < n; k++) r[i * n + k] = -((xs[k] - c) ** 2);
   });
   return { xs, r };
+}
+
+/** w[i*n + x] = exp((r_i(x) - max r_i) / tau), in plain TS (MODEL.md section 1). */
+export function weights(r: Float64Array, n: number, m: number, tau: number): Float64Array {
+  const w = new Float64Array(n * m);
+  for (let i = 0; i < m; i++) {
+    let mx = -Infinity;
+    for (let x = 0; x < n; x++) mx = Math.max(mx, r[i * n + x]);
+    for (let x = 0; x < n; x++) w[i * n + x] = Math.exp((r[i * n + x] - mx) / tau);
+  }
+  return w;
 }

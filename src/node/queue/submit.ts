@@ -1,0 +1,193 @@
+// The submitting side of `plurisim sweep --queue`: stores the plan record, adds every job (ids
+// from the plan hash, so a second submission adds nothing), and collects finished jobs as a
+// SweepPool, so runSweep (sweep-run.ts) writes them with its own reorder buffer, manifest,
+// resume and progress: the rows file is the same as a local run's.
+import { Queue, QueueEvents, type Job } from "bullmq";
+import { toJson } from "../../core/json.js";
+import type { SweepPlan } from "../../sweep/spec.js";
+import { errorRow, type CellResult } from "../../sweep/task.js";
+import type { SweepPool } from "../pool.js";
+import { connectionOptions, openClient, QueueError, useRespClient, type QueueTarget } from "./connection.js";
+import { defaultQueueBatch, jobCells, jobCount, jobId, jobIndex, KEEP_SECONDS, planKey, RETRY_DELAY_MS, type JobData, type PlanRecord, type QueueNames } from "./jobs.js";
+
+export interface SubmitOptions {
+  target: QueueTarget;
+  names: QueueNames;
+  plan: SweepPlan;
+  planSha256: string;
+  wasmSha256: string;
+  /** Cells per job for a new sweep (a resubmission keeps the stored one). */
+  batch?: number;
+  /** Attempts per job before its cells become error rows (default 3). */
+  attempts?: number;
+  /** A submitter gives up on a lost server after this long (default 15 s). */
+  giveUpMs?: number;
+  /** Jobs the submitter keeps fetching ahead of the last written row (default 64). */
+  inFlight?: number;
+  /** How often outstanding jobs are re-checked besides the completion events (default 1000 ms). */
+  pollMs?: number;
+}
+
+export interface QueueSubmission {
+  record: PlanRecord;
+  /** Jobs this submission added (0 when the sweep was already on the queue). */
+  added: number;
+  jobs: number;
+  /** A SweepPool whose run() waits for the jobs holding the cells; pass it to runSweep. */
+  pool: SweepPool;
+  /** Rejects (QUEUE_LOST) if the server is lost for longer than giveUpMs while collecting. */
+  lost: Promise<never>;
+  close(): Promise<void>;
+}
+
+/** Stores the plan record (first submission wins), adds the sweep's jobs, and returns the collector. */
+export async function submitSweep(o: SubmitOptions): Promise<QueueSubmission> {
+  useRespClient();
+  const giveUpMs = o.giveUpMs ?? 15_000;
+  const client = openClient(o.target, giveUpMs);
+  const key = planKey(o.names, o.planSha256);
+  const fresh: PlanRecord = {
+    format: "plurisim-queue-plan/1",
+    planSha256: o.planSha256,
+    plan: o.plan,
+    wasmSha256: o.wasmSha256,
+    batch: o.batch ?? defaultQueueBatch(o.plan.total),
+    attempts: o.attempts ?? 3,
+    submittedAt: new Date().toISOString(),
+  };
+  await client.call("SET", key, toJson(fresh), "NX");
+  const record = JSON.parse(await client.call("GET", key)) as PlanRecord;
+  if (record.wasmSha256 !== o.wasmSha256) {
+    client.disconnect();
+    throw new QueueError(
+      "QUEUE_CONFLICT",
+      `this sweep is already on the queue from another engine build (wasm ${record.wasmSha256.slice(0, 12)}, this one ${o.wasmSha256.slice(0, 12)}); rows would not be comparable: use another --queue-name, or clear it`,
+    );
+  }
+  const connection = connectionOptions(o.target, giveUpMs);
+  const queue = new Queue<JobData, string>(o.names.queue, { connection, prefix: o.names.prefix });
+  queue.on("error", () => {});
+  const jobs = jobCount(o.plan.total, record.batch);
+  const before = await queue.getJobCountByTypes("waiting", "active", "delayed", "prioritized", "completed", "failed", "waiting-children");
+  const jobOpts = (k: number) => ({
+    jobId: jobId(o.planSha256, k),
+    attempts: record.attempts,
+    backoff: { type: "fixed", delay: RETRY_DELAY_MS },
+    removeOnComplete: { age: KEEP_SECONDS },
+    removeOnFail: { age: KEEP_SECONDS },
+  });
+  const dataOf = (k: number): JobData => {
+    const { start, end } = jobCells(o.plan.total, record.batch, k);
+    return { plan: o.planSha256, start, end };
+  };
+  for (let k = 0; k < jobs; k += 500) {
+    const chunk = [];
+    for (let j = k; j < Math.min(k + 500, jobs); j++) chunk.push({ name: "cells", data: dataOf(j), opts: jobOpts(j) });
+    await queue.addBulk(chunk);
+  }
+  const after = await queue.getJobCountByTypes("waiting", "active", "delayed", "prioritized", "completed", "failed", "waiting-children");
+  const events = new QueueEvents(o.names.queue, { connection, prefix: o.names.prefix });
+  events.on("error", () => {});
+
+  // Collection: one promise per job index, settled when the job is finished (completed, or failed
+  // for good). Completion events wake it at once; a poll re-checks outstanding jobs in case an
+  // event was missed (events are not replayed to a submitter that was not listening).
+  const waiting = new Map<number, { promise: Promise<Map<number, CellResult>>; resolve: (m: Map<number, CellResult>) => void }>();
+  const checking = new Set<number>();
+  let failingSince = 0;
+  let onLost: (e: QueueError) => void = () => {};
+  const lost = new Promise<never>((_, reject) => {
+    onLost = reject;
+  });
+  lost.catch(() => {});
+
+  const settle = (k: number, results: CellResult[]) => {
+    const w = waiting.get(k);
+    if (!w) return;
+    waiting.delete(k);
+    w.resolve(new Map(results.map((r) => [r.row.cell, r])));
+  };
+  const check = async (k: number) => {
+    if (checking.has(k) || !waiting.has(k)) return;
+    checking.add(k);
+    try {
+      const job: Job<JobData, string> | undefined = await queue.getJob(jobId(o.planSha256, k));
+      failingSince = 0;
+      if (!job) {
+        // Removed (aged out or cleared) before we collected it: add it again.
+        await queue.add("cells", dataOf(k), jobOpts(k));
+        return;
+      }
+      if (job.finishedOn && typeof job.returnvalue === "string") {
+        settle(k, JSON.parse(job.returnvalue) as CellResult[]);
+      } else if (job.finishedOn && job.failedReason && (await job.isFailed())) {
+        const e = new Error(`the queue gave up on this cell's job after ${job.attemptsMade} attempt(s): ${job.failedReason}`);
+        settle(
+          k,
+          jobCells(o.plan.total, record.batch, k).cells.map((c) => {
+            const row = errorRow(o.plan, c, e, 0);
+            row.errorCode = "QUEUE_FAILED";
+            return { row };
+          }),
+        );
+      }
+    } catch (e) {
+      failingSince ||= Date.now();
+      if (Date.now() - failingSince > giveUpMs) {
+        onLost(new QueueError("QUEUE_LOST", `lost Redis at ${o.target.host}:${o.target.port} while collecting results (${(e as Error).message}); the rows written so far are kept: rerun the same command with --resume`, { cause: e }));
+      }
+    } finally {
+      checking.delete(k);
+    }
+  };
+  const wake = ({ jobId: id }: { jobId: string }) => {
+    const k = jobIndex(o.planSha256, id);
+    if (k >= 0) void check(k);
+  };
+  events.on("completed", wake);
+  events.on("failed", wake);
+  const timer = setInterval(() => {
+    for (const k of waiting.keys()) void check(k);
+  }, o.pollMs ?? 1000);
+
+  const resultOf = (k: number) => {
+    let w = waiting.get(k);
+    if (!w) {
+      let resolve!: (m: Map<number, CellResult>) => void;
+      const promise = new Promise<Map<number, CellResult>>((r) => (resolve = r));
+      w = { promise, resolve };
+      waiting.set(k, w);
+      void check(k);
+    }
+    return w.promise;
+  };
+  // Results of jobs fetched for one run() that other cells of the same job will ask for.
+  const fetched = new Map<number, Promise<Map<number, CellResult>>>();
+
+  const inFlight = o.inFlight ?? 64;
+  const pool: SweepPool = {
+    workers: Math.max(1, Math.floor(inFlight / 2)),
+    async run(cells) {
+      const out: CellResult[] = [];
+      for (const c of cells) {
+        const k = Math.floor(c / record.batch);
+        let p = fetched.get(k);
+        if (!p) fetched.set(k, (p = resultOf(k)));
+        const m = await Promise.race([p, lost]);
+        const r = m.get(c);
+        if (!r) throw new Error(`job ${jobId(o.planSha256, k)} returned no row for cell ${c}`);
+        out.push(r);
+        m.delete(c);
+        if (m.size === 0) fetched.delete(k);
+      }
+      return out;
+    },
+    async destroy() {},
+  };
+  const close = async () => {
+    clearInterval(timer);
+    await Promise.allSettled([events.close(), queue.close()]);
+    client.disconnect();
+  };
+  return { record, added: Math.max(0, after - before), jobs, pool, lost, close };
+}
