@@ -82,6 +82,34 @@ describe("K = infinity closed forms", () => {
   });
 });
 
+describe("mixing modes (MODEL.md section 3)", () => {
+  it("per-generation mixing composes tilts: p_T is p_0 exp(-n_1 (x+1)^2 - n_2 (x-1)^2), the utilitarian compromise", () => {
+    // With K = infinity and one group a generation, p_T is proportional to
+    // p_0 exp(sum_t r_{i_t}(x)) = p_0 exp(-n_1 (x + 1)^2 - n_2 (x - 1)^2), where n_i counts the
+    // generations that drew group i: a Gaussian centred at (n_2 - n_1)/T with variance 1/(2T),
+    // near the argmax 0 of (r_1 + r_2)/2, not on the basins the Nash solution keeps.
+    const T = 400;
+    const r = engine.run(presetScenario("mixing-per-generation"), { final: true });
+    const p = r.final.p!;
+    const xs = p.map((_, k) => -12 + (k + 0.5) * (24 / 3001));
+    const mean = p.reduce((a, v, k) => a + v * xs[k], 0);
+    const d = Math.round((mean * T) / 2) * 2; // n_2 - n_1 has the parity of T
+    const [n1, n2] = [(T - d) / 2, (T + d) / 2];
+    const logq = xs.map((x) => -n1 * (x + 1) ** 2 - n2 * (x - 1) ** 2);
+    const top = Math.max(...logq);
+    const q = logq.map((v) => Math.exp(v - top));
+    const total = q.reduce((a, b) => a + b, 0);
+    const tv = q.reduce((a, v, k) => a + Math.abs(v / total - p[k]), 0) / 2;
+    expect(tv, `n1 = ${n1}, n2 = ${n2}`).toBeLessThan(1e-9);
+    expect(Math.abs(mean)).toBeLessThan(0.25);
+    expect(r.final.outsideMass).toBeGreaterThan(0.99);
+    // Per-sample mixing on the same landscape keeps both basins at mass q = 1/2.
+    const perSample = engine.run(presetScenario("mixing-per-sample")).final.basinMass;
+    expect(perSample[0]).toBeCloseTo(0.5, 6);
+    expect(perSample[1]).toBeCloseTo(0.5, 6);
+  });
+});
+
 describe("finite K", () => {
   it("the worked 12-atom example of MODEL.md section 4", () => {
     const run = (K: number) => {

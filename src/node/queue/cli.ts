@@ -20,7 +20,6 @@ export interface QueueSweepFlags {
   batch?: number;
   shard?: unknown;
   workers?: number;
-  progress?: boolean;
 }
 
 function count(name: string, min: number) {
@@ -66,13 +65,11 @@ export async function submitFromCli(plan: SweepPlan, flags: QueueSweepFlags): Pr
     await probe(target);
     const wasm = await loadWasmSource();
     const sub = await submitSweep({ target, names: namesOf(flags), plan, planSha256: await planHash(plan), wasmSha256: wasm.wasmSha256, batch: flags.batch, attempts: flags.attempts });
-    if (flags.progress !== false) {
-      process.stderr.write(
+    process.stderr.write(
         `queue ${describeTarget(target)} ${namesOf(flags).prefix}:${namesOf(flags).queue}: ${sub.added} of ${sub.jobs} jobs added ` +
           `(${sub.record.batch} cells per job${sub.added === 0 ? "; the sweep was already there" : ""}); start workers with: plurisim worker --queue ${describeTarget(target)}` +
           `${flags.queueName ? ` --queue-name ${flags.queueName}` : ""}${flags.queuePrefix ? ` --queue-prefix ${flags.queuePrefix}` : ""}\n`,
-      );
-    }
+    );
     return sub;
   } catch (e) {
     exitOnQueueError(e);

@@ -191,3 +191,23 @@ export async function submitSweep(o: SubmitOptions): Promise<QueueSubmission> {
   };
   return { record, added: Math.max(0, after - before), jobs, pool, lost, close };
 }
+
+/** Removes a queue and everything in it (jobs, results, plan records): for tests, benches and `docs/queue.md`'s clean-up. */
+export async function clearQueue(target: QueueTarget, names: QueueNames): Promise<void> {
+  useRespClient();
+  const queue = new Queue(names.queue, { connection: connectionOptions(target, 5000), prefix: names.prefix });
+  queue.on("error", () => {});
+  const client = openClient(target, 5000);
+  try {
+    await queue.obliterate({ force: true });
+    let cursor = "0";
+    do {
+      const [next, keys] = (await client.scan(cursor, { MATCH: planKey(names, "*"), COUNT: 1000 })) as [string, string[]];
+      if (keys.length) await client.del(...keys);
+      cursor = next;
+    } while (cursor !== "0");
+  } finally {
+    await queue.close();
+    client.disconnect();
+  }
+}
