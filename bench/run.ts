@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { kernelsSuite } from "./kernels.js";
+import { queueSuite } from "./queue.js";
 import { samplingSuite } from "./sampling.js";
 import { sweepSuite } from "./sweep.js";
 
@@ -16,6 +17,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   kernels: kernelsSuite,
   sampling: samplingSuite,
   sweep: sweepSuite,
+  queue: queueSuite,
 };
 
 // dist/bench/run.js writes to the source tree's bench/results.json.

@@ -1,9 +1,8 @@
 // Where the queue lives: a redis:// URL (or REDIS_URL), credentials from the URL or the
 // environment (PLURISIM_REDIS_PASSWORD), a fail-fast probe for the CLI, and the connection options
-// BullMQ gets. BullMQ builds its connections through RedisConnection.clientFactory, which we point
-// at our RESP client (resp.ts) because no Redis driver package is installed.
-import { RedisConnection } from "bullmq";
-import { RespClient, ReplyError, type RespOptions } from "./resp.js";
+// BullMQ gets. The driver is ioredis, BullMQ's own default (it loads it lazily from these options).
+import type { RedisOptions } from "bullmq";
+import { Redis, ReplyError } from "ioredis";
 
 export type QueueErrorCode = "QUEUE_URL" | "QUEUE_UNREACHABLE" | "QUEUE_AUTH" | "QUEUE_LOST" | "QUEUE_CONFLICT";
 
@@ -67,9 +66,10 @@ function redact(text: string): string {
   return text.replace(/\/\/([^/@]*):[^/@]*@/, "//$1:***@");
 }
 
-/** ioredis-style options for a connection that BullMQ opens; `giveUpMs` bounds reconnection (undefined: forever). */
-export function connectionOptions(t: QueueTarget, giveUpMs?: number): RespOptions {
-  const opts: RespOptions = { host: t.host, port: t.port, db: t.db, connectTimeout: 5000 };
+/** ioredis options for a connection (ours or BullMQ's); `giveUpMs` bounds reconnection (undefined: forever). */
+export function connectionOptions(t: QueueTarget, giveUpMs?: number): RedisOptions {
+  // maxRetriesPerRequest: null is what BullMQ workers require (blocking commands wait out reconnects).
+  const opts: RedisOptions = { host: t.host, port: t.port, db: t.db, connectTimeout: 5000, maxRetriesPerRequest: null };
   if (t.username) opts.username = t.username;
   if (t.password) opts.password = t.password;
   // Back off 0.5 s, 1 s, ... capped at 5 s; a submitter gives up after giveUpMs in all.
@@ -80,17 +80,9 @@ export function connectionOptions(t: QueueTarget, giveUpMs?: number): RespOption
   return opts;
 }
 
-let installed = false;
-/** Makes BullMQ open its connections with our RESP client (once per process). */
-export function useRespClient(): void {
-  if (installed) return;
-  installed = true;
-  RedisConnection.clientFactory = (opts) => new RespClient(opts as RespOptions) as never;
-}
-
-/** A plain connection of our own (plan records, probes). */
-export function openClient(t: QueueTarget, giveUpMs?: number): RespClient {
-  return new RespClient(connectionOptions(t, giveUpMs));
+/** A plain connection of our own (plan records). */
+export function openClient(t: QueueTarget, giveUpMs?: number): Redis {
+  return new Redis(connectionOptions(t, giveUpMs));
 }
 
 /** Why a connection failed, in words (and the errno code). */
@@ -117,12 +109,14 @@ function reason(e: unknown): string {
  * database exists, Redis >= 5 (BullMQ's minimum). Throws QueueError naming host, port and what failed.
  */
 export async function probe(t: QueueTarget): Promise<{ version: string }> {
-  const client = new RespClient({ ...connectionOptions(t), connectTimeout: 3000, retryStrategy: () => null });
+  const client = new Redis({ ...connectionOptions(t), connectTimeout: 3000, retryStrategy: () => null, maxRetriesPerRequest: 0, lazyConnect: true });
+  let lastError: unknown;
+  client.on("error", (e) => (lastError = e));
   const where = `Redis at ${t.host}:${t.port} (db ${t.db})`;
   try {
     await client.connect();
   } catch (e) {
-    const err = client.lastError ?? e;
+    const err = (lastError ?? e) as Error;
     if (err instanceof ReplyError) {
       if (/WRONGPASS|NOAUTH|invalid password|AUTH/i.test(err.message)) {
         throw new QueueError("QUEUE_AUTH", `cannot use ${where}: authentication failed (${err.message}); pass the password in the URL or in PLURISIM_REDIS_PASSWORD`, { cause: err });
@@ -139,8 +133,8 @@ export async function probe(t: QueueTarget): Promise<{ version: string }> {
     return { version };
   } catch (e) {
     if (e instanceof QueueError) throw e;
-    if (e instanceof ReplyError && /NOAUTH/.test(e.message)) {
-      throw new QueueError("QUEUE_AUTH", `cannot use ${where}: the server wants a password (${e.message}); pass it in the URL or in PLURISIM_REDIS_PASSWORD`, { cause: e });
+    if (e instanceof ReplyError && /NOAUTH/.test((e as Error).message)) {
+      throw new QueueError("QUEUE_AUTH", `cannot use ${where}: the server wants a password (${(e as Error).message}); pass it in the URL or in PLURISIM_REDIS_PASSWORD`, { cause: e });
     }
     throw new QueueError("QUEUE_UNREACHABLE", `cannot use ${where}: INFO failed (${(e as Error).message})`, { cause: e });
   } finally {

@@ -7,7 +7,7 @@ import { toJson } from "../../core/json.js";
 import type { SweepPlan } from "../../sweep/spec.js";
 import { errorRow, type CellResult } from "../../sweep/task.js";
 import type { SweepPool } from "../pool.js";
-import { connectionOptions, openClient, QueueError, useRespClient, type QueueTarget } from "./connection.js";
+import { connectionOptions, openClient, QueueError, type QueueTarget } from "./connection.js";
 import { defaultQueueBatch, jobCells, jobCount, jobId, jobIndex, KEEP_SECONDS, planKey, RETRY_DELAY_MS, type JobData, type PlanRecord, type QueueNames } from "./jobs.js";
 
 export interface SubmitOptions {
@@ -42,7 +42,6 @@ export interface QueueSubmission {
 
 /** Stores the plan record (first submission wins), adds the sweep's jobs, and returns the collector. */
 export async function submitSweep(o: SubmitOptions): Promise<QueueSubmission> {
-  useRespClient();
   const giveUpMs = o.giveUpMs ?? 15_000;
   const client = openClient(o.target, giveUpMs);
   const key = planKey(o.names, o.planSha256);
@@ -56,7 +55,7 @@ export async function submitSweep(o: SubmitOptions): Promise<QueueSubmission> {
     submittedAt: new Date().toISOString(),
   };
   await client.call("SET", key, toJson(fresh), "NX");
-  const record = JSON.parse(await client.call("GET", key)) as PlanRecord;
+  const record = JSON.parse((await client.call("GET", key)) as string) as PlanRecord;
   if (record.wasmSha256 !== o.wasmSha256) {
     client.disconnect();
     throw new QueueError(
@@ -194,7 +193,6 @@ export async function submitSweep(o: SubmitOptions): Promise<QueueSubmission> {
 
 /** Removes a queue and everything in it (jobs, results, plan records): for tests, benches and `docs/queue.md`'s clean-up. */
 export async function clearQueue(target: QueueTarget, names: QueueNames): Promise<void> {
-  useRespClient();
   const queue = new Queue(names.queue, { connection: connectionOptions(target, 5000), prefix: names.prefix });
   queue.on("error", () => {});
   const client = openClient(target, 5000);
@@ -202,7 +200,7 @@ export async function clearQueue(target: QueueTarget, names: QueueNames): Promis
     await queue.obliterate({ force: true });
     let cursor = "0";
     do {
-      const [next, keys] = (await client.scan(cursor, { MATCH: planKey(names, "*"), COUNT: 1000 })) as [string, string[]];
+      const [next, keys] = (await client.scan(cursor, "MATCH", planKey(names, "*"), "COUNT", 1000)) as [string, string[]];
       if (keys.length) await client.del(...keys);
       cursor = next;
     } while (cursor !== "0");

@@ -14,7 +14,7 @@ import type { CellResult } from "../../sweep/task.js";
 import { loadWasmSource } from "../index.js";
 import { createSweepPool, type SweepPool } from "../pool.js";
 import { workerDiedRow } from "../sweep-run.js";
-import { connectionOptions, openClient, useRespClient, type QueueTarget } from "./connection.js";
+import { connectionOptions, openClient, type QueueTarget } from "./connection.js";
 import { planKey, type JobData, type PlanRecord, type QueueNames } from "./jobs.js";
 
 export interface QueueWorkerOptions {
@@ -53,7 +53,6 @@ interface PlanEntry {
 
 /** Runs jobs until the signal aborts (or, with exitWhenIdle, the queue is empty); resolves with counts. */
 export async function runQueueWorker(o: QueueWorkerOptions): Promise<QueueWorkerOutcome> {
-  useRespClient();
   const log = o.log ?? (() => {});
   const wasm = o.wasm ?? (await loadWasmSource());
   const client = openClient(o.target);
