@@ -7,6 +7,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { loadWasmSource } from "../src/node/index.js";
+import { createSweepPool } from "../src/node/pool.js";
 import { readRows, runSweep } from "../src/node/sweep-run.js";
 import { parseSweep } from "../src/sweep/spec.js";
 
@@ -51,51 +53,83 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 export async function sweepSuite(): Promise<SweepSuiteOutput> {
   const dir = mkdtempSync(join(tmpdir(), "plurisim-bench-"));
   const cores = availableParallelism();
-  const cells = 48 * cores;
+  const cells = 300 * cores;
   const plan = smallCells(cells);
   const cases: SweepSuiteOutput["cases"] = {};
   const notes: string[] = [];
   const rates: Record<number, number> = {};
+  const coldRates: Record<number, number> = {};
   try {
+    const wasm = await loadWasmSource();
     for (const workers of [1, cores]) {
-      await runSweep({ plan, out: join(dir, `warm-${workers}.jsonl`), workers, overwrite: true });
+      // Cold: a fresh pool, as `plurisim sweep` runs it (thread start-up, module loading and
+      // JIT warm-up included). Steady state: the same pool once every thread has run 160 cells
+      // (V8 needs about a hundred before the per-cell JavaScript is optimised).
+      const coldStart = performance.now();
+      await runSweep({ plan, out: join(dir, `cold-${workers}.jsonl`), workers, overwrite: true });
+      const coldMs = performance.now() - coldStart;
+      const made = performance.now();
+      const pool = await createSweepPool({ plan, wasm, workers });
+      for (let round = 0; round < 20; round++) {
+        const batches = Array.from({ length: workers }, (_, k) => Array.from({ length: 8 }, (_, j) => ((round * workers + k) * 8 + j) % cells));
+        await Promise.all(batches.map((batch) => pool.run(batch)));
+      }
+      const startupMs = performance.now() - made;
       const t = performance.now();
-      const r = await runSweep({ plan, out: join(dir, `w${workers}.jsonl`), workers, overwrite: true });
+      const r = await runSweep({ plan, out: join(dir, `w${workers}.jsonl`), overwrite: true, pool: { ...pool, destroy: async () => {} } });
       const ms = performance.now() - t;
+      await pool.destroy();
       const rows = await readRows(join(dir, `w${workers}.jsonl`));
       if (r.counts.ok !== cells || rows.some((x) => !(x.final?.basinMass?.[0]! > 0))) throw new Error("bench sweep produced a bad row");
       const cellMs = rows.reduce((s, x) => s + x.durationMs, 0) / rows.length;
       rates[workers] = cells / (ms / 1000);
+      coldRates[workers] = cells / (coldMs / 1000);
       cases[`sweep:n=3001,T=400,K=inf,workers=${workers}`] = {
         cells,
         wallMs: ms,
         cellsPerSecond: rates[workers],
+        coldWallMs: coldMs,
+        coldCellsPerSecond: coldRates[workers],
+        poolStartupMs: startupMs,
         cellComputeMs: cellMs,
         // Wall time per cell per worker beyond the engine's own time for the cell: pool, messaging, JSON, disk.
         overheadMsPerCell: (ms * workers) / cells - cellMs,
       };
     }
-    cases[`sweep:scaling,workers=${cores}`] = { efficiency: rates[cores] / (rates[1] * cores), target: 0.9 };
+    cases[`sweep:scaling,workers=${cores}`] = {
+      efficiency: rates[cores] / (rates[1] * cores),
+      coldEfficiency: coldRates[cores] / (coldRates[1] * cores),
+      target: 0.9,
+    };
+    notes.push("sweep: steady state = a pool whose threads have each run cells; cold = a fresh pool per run, as the CLI starts one");
 
+    // Whole process against whole process: `plurisim sweep table5` with its default pool (every
+    // core) and on the main thread (--workers 0, no thread start-up), against python3 + NumPy.
     const runs = 3;
-    const node = [] as number[];
-    const py = [] as number[];
     const out = join(dir, "t5.jsonl");
+    const sweepArgs = ["bin/plurisim.js", "sweep", "table5", "--out", out, "--overwrite", "--no-summary", "--no-progress"];
+    const timings: Record<string, number[]> = { pool: [], mainThread: [], numpy: [] };
     for (let k = 0; k < runs; k++) {
-      const a = wall(process.execPath, ["bin/plurisim.js", "sweep", "table5", "--out", out, "--overwrite", "--no-summary", "--no-progress"]);
-      if (a !== null) node.push(a);
-      const b = wall("python3", ["bench/numpy_sweep.py"]);
-      if (b !== null) py.push(b);
+      const a = wall(process.execPath, sweepArgs);
+      if (a !== null) timings.pool.push(a);
+      const b = wall(process.execPath, [...sweepArgs, "--workers", "0"]);
+      if (b !== null) timings.mainThread.push(b);
+      const c = wall("python3", ["bench/numpy_sweep.py"]);
+      if (c !== null) timings.numpy.push(c);
     }
-    if (node.length === 0) notes.push("table5: `node bin/plurisim.js sweep table5` failed (is dist/ built?)");
-    if (py.length === 0) notes.push("table5: python3 with numpy not available; NumPy baseline skipped");
+    if (timings.pool.length === 0) notes.push("table5: `node bin/plurisim.js sweep table5` failed (is dist/ built?)");
+    if (timings.numpy.length === 0) notes.push("table5: python3 with numpy not available; NumPy baseline skipped");
+    const med = (xs: number[]) => (xs.length ? median(xs) : null);
+    const [pool, main, numpy] = [med(timings.pool), med(timings.mainThread), med(timings.numpy)];
     cases["table5:whole-process"] = {
-      plurisimMs: node.length ? median(node) : null,
-      numpyMs: py.length ? median(py) : null,
-      numpyOverPlurisim: node.length && py.length ? median(py) / median(node) : null,
+      plurisimMs: pool,
+      plurisimMainThreadMs: main,
+      numpyMs: numpy,
+      numpyOverPlurisim: pool && numpy ? numpy / pool : null,
+      numpyOverPlurisimMainThread: main && numpy ? numpy / main : null,
       target: 10,
     };
-    notes.push("table5: median of 3 whole-process runs each (node bin/plurisim.js sweep table5 on all cores vs python3 bench/numpy_sweep.py)");
+    notes.push(`table5: median of ${runs} whole-process runs each (node bin/plurisim.js sweep table5, default pool and --workers 0, vs python3 bench/numpy_sweep.py)`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

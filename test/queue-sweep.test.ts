@@ -8,7 +8,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectionOptions, parseQueueUrl, probe, QueueError } from "../src/node/queue/connection.js";
+import { connectionOptions, probe } from "../src/node/queue/connection.js";
+import { parseQueueUrl, QueueError } from "../src/node/queue/target.js";
 import { clearQueue } from "../src/node/queue/submit.js";
 import { readRows, runSweep } from "../src/node/sweep-run.js";
 import { parseSweep } from "../src/sweep/index.js";

@@ -6,10 +6,9 @@ import type { SweepPlan } from "../../sweep/spec.js";
 import { loadWasmSource } from "../index.js";
 import { defaultWorkers } from "../pool.js";
 import { planHash } from "../sweep-run.js";
-import { describeTarget, parseQueueUrl, probe, QueueError } from "./connection.js";
+import { describeTarget, parseQueueUrl, QueueError } from "./target.js";
 import { DEFAULT_PREFIX, DEFAULT_QUEUE, type QueueNames } from "./jobs.js";
-import { submitSweep, type QueueSubmission } from "./submit.js";
-import { runQueueWorker } from "./worker.js";
+import type { QueueSubmission } from "./submit.js";
 
 /** The queue flags of `plurisim sweep`. */
 export interface QueueSweepFlags {
@@ -62,6 +61,8 @@ export async function submitFromCli(plan: SweepPlan, flags: QueueSweepFlags): Pr
     const target = parseQueueUrl(flags.queue);
     if (flags.shard !== undefined) throw new QueueError("QUEUE_URL", "--shard and --queue do not mix: the queue already spreads cells over every worker");
     if (flags.workers !== undefined) throw new QueueError("QUEUE_URL", "--workers does not apply with --queue: give it to each `plurisim worker`");
+    // BullMQ and ioredis load only here: every other command starts without them.
+    const [{ probe }, { submitSweep }] = await Promise.all([import("./connection.js"), import("./submit.js")]);
     await probe(target);
     const wasm = await loadWasmSource();
     const sub = await submitSweep({ target, names: namesOf(flags), plan, planSha256: await planHash(plan), wasmSha256: wasm.wasmSha256, batch: flags.batch, attempts: flags.attempts });
@@ -103,6 +104,7 @@ async function workerCommand(flags: WorkerFlags): Promise<void> {
   process.on("SIGTERM", onSignal);
   try {
     const target = parseQueueUrl(flags.queue);
+    const [{ probe }, { runQueueWorker }] = await Promise.all([import("./connection.js"), import("./worker.js")]);
     await probe(target);
     const workers = flags.workers ?? defaultWorkers();
     log(`worker: ${describeTarget(target)} ${namesOf(flags).prefix}:${namesOf(flags).queue}, ${workers} threads${flags.exitWhenIdle ? ", exits when idle" : ""}`);

@@ -7,7 +7,8 @@ import { toJson } from "../../core/json.js";
 import type { SweepPlan } from "../../sweep/spec.js";
 import { errorRow, type CellResult } from "../../sweep/task.js";
 import type { SweepPool } from "../pool.js";
-import { connectionOptions, openClient, QueueError, type QueueTarget } from "./connection.js";
+import { connectionOptions, openClient } from "./connection.js";
+import { QueueError, type QueueTarget } from "./target.js";
 import { defaultQueueBatch, jobCells, jobCount, jobId, jobIndex, KEEP_SECONDS, planKey, RETRY_DELAY_MS, type JobData, type PlanRecord, type QueueNames } from "./jobs.js";
 
 export interface SubmitOptions {

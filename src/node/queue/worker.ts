@@ -14,7 +14,8 @@ import type { CellResult } from "../../sweep/task.js";
 import { loadWasmSource } from "../index.js";
 import { createSweepPool, type SweepPool } from "../pool.js";
 import { workerDiedRow } from "../sweep-run.js";
-import { connectionOptions, openClient, type QueueTarget } from "./connection.js";
+import { connectionOptions, openClient } from "./connection.js";
+import { type QueueTarget } from "./target.js";
 import { planKey, type JobData, type PlanRecord, type QueueNames } from "./jobs.js";
 
 export interface QueueWorkerOptions {

@@ -1,0 +1,65 @@
+// The --queue target: a redis:// URL (or REDIS_URL), credentials from the URL or the environment
+// (PLURISIM_REDIS_PASSWORD), and the errors of the queue path. No driver here: the CLI loads
+// ioredis and BullMQ (connection.ts, submit.ts, worker.ts) only when a queue is used.
+
+export type QueueErrorCode = "QUEUE_URL" | "QUEUE_UNREACHABLE" | "QUEUE_AUTH" | "QUEUE_LOST" | "QUEUE_CONFLICT";
+
+/** A queue problem with a stable code; `exitCode` is 2 for bad input (a URL), 1 for a server problem. */
+export class QueueError extends Error {
+  readonly code: QueueErrorCode;
+  readonly exitCode: 1 | 2;
+  constructor(code: QueueErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "QueueError";
+    this.code = code;
+    this.exitCode = code === "QUEUE_URL" || code === "QUEUE_CONFLICT" ? 2 : 1;
+  }
+}
+
+/** A parsed --queue URL. */
+export interface QueueTarget {
+  host: string;
+  port: number;
+  db: number;
+  username?: string;
+  password?: string;
+}
+
+/** The target without its password, for messages and manifests. */
+export function describeTarget(t: QueueTarget): string {
+  const host = t.host.includes(":") ? `[${t.host}]` : t.host;
+  return `redis://${t.username ? `${t.username}@` : ""}${host}:${t.port}/${t.db}`;
+}
+
+/**
+ * Parses redis://[[user]:password@]host[:port][/db]; the URL falls back to REDIS_URL and the
+ * password to PLURISIM_REDIS_PASSWORD. Throws QueueError QUEUE_URL naming the part that is wrong.
+ */
+export function parseQueueUrl(url: string | undefined, env: NodeJS.ProcessEnv = process.env): QueueTarget {
+  const text = url === undefined || url === "" || url === "env" ? env.REDIS_URL : url;
+  if (!text) throw new QueueError("QUEUE_URL", "--queue needs a URL such as redis://127.0.0.1:6379/0 (or set REDIS_URL)");
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    throw new QueueError("QUEUE_URL", `--queue ${JSON.stringify(redact(text))} is not a URL; expected redis://host:port[/db]`);
+  }
+  if (u.protocol === "rediss:") throw new QueueError("QUEUE_URL", `--queue ${JSON.stringify(redact(text))}: rediss:// (TLS) is not supported; use redis:// on a trusted network or an SSH/stunnel tunnel`);
+  if (u.protocol !== "redis:") throw new QueueError("QUEUE_URL", `--queue ${JSON.stringify(redact(text))}: the scheme must be redis:// (got ${u.protocol}//)`);
+  const host = u.hostname.replace(/^\[|\]$/g, "");
+  if (host === "") throw new QueueError("QUEUE_URL", `--queue ${JSON.stringify(redact(text))} has no host`);
+  const port = u.port === "" ? 6379 : Number(u.port);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new QueueError("QUEUE_URL", `--queue ${JSON.stringify(redact(text))}: port must be 1..65535 (got ${u.port})`);
+  const path = u.pathname.replace(/^\//, "");
+  if (path !== "" && !/^\d+$/.test(path)) throw new QueueError("QUEUE_URL", `--queue ${JSON.stringify(redact(text))}: the path must be a database number such as /0 (got /${path})`);
+  if (u.search || u.hash) throw new QueueError("QUEUE_URL", `--queue ${JSON.stringify(redact(text))}: query strings and fragments are not supported`);
+  const target: QueueTarget = { host, port, db: path === "" ? 0 : Number(path) };
+  if (u.username) target.username = decodeURIComponent(u.username);
+  const password = u.password ? decodeURIComponent(u.password) : env.PLURISIM_REDIS_PASSWORD;
+  if (password) target.password = password;
+  return target;
+}
+
+function redact(text: string): string {
+  return text.replace(/\/\/([^/@]*):[^/@]*@/, "//$1:***@");
+}
