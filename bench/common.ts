@@ -4,6 +4,25 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Bench } from "tinybench";
+import { twoWells } from "../src/core/presets.js";
+import { parseSweep, type SweepPlan } from "../src/sweep/spec.js";
+
+/** The repository root, from bench/ (tsx) or dist/bench/ (compiled). */
+export const root = fileURLToPath(new URL(import.meta.url.includes("/dist/") ? "../../" : "../", import.meta.url));
+
+/**
+ * The "small cells" of issue 4's benchmark: n = 3001, 400 generations, K = infinity, wells at
+ * -1 and +1, q swept over `cells` values (recorded only at the end, basin masses kept).
+ */
+export function smallCellsSweep(name: string, cells: number): SweepPlan {
+  return parseSweep({
+    name,
+    base: twoWells([-1, 1], 0.5, { record: { every: 400 } }),
+    axes: { "groups[0].weight": { linspace: [0.05, 0.95, cells] } },
+    derived: { "groups[1].weight": "1 - groups[0].weight" },
+    keep: { final: true, metrics: ["basinMass"] },
+  });
+}
 
 /** Mean milliseconds per call of `fn`; its result is checked inside the timed loop so nothing is optimised away. */
 export async function timeMs(name: string, fn: () => number, opts: { time?: number; iterations?: number } = {}): Promise<number> {

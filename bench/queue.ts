@@ -14,7 +14,7 @@ import { probe } from "../src/node/queue/connection.js";
 import { parseQueueUrl } from "../src/node/queue/target.js";
 import { clearQueue, submitSweep } from "../src/node/queue/submit.js";
 import { planHash, readRows, runSweep } from "../src/node/sweep-run.js";
-import { parseSweep } from "../src/sweep/spec.js";
+import { root, smallCellsSweep } from "./common.js";
 
 export interface QueueSuiteOutput {
   cases: Record<string, Record<string, number | string | null>>;
@@ -22,28 +22,8 @@ export interface QueueSuiteOutput {
   meta: Record<string, unknown>;
 }
 
-const root = fileURLToPath(new URL(import.meta.url.includes("/dist/") ? "../../" : "../", import.meta.url));
 const URL_ = process.env.PLURISIM_BENCH_REDIS ?? "redis://127.0.0.1:6379/0";
 
-function smallCells(cells: number) {
-  return parseSweep({
-    name: "bench-queue",
-    base: {
-      space: { kind: "grid1d", min: -12, max: 12, cells: 3001 },
-      initial: { kind: "uniform" },
-      groups: [
-        { weight: 0.5, reward: { kind: "quadratic", center: -1, scale: 1 } },
-        { weight: 0.5, reward: { kind: "quadratic", center: 1, scale: 1 } },
-      ],
-      curation: { K: "inf", temperature: 1 },
-      generations: 400,
-      record: { every: 400 },
-    },
-    axes: { "groups[0].weight": { linspace: [0.05, 0.95, cells] } },
-    derived: { "groups[1].weight": "1 - groups[0].weight" },
-    keep: { final: true, metrics: ["basinMass"] },
-  });
-}
 
 /** Starts a worker process and resolves once it has logged that it is connected. */
 function startWorker(queue: string, prefix: string): Promise<ChildProcess> {
@@ -73,7 +53,7 @@ export async function queueSuite(): Promise<QueueSuiteOutput> {
     return { cases, notes, meta: {} };
   }
   const cells = 192;
-  const plan = smallCells(cells);
+  const plan = smallCellsSweep("bench-queue", cells);
   const hash = await planHash(plan);
   const wasm = await loadWasmSource();
   const dir = mkdtempSync(join(tmpdir(), "plurisim-bench-queue-"));

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { loadWasmSource } from "../src/node/index.js";
 import { createSweepPool } from "../src/node/pool.js";
 import { readRows, runSweep } from "../src/node/sweep-run.js";
-import { parseSweep } from "../src/sweep/spec.js";
+import { root, smallCellsSweep } from "./common.js";
 
 export interface SweepSuiteOutput {
   cases: Record<string, Record<string, number | string | null>>;
@@ -18,27 +18,7 @@ export interface SweepSuiteOutput {
   meta: Record<string, unknown>;
 }
 
-const root = fileURLToPath(new URL(import.meta.url.includes("/dist/") ? "../../" : "../", import.meta.url));
 
-function smallCells(cells: number) {
-  return parseSweep({
-    name: "bench-small",
-    base: {
-      space: { kind: "grid1d", min: -12, max: 12, cells: 3001 },
-      initial: { kind: "uniform" },
-      groups: [
-        { weight: 0.5, reward: { kind: "quadratic", center: -1, scale: 1 } },
-        { weight: 0.5, reward: { kind: "quadratic", center: 1, scale: 1 } },
-      ],
-      curation: { K: "inf", temperature: 1 },
-      generations: 400,
-      record: { every: 400 },
-    },
-    axes: { "groups[0].weight": { linspace: [0.05, 0.95, cells] } },
-    derived: { "groups[1].weight": "1 - groups[0].weight" },
-    keep: { final: true, metrics: ["basinMass"] },
-  });
-}
 
 function wall(cmd: string, args: string[]): number | null {
   const t = performance.now();
@@ -54,7 +34,7 @@ export async function sweepSuite(): Promise<SweepSuiteOutput> {
   const dir = mkdtempSync(join(tmpdir(), "plurisim-bench-"));
   const cores = availableParallelism();
   const cells = 300 * cores;
-  const plan = smallCells(cells);
+  const plan = smallCellsSweep("bench-small", cells);
   const cases: SweepSuiteOutput["cases"] = {};
   const notes: string[] = [];
   const rates: Record<number, number> = {};
@@ -75,13 +55,21 @@ export async function sweepSuite(): Promise<SweepSuiteOutput> {
         await Promise.all(batches.map((batch) => pool.run(batch)));
       }
       const startupMs = performance.now() - made;
-      const t = performance.now();
-      const r = await runSweep({ plan, out: join(dir, `w${workers}.jsonl`), overwrite: true, pool: { ...pool, destroy: async () => {} } });
-      const ms = performance.now() - t;
+      // Best of three runs on the warm pool: the machine is shared, the minimum is the least disturbed.
+      let ms = Infinity;
+      let cellMs = NaN;
+      for (let rep = 0; rep < 3; rep++) {
+        const t = performance.now();
+        const r = await runSweep({ plan, out: join(dir, `w${workers}.jsonl`), overwrite: true, pool: { ...pool, destroy: async () => {} } });
+        const repMs = performance.now() - t;
+        const rows = await readRows(join(dir, `w${workers}.jsonl`));
+        if (r.counts.ok !== cells || rows.some((x) => !(x.final?.basinMass?.[0]! > 0))) throw new Error("bench sweep produced a bad row");
+        if (repMs < ms) {
+          ms = repMs;
+          cellMs = rows.reduce((s, x) => s + x.durationMs, 0) / rows.length;
+        }
+      }
       await pool.destroy();
-      const rows = await readRows(join(dir, `w${workers}.jsonl`));
-      if (r.counts.ok !== cells || rows.some((x) => !(x.final?.basinMass?.[0]! > 0))) throw new Error("bench sweep produced a bad row");
-      const cellMs = rows.reduce((s, x) => s + x.durationMs, 0) / rows.length;
       rates[workers] = cells / (ms / 1000);
       coldRates[workers] = cells / (coldMs / 1000);
       cases[`sweep:n=3001,T=400,K=inf,workers=${workers}`] = {
