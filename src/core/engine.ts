@@ -13,6 +13,7 @@ import { createRetrainer, generationGroup } from "./retrain.js";
 import { parseScenario, type Scenario } from "./scenario.js";
 import { sha256Hex } from "./sha256.js";
 import type { EngineInfo, Metrics, NashSolution, Problem, RunResult } from "./types.js";
+import { MAX_MASS_DEFECT } from "./limits.js";
 import { VERSION } from "./version.js";
 
 /** What to compute besides the trajectory. */
@@ -237,17 +238,22 @@ function runProblem(
     const logPartition: number[] = [];
     const c = new Float64Array(m);
     let nashWelfare = 0;
+    // A finite-sample model can lose every atom where a group's shifted weights are
+    // representable (Z_i = 0): that group's log-partition is -Infinity, and so are F and the gap.
+    let lost = false;
     for (let i = 0; i < m; i++) {
       expectedReward.push(stats[3 * i]);
       rewardVariance.push(stats[3 * i + 1]);
       const Zi = stats[3 * i + 2];
       // log E_p[e^{r_i/tau}] = log Z_i + max r_i / tau, Z_i with shifted weights.
-      const lp = dmath.log(Zi) + maxR[i] / tau;
+      const lp = Zi > 0 ? dmath.log(Zi) + maxR[i] / tau : -Infinity;
       logPartition.push(lp);
-      nashWelfare += q[i] * lp;
-      c[i] = q[i] / Zi;
+      if (q[i] > 0) nashWelfare += q[i] * lp;
+      if (q[i] > 0 && !(Zi > 0)) lost = true;
+      c[i] = Zi > 0 ? q[i] / Zi : 0;
     }
     kernels.write(cPtr, c);
+    const gapOn = (mask: number) => (lost ? Infinity : raw.maskedMultiplierMax(wPtr, n, m, cPtr, mask) - 1);
     const entropy = raw.entropy(p, n);
     const basinMass = basinPtrs.map((ptr) => raw.maskedSum(p, ptr, n));
     const metrics: Metrics = {
@@ -256,7 +262,7 @@ function runProblem(
       rewardVariance,
       logPartition,
       nashWelfare,
-      nashGap: raw.maskedMultiplierMax(wPtr, n, m, cPtr, supportPtr) - 1,
+      nashGap: gapOn(supportPtr),
       entropy,
       effectiveSupport: dmath.exp(entropy),
       basinMass,
@@ -272,12 +278,16 @@ function runProblem(
     }
     if (retrainer) {
       metrics.supportSize = raw.countPositive(p, n);
-      metrics.lostBasins = basinMass.filter((b) => b === 0).length;
+      metrics.lostBasins = basinMass.filter((b) => b < lostBelow).length;
     }
-    if (audit) supOutside.push(raw.maskedMultiplierMax(wPtr, n, m, cPtr, outsidePtr));
+    if (audit) supOutside.push(gapOn(outsidePtr) + 1);
     trajectory.push(metrics);
   };
 
+  // A basin is lost when it holds no mass (histogram: no atom of it left), or, for a fitted
+  // density that is positive everywhere, less than half a sample's worth (1/(2N)).
+  const rt = problem.retraining;
+  const lostBelow = rt.model === "gmm" || rt.model === "kde" ? 1 / (2 * rt.samples) : Number.MIN_VALUE;
   const c = new Float64Array(m);
   const qStep = new Float64Array(m);
   const needL1 = (next: number) => problem.earlyStopTolerance !== null || next % problem.recordEvery === 0 || next === T;
@@ -309,6 +319,15 @@ function runProblem(
     }
     massDefect = Math.abs(1 - total);
     if (massDefect > maxMassDefect) maxMassDefect = massDefect;
+    if (finiteK && massDefect > MAX_MASS_DEFECT) {
+      throw new PlurisimError(
+        "REWARD_UNDERFLOW",
+        `generation ${t + 1}: the exact K = ${K} update lost ${massDefect.toPrecision(3)} of the mass (more than ${MAX_MASS_DEFECT}): ` +
+          `weights exp((r - max r)/tau) underflow to 0 on atoms that carry mass, where the curation rule is 0/0; ` +
+          `raise curation.temperature (now ${tau}) or narrow the reward range`,
+        { field: "curation.temperature", value: tau },
+      );
+    }
     // The K = infinity update renormalises itself (its output sums to 1 whatever the scale of
     // p, MODEL.md section 3), so only the quadrature and the refits are rescaled.
     if (total !== 1 && K !== Infinity) raw.scale(out, n, 1 / total);
@@ -318,7 +337,10 @@ function runProblem(
     [p, out] = [out, p];
     if (K === Infinity && !retrainer) Z.set(kernels.read(zPtr, m));
     else refreshZ();
-    for (let i = 0; i < m; i++) {
+    // Finite-sample models may lose a group's region for good (drift): metrics report it. The
+    // exact engine never moves mass off an atom whose weights are representable, so there a
+    // zero Z_i is a numerical failure.
+    for (let i = 0; i < m && !retrainer; i++) {
       if (!(Z[i] > 0)) {
         throw new PlurisimError(
           "NUMERIC",

@@ -2,6 +2,7 @@
 // and a typed-array level that allocates, copies in, calls and copies out. Runs anywhere: the
 // caller compiles the WebAssembly.Module (from disk in Node, from fetch in a browser).
 import { installWasmMath } from "./detmath.js";
+import { PlurisimError } from "./errors.js";
 import { instantiate } from "./wasm/plurisim.js";
 
 /** The raw exports of plurisim.wasm: pointers are byte offsets into `memory`. */
@@ -79,9 +80,18 @@ export async function instantiateKernels(module: WebAssembly.Module): Promise<Ke
 
   const alloc = (bytes: number): number => {
     const ptr = top;
-    const end = ptr + ((bytes + 15) & ~15);
+    // Arithmetic rounding: a bitwise mask would wrap sizes of 2 GiB and more to negative ones.
+    const end = ptr + Math.ceil(bytes / 16) * 16;
     if (end > memory.buffer.byteLength) {
-      memory.grow(Math.ceil((end - memory.buffer.byteLength) / PAGE));
+      try {
+        memory.grow(Math.ceil((end - memory.buffer.byteLength) / PAGE));
+      } catch {
+        throw new PlurisimError(
+          "MEMORY_LIMIT",
+          `the run needs ${(end / 2 ** 30).toFixed(2)} GiB of Wasm memory, more than this engine can have (4 GiB, or what the host allows); use fewer atoms, groups, samples or candidates`,
+          { field: "space", value: { bytes: end } },
+        );
+      }
     }
     top = end;
     return ptr;

@@ -21,6 +21,20 @@ export const MAX_SAMPLES = 2 ** 27;
 /** Most snapshots of p kept during a run. */
 export const MAX_SNAPSHOTS = 10_000;
 
+/** Largest K: the kernels take K as a 32-bit integer. */
+export const MAX_K = 2 ** 31 - 1;
+
+/** Seeds key the counter-based PRNG as 32-bit words: [0, 2^32). */
+export const MAX_SEED = 2 ** 32 - 1;
+
+/**
+ * Largest mass defect |1 - sum p_{t+1}| an exact finite-K step may show before renormalising.
+ * The quadrature itself is at about 1e-14 (test/kernels-finitek.test.ts); a larger defect means
+ * that weights exp((r - max r)/tau) underflow to 0 on atoms that carry mass, where Luce's rule
+ * is 0/0, so the run is refused rather than silently renormalised.
+ */
+export const MAX_MASS_DEFECT = 1e-9;
+
 /** What a memory estimate needs to know about a scenario. */
 export interface MemoryShape {
   /** Atoms n. */
@@ -36,6 +50,8 @@ export interface MemoryShape {
     | { model: "kde"; samples: number };
   /** Snapshots of p kept in JavaScript memory. */
   snapshots: number;
+  /** Candidates per curated sample (Infinity for "inf"); sizes the sampling buffers. */
+  K?: number;
 }
 
 export interface MemoryEstimate {
@@ -56,13 +72,18 @@ export function estimateMemory(s: MemoryShape): MemoryEstimate {
   const r = s.retraining;
   if (r.model !== "exact") {
     const N = r.samples;
+    const K = s.K ?? Infinity;
     // Alias table (f64 probability + i32 alias per atom) and the model's own density on the atoms.
     const atomBytes = n * (8 + 4 + 8);
     // Each sample: its atom index or coordinates, its group, its candidate's reward.
     const perSample = r.model === "histogram" ? 4 + 4 + 8 : Math.max(dim, 1) * 8 + 4 + 8;
     // EM responsibilities: N x C f64.
     const resp = r.model === "gmm" ? N * r.components * 8 : 0;
-    samplingBytes = atomBytes + N * perSample + resp;
+    // K = infinity histograms keep one tilted alias table per group; finite K needs per-candidate
+    // scratch (12 bytes each) and, for points, a chunk of candidates with their rewards.
+    const tilted = K === Infinity ? m * n * 16 : 12 * K;
+    const candidates = r.model === "histogram" || K === Infinity ? 0 : Math.min(N, 1 << 16) * K * (Math.max(dim, 1) * 8 + 8);
+    samplingBytes = atomBytes + N * perSample + resp + tilted + candidates;
   }
   const snapshotBytes = s.snapshots * n * 8;
   return { engineBytes, samplingBytes, snapshotBytes, totalBytes: engineBytes + samplingBytes + snapshotBytes };

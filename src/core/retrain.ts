@@ -19,6 +19,7 @@
 // weight underflows to 0 the Luce rule is undefined and one candidate is kept uniformly.
 // K = infinity: the histogram model samples the tilted model p w_i / Z_i exactly; gmm and kde
 // need a finite K.
+import { dmath } from "./detmath.js";
 import { PlurisimError } from "./errors.js";
 import { INIT_ITERATIONS, paramStride, runEm, samplingLayout, seedMixture } from "./gmm.js";
 import type { Kernels } from "./kernels.js";
@@ -99,6 +100,14 @@ export function createRetrainer(kernels: Kernels, problem: Problem, ctx: Retrain
   if (spec.model === "histogram") return histogramRetrainer();
   return continuousRetrainer();
 
+  /** t = p exp((r_i - max over the support of p of r_i) / tau): group i's tilt when its shifted weights underflow there. */
+  function reshiftedTilt(i: number, p: Float64Array, t: Float64Array): void {
+    const r = problem.r.subarray(i * n, (i + 1) * n);
+    let top = -Infinity;
+    for (let x = 0; x < n; x++) if (p[x] > 0 && r[x] > top) top = r[x];
+    for (let x = 0; x < n; x++) t[x] = p[x] > 0 ? p[x] * dmath.exp((r[x] - top) / problem.tau) : 0;
+  }
+
   function histogramRetrainer(): Retrainer {
     const { K } = problem;
     const alpha = spec.model === "histogram" ? spec.smoothing : 0;
@@ -122,7 +131,12 @@ export function createRetrainer(kernels: Kernels, problem: Problem, ctx: Retrain
               const p = kernels.f64(pPtr, n);
               const w = kernels.f64(ctx.wPtr + 8 * i * n, n);
               const t = kernels.f64(tiltW, n);
-              for (let x = 0; x < n; x++) t[x] = p[x] * w[x];
+              let Z = 0;
+              for (let x = 0; x < n; x++) Z += t[x] = p[x] * w[x];
+              // Drift can leave the model with mass only where group i's weights (shifted by
+              // the global max reward) underflow: the tilt p w_i / Z_i is then 0/0. Its limit
+              // is the same tilt with the weights shifted by the max over the model's support.
+              if (!(Z > 0)) reshiftedTilt(i, p, t);
               nPos[i] = raw.aliasBuild(tiltW, n, tilted!.prob + 8 * i * n, tilted!.atom + 4 * i * n, tilted!.alias + 4 * i * n, scratch);
             }
             new Int32Array(raw.memory.buffer, tiltPos, m).set(nPos);
@@ -195,12 +209,27 @@ export function createRetrainer(kernels: Kernels, problem: Problem, ctx: Retrain
           const coords = kernels.read(candPtr + 8 * (lo - a) * K * dim, count * dim);
           const out = new Float64Array(count);
           ctx.rewardAt[i](coords, count, out);
+          checkFinite(i, coords, out, generation);
           kernels.write(rewardsPtr + 8 * (lo - a) * K, out);
         }
         raw.selectPoints(seed, stream, orderPtr, a, b - a, K, dim, candPtr, rewardsPtr, tau, selScratch, trainPtr);
       }
       if (counts.Nreal > 0) {
         raw.sampleCellPoints(seed, stream, raw.tagReal(), 0, 0, counts.Nreal, pDataPos, pDataTable.prob, pDataTable.atom, pDataTable.alias, atomsPtr, dim, halfPtr, trainPtr + 8 * counts.Ncur * dim);
+      }
+    };
+
+    /** Rewards are checked on the atoms when the scenario compiles; candidates fall between them. */
+    const checkFinite = (i: number, coords: Float64Array, r: Float64Array, generation: number): void => {
+      for (let k = 0; k < r.length; k++) {
+        if (Number.isFinite(r[k])) continue;
+        const point = Array.from(coords.subarray(k * dim, (k + 1) * dim));
+        throw new PlurisimError(
+          "REWARD_NOT_FINITE",
+          `groups[${i}].reward is ${r[k]} at the candidate point (${point.join(", ")}) drawn in generation ${generation + 1}; ` +
+            "finite-sample models draw points anywhere in the box, so the reward must be finite on the whole box",
+          { field: `groups[${i}].reward`, value: { point, reward: r[k] } },
+        );
       }
     };
 

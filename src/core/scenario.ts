@@ -6,7 +6,7 @@
 import * as z from "zod";
 import { PlurisimError, formatPath, formatValue, invalidField } from "./errors.js";
 import { compileFormula, type FormulaVar } from "./formula.js";
-import { checkMemory, MAX_CANDIDATES_PER_GENERATION, MAX_GENERATIONS, MAX_GROUPS, MAX_SAMPLES, MAX_SNAPSHOTS } from "./limits.js";
+import { checkMemory, MAX_K, MAX_SEED, MAX_CANDIDATES_PER_GENERATION, MAX_GENERATIONS, MAX_GROUPS, MAX_SAMPLES, MAX_SNAPSHOTS } from "./limits.js";
 
 /** Masses and weights must sum to 1 within this tolerance unless `normalize` is true. */
 export const SUM_TOLERANCE = 1e-9;
@@ -153,7 +153,7 @@ export const scenarioSchema = z
     curation: z
       .strictObject({
         K: z
-          .union([z.int({ error: K_MESSAGE }).min(2, { error: K_MESSAGE }).max(Number.MAX_SAFE_INTEGER, { error: K_MESSAGE }), z.literal("inf")], { error: K_MESSAGE })
+          .union([z.int({ error: K_MESSAGE }).min(2, { error: K_MESSAGE }).max(MAX_K, { error: `${K_MESSAGE}, at most 2^31 - 1` }), z.literal("inf")], { error: K_MESSAGE })
           .default("inf")
           .meta({ description: 'Candidates per curated sample: an integer >= 2, or "inf".' }),
         temperature: positive.default(1).meta({ description: "Curation temperature tau > 0." }),
@@ -192,8 +192,9 @@ export const scenarioSchema = z
       .optional(),
     basinEpsilon: positive.default(0.1).meta({ description: "Basin width eps (MODEL.md section 5)." }),
     seed: z
-      .int({ error: "must be an integer in [0, 2^53)" })
-      .min(0, { error: "must be an integer in [0, 2^53)" })
+      .int({ error: "must be an integer in [0, 2^32)" })
+      .min(0, { error: "must be an integer in [0, 2^32)" })
+      .max(MAX_SEED, { error: "must be an integer in [0, 2^32) (the PRNG is keyed by 32-bit words)" })
       .default(0),
     normalize: z.boolean().default(false).meta({ description: "Rescale masses and weights that do not sum to 1 instead of rejecting them." }),
     retraining: retrainingSchema.prefault({ model: "exact" }),
@@ -528,6 +529,7 @@ export function parseScenario(input: unknown): Scenario {
     dim,
     retraining: rt.model === "exact" ? rt : rt.model === "gmm" ? { model: "gmm", samples: rt.samples, components: rt.components } : { model: rt.model, samples: rt.samples },
     snapshots: s.record.snapshots?.length ?? 0,
+    K: s.curation.K === "inf" ? Infinity : s.curation.K,
   });
 
   const initial = checkDistribution(s.initial, "initial", dim, n, normalize);
