@@ -23,6 +23,8 @@ export const ERROR_CODES = [
   "REWARD_UNDERFLOW",
   /** A numerical failure detected at run time (NaN or infinite values in the dynamics). */
   "NUMERIC",
+  /** A file or folder named on the command line cannot be read or written. */
+  "FILE",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

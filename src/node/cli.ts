@@ -193,6 +193,24 @@ export function buildProgram(): Command {
   return program;
 }
 
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: "no such file or folder",
+  EISDIR: "is a folder, not a file",
+  ENOTDIR: "a part of the path is not a folder",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EROFS: "read-only file system",
+  ENOSPC: "no space left on the device",
+};
+
+/** A file-system failure (a path given on the command line) as an input error naming the path. */
+function fileError(err: unknown): PlurisimError | null {
+  const e = err as NodeJS.ErrnoException;
+  if (!e || typeof e.code !== "string" || !(e.code in FILE_ERRORS)) return null;
+  const path = (e.path ?? "").replace(/\.\d+\.tmp$/, "");
+  return new PlurisimError("FILE", `cannot ${e.syscall ?? "use"} ${path || "a file"}: ${FILE_ERRORS[e.code]} (${e.code})`, { field: "file", value: path });
+}
+
 /** Runs the CLI; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -200,11 +218,11 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    if (isPlurisimError(err)) {
-      process.stderr.write(`plurisim: error [${err.code}]: ${err.message}\n`);
+    const known = isPlurisimError(err) ? err : fileError(err);
+    if (known) {
+      process.stderr.write(`plurisim: error [${known.code}]: ${known.message}\n`);
       return 2;
     }
-    if (err instanceof PlurisimError) return 2;
     throw err;
   }
 }

@@ -13,7 +13,7 @@ import { parseSweep, type SweepPlan } from "../sweep/spec.js";
 import { summarize } from "../sweep/summary.js";
 import { writeFileAtomic } from "./files.js";
 import { addQueueOptions, exitOnQueueError, registerWorkerCommand, submitFromCli } from "./queue/cli.js";
-import { cellLines, planHash, readRows, runSweep, sweepPaths, writeCsv, type SweepManifest } from "./sweep-run.js";
+import { cellLines, MANIFEST_FORMAT, planHash, readManifest, readRows, runSweep, sweepPaths, writeCsv, type SweepManifest } from "./sweep-run.js";
 
 /** A sweep argument: a JSON file if one exists (or the name ends in .json), else a sweep preset. */
 export async function loadSweepArg(arg: string, force = false): Promise<{ plan: SweepPlan; source: { path: string; sha256: string } | { preset: string } }> {
@@ -147,12 +147,7 @@ interface MergeFlags {
 
 /** Merges shard outputs (each cell-ordered) into one ordered file; refuses missing or duplicated cells. */
 export async function mergeFiles(files: string[], flags: MergeFlags): Promise<{ cells: number; out: string }> {
-  const manifests: (SweepManifest | null)[] = await Promise.all(
-    files.map(async (f) => {
-      const p = sweepPaths(f).manifest;
-      return existsSync(p) ? (JSON.parse(await readFile(p, "utf8")) as SweepManifest) : null;
-    }),
-  );
+  const manifests: (SweepManifest | null)[] = await Promise.all(files.map((f) => readManifest(sweepPaths(f).manifest)));
   for (const f of files) if (!existsSync(f)) throw new PlurisimError("INVALID_SWEEP", `cannot merge: ${f} does not exist`, { field: "files", value: f });
   let plan: SweepPlan | undefined;
   let hash: string | undefined;
@@ -204,7 +199,7 @@ export async function mergeFiles(files: string[], flags: MergeFlags): Promise<{ 
   const failed = rows.filter((r) => r.status !== "ok").length;
   const first = manifests.find((m) => m);
   const manifest = {
-    format: "plurisim-sweep-manifest/1",
+    format: MANIFEST_FORMAT,
     name: plan.name,
     status: "complete",
     mergedFrom: files.map((f, k) => ({ file: f, shard: manifests[k]?.shard ?? null, status: manifests[k]?.status ?? null })),

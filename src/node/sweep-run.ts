@@ -73,7 +73,7 @@ export function sweepPaths(out: string, csv?: string): SweepPaths {
 }
 
 export interface SweepManifest {
-  format: "plurisim-sweep-manifest/1";
+  format: typeof MANIFEST_FORMAT;
   name: string;
   status: SweepStatus;
   sweepFile: SweepRunOptions["sweepFile"] | null;
@@ -93,6 +93,9 @@ export interface SweepManifest {
 export function planHash(plan: SweepPlan): Promise<string> {
   return sha256Hex(new TextEncoder().encode(canonicalJson(plan)));
 }
+
+/** The manifest's format tag; a reader refuses any other. */
+export const MANIFEST_FORMAT = "plurisim-sweep-manifest/1";
 
 function usage(field: string, message: string, value?: unknown): PlurisimError {
   return new PlurisimError("INVALID_SWEEP", message, { field, value });
@@ -129,10 +132,11 @@ export async function scanLines(path: string, accept: (line: string) => boolean)
 
 /** Lines of a JSONL file as an async iterable of {cell, line} (for merge). */
 export async function* cellLines(path: string): AsyncGenerator<{ cell: number; line: string }> {
-  const stream = createReadStream(path);
+  // A utf8 stream decoder keeps a character split across two chunks whole.
+  const stream = createReadStream(path, { encoding: "utf8" });
   let carry = "";
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    const text = carry + chunk.toString("utf8");
+  for await (const chunk of stream as AsyncIterable<string>) {
+    const text = carry + chunk;
     const parts = text.split("\n");
     carry = parts.pop() ?? "";
     for (const line of parts) {
@@ -153,9 +157,19 @@ function cellOf(line: string, path: string): number {
   throw usage("file", `${path}: a line is not a sweep row (no cell index): ${line.slice(0, 80)}`, path);
 }
 
-async function readManifest(path: string): Promise<SweepManifest | null> {
+/** The manifest beside a rows file, or null when there is none; a damaged one is an INVALID_SWEEP error naming it. */
+export async function readManifest(path: string): Promise<SweepManifest | null> {
   if (!existsSync(path)) return null;
-  return JSON.parse(await readFile(path, "utf8")) as SweepManifest;
+  let manifest: SweepManifest | undefined;
+  try {
+    manifest = JSON.parse(await readFile(path, "utf8")) as SweepManifest;
+  } catch {
+    // reported below
+  }
+  if (!manifest || typeof manifest !== "object" || manifest.format !== MANIFEST_FORMAT) {
+    throw usage("manifest", `${path} is not a plurisim sweep manifest (format ${MANIFEST_FORMAT}); remove it or pass the matching rows file`, path);
+  }
+  return manifest;
 }
 
 /** Runs (or resumes) a sweep; resolves when every cell of the shard is written, or when stopped. */
@@ -239,7 +253,7 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepOutcome> 
   const startedAt = new Date().toISOString();
   const run = { startedAt, endedAt: null as string | null, status: "running" as SweepStatus, workers, batch, cellsRun: 0 };
   const manifest: SweepManifest = {
-    format: "plurisim-sweep-manifest/1",
+    format: MANIFEST_FORMAT,
     name: plan.name,
     status: "running",
     sweepFile: options.sweepFile ?? previous?.sweepFile ?? null,
@@ -296,7 +310,8 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepOutcome> 
         const flush = () => {
           const rowLines: string[] = [];
           const trajLines: string[] = [];
-          while (written < pending.length && buffer.has(pending[written])) {
+          // --fail-fast: nothing after the first failed row is written, so a resume runs it again.
+          while (written < pending.length && buffer.has(pending[written]) && stop !== "failed") {
             const r = buffer.get(pending[written])!;
             buffer.delete(pending[written]);
             if (keepTrajectories) trajLines.push(toJson({ cell: r.row.cell, trajectory: r.trajectory ?? null }));
@@ -371,8 +386,9 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepOutcome> 
   run.endedAt = new Date().toISOString();
   manifest.status = status;
   manifest.endedAt = run.endedAt;
-  if (options.csv) await writeCsv(paths.rows, paths.csv);
+  // The manifest first: a CSV that cannot be written must not leave it saying "running".
   await saveManifest();
+  if (options.csv) await writeCsv(paths.rows, paths.csv);
   return { status, paths, counts: { total: plan.total, shard: slice.length, done, ok, failed, ranNow }, manifest };
 }
 

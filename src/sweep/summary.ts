@@ -1,5 +1,6 @@
 // Per-preset summaries of a finished sweep's rows: the Table 5 analogue, the Lemma 3.5 check
 // and the K x q phase diagram, each as data and as a printable table. Runs anywhere.
+import { PlurisimError } from "../core/errors.js";
 import type { Row } from "./task.js";
 
 export interface Summary {
@@ -107,15 +108,24 @@ export function summarizeCounts(rows: Row[]): Summary {
   return { title: "sweep", text, data: { cells: rows.length, ok, failed } };
 }
 
-export const summaries: Record<string, (rows: Row[]) => Summary> = {
-  table5: summarizeTable5,
-  lemma35: summarizeLemma35,
-  "k-phase": summarizeKPhase,
-  counts: summarizeCounts,
+/** Each summary and the swept parameters it reads from the rows. */
+export const summaries: Record<string, { summarize: (rows: Row[]) => Summary; params: string[] }> = {
+  table5: { summarize: summarizeTable5, params: ["groups[0].reward.center", "groups[1].reward.center", "groups[0].weight"] },
+  lemma35: { summarize: summarizeLemma35, params: [] },
+  "k-phase": { summarize: summarizeKPhase, params: ["curation.K", "groups[0].weight"] },
+  counts: { summarize: summarizeCounts, params: [] },
 };
 
-/** The summary named by a plan (or the counts when it names none). */
+/** The summary named by a plan (or the counts when it names none); INVALID_SWEEP when the rows lack its parameters. */
 export function summarize(name: string | undefined, rows: Row[]): Summary {
-  const f = (name && Object.hasOwn(summaries, name) ? summaries[name] : undefined) ?? summarizeCounts;
-  return f(rows);
+  const entry = (name && Object.hasOwn(summaries, name) ? summaries[name] : undefined) ?? summaries.counts;
+  const sample = rows.find((r) => r.status === "ok") ?? rows[0];
+  const missing = sample ? entry.params.filter((p) => !Object.hasOwn(sample.params, p)) : [];
+  if (missing.length > 0) {
+    throw new PlurisimError("INVALID_SWEEP", `the ${name} summary needs the swept parameters ${missing.join(", ")}, which these rows do not have (they sweep ${Object.keys(sample.params).join(", ") || "nothing"})`, {
+      field: "summary",
+      value: name,
+    });
+  }
+  return entry.summarize(rows);
 }
