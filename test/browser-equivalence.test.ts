@@ -96,6 +96,19 @@ function differences(webJson: string, nodeJson: string, limit = 12): string {
   return `${total} values differ:\n  ${out.join("\n  ")}`;
 }
 
+/** Resolves as `p` does, or rejects after `ms` saying the page did not answer (a frozen page never does). */
+async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: the page did not answer within ${ms} ms (frozen?)`)), ms);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 describe.skipIf(!haveChromium)("the page computes what Node computes, bit for bit", () => {
   let outDir = "";
   let profile = "";
@@ -191,6 +204,80 @@ describe.skipIf(!haveChromium)("the page computes what Node computes, bit for bi
     await page.evaluate(() => window.plurisim.runPreset("two-groups"));
     mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: join(artifacts, "browser-run.png"), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+
+  /** Types `value` into the run form's input for `path` and fires its change event; returns what the page shows. */
+  async function editField(path: string, value: string) {
+    return within(
+      5_000,
+      `editing ${path}`,
+      page.evaluate(
+        ([p, v]) => {
+          const input = document.querySelector<HTMLInputElement>(`#run-panel input[data-path="${p}"]`);
+          if (!input) throw new Error(`no input for ${p}`);
+          input.value = v;
+          input.dispatchEvent(new Event("change"));
+          const errors: Record<string, string> = {};
+          for (const e of document.querySelectorAll<HTMLElement>("#run-panel .field-error")) {
+            if (e.textContent) errors[e.dataset.errorFor ?? e.id] = e.textContent;
+          }
+          const invalid = [...document.querySelectorAll<HTMLElement>("#run-panel input.invalid")].map((e) => e.dataset.path);
+          return { errors, invalid, runDisabled: document.querySelector<HTMLButtonElement>("#run")!.disabled };
+        },
+        [path, value] as const,
+      ),
+    );
+  }
+
+  async function loadPreset(name: string): Promise<void> {
+    await page.click('nav button[data-panel="run-panel"]');
+    await within(5_000, `selecting preset ${name}`, page.selectOption("#preset", name));
+  }
+
+  it("weights that do not sum to 1: the message shows by the groups, the weights are marked, the page stays responsive", async () => {
+    await loadPreset("two-groups");
+    const original = await page.inputValue('#run-panel input[data-path="groups[0].weight"]');
+    const shown = await editField("groups[0].weight", String(Number(original) + 0.2));
+    // The validator names the field "groups[].weight"; the page used to loop forever on it.
+    expect(shown.errors.groups, JSON.stringify(shown)).toMatch(/groups\[\]\.weight must sum to 1/);
+    expect(shown.invalid).toEqual(["groups[0].weight", "groups[1].weight"]);
+    expect(shown.runDisabled).toBe(true);
+    expect(await within(5_000, "a round trip after the edit", page.evaluate(() => 1 + 1))).toBe(2);
+    const fixed = await editField("groups[0].weight", original);
+    expect(fixed.errors).toEqual({});
+    expect(fixed.runDisabled).toBe(false);
+  });
+
+  it("tau = -1: the message shows next to the tau field", async () => {
+    await loadPreset("two-groups");
+    const shown = await editField("curation.temperature", "-1");
+    expect(Object.keys(shown.errors), JSON.stringify(shown)).toEqual(["curation.temperature"]);
+    expect(shown.errors["curation.temperature"]).toMatch(/curation\.temperature/);
+    expect(shown.invalid).toEqual(["curation.temperature"]);
+    expect(shown.runDisabled).toBe(true);
+    await loadPreset("two-groups");
+  });
+
+  it("a sweep metric the rows do not carry: the valid names show under the sweep, no page error", async () => {
+    await page.click('nav button[data-panel="sweep-panel"]');
+    const message = await within(
+      5_000,
+      "setting the sweep metric",
+      page.evaluate(() => {
+        const input = document.querySelector<HTMLInputElement>("#sweep-metric")!;
+        input.value = "bogus";
+        input.dispatchEvent(new Event("change"));
+        return new Promise<string>((resolve) => setTimeout(() => resolve(document.querySelector("#sweep-error")!.textContent ?? ""), 100));
+      }),
+    );
+    expect(message).toMatch(/--metric must be .*basinMass\[0\.\.1\].*"bogus"/);
+    await page.evaluate(() => {
+      const input = document.querySelector<HTMLInputElement>("#sweep-metric")!;
+      input.value = "basinMass[0]";
+      input.dispatchEvent(new Event("change"));
+    });
+    await page.click('nav button[data-panel="run-panel"]');
     expect(pageErrors).toEqual([]);
   });
 });

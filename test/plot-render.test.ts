@@ -1,10 +1,11 @@
 // The chart specs of src/core/charts.ts drawn headless in Node: `plot` writes SVG and PNG,
 // `report` a self-contained HTML file; a sweep's rows become a phase-diagram heat map.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { distributionSpec, metricValue, phaseDiagramSpec, sweepAxes, type SweepRow } from "../src/core/charts.js";
+import { distributionSpec, metricValue, phaseDiagramSpec, sweepAxes, sweepMetricNames, type SweepRow } from "../src/core/charts.js";
 import { toJson } from "../src/core/json.js";
 import { presetScenario } from "../src/core/presets.js";
 import { createEngine } from "../src/node/index.js";
@@ -15,6 +16,13 @@ const dir = mkdtempSync(join(tmpdir(), "plurisim-plot-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47];
+const bin = new URL("../bin/plurisim.js", import.meta.url).pathname;
+
+/** Runs the built CLI (bin/plurisim.js over dist/) and returns its exit code and output. */
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
 
 function rows(): SweepRow[] {
   const out: SweepRow[] = [];
@@ -45,6 +53,23 @@ describe("charts", () => {
     expect(spec.data.values).toHaveLength(9);
     expect(spec.data.values.filter((v) => v.value === null)).toHaveLength(1);
     expect(new Set(spec.data.values.map((v) => v.y))).toEqual(new Set(["2", "4", "inf"]));
+  });
+
+  it("refuses axes and metrics the rows do not carry, listing the valid ones", () => {
+    const r = rows();
+    expect(sweepMetricNames(r)).toEqual(["basinMass[0]", "basinMass[1]", "nashGap"]);
+    expect(() => phaseDiagramSpec(r, { x: "seed" })).toThrow(/--x must be a parameter of the sweep's rows: groups\[0\]\.weight, curation\.K, cell \(got "seed"\)/);
+    expect(() => phaseDiagramSpec(r, { y: "tau" })).toThrow(expect.objectContaining({ code: "INVALID_SCENARIO", field: "y" }));
+    expect(() => phaseDiagramSpec(r, { metric: "bogus" })).toThrow(/--metric must be a final metric of the sweep's rows: basinMass\[0\.\.1\], nashGap \(got "bogus"\)/);
+    expect(() => phaseDiagramSpec(r, { metric: "basinMass[2]" })).toThrow(expect.objectContaining({ field: "metric" }));
+    expect(() => phaseDiagramSpec(r, { metric: "nashGap[0]" })).toThrow(expect.objectContaining({ field: "metric" }));
+    // "cell" is always an axis; "basinMass.1" is metricValue's other spelling of basinMass[1].
+    const spec = phaseDiagramSpec(r, { x: "cell", y: "curation.K", metric: "basinMass.1" }) as { data: { values: { x: string }[] } };
+    expect(spec.data.values.map((v) => v.x)).toEqual(r.map((row) => String(row.cell)));
+    // Rows with no ok cell: the names are checked against the fields of Metrics.
+    const failed = r.map((row) => ({ ...row, status: "error", final: undefined }));
+    expect(() => phaseDiagramSpec(failed, { metric: "entropy" })).not.toThrow();
+    expect(() => phaseDiagramSpec(failed, { metric: "basinMass" })).toThrow(expect.objectContaining({ field: "metric" }));
   });
 
   it("draws a 2-D grid as a heat map with the Nash solution as circles", async () => {
@@ -98,6 +123,41 @@ describe("plot and report from files", async () => {
     writeFileSync(bad, JSON.stringify({ hello: 1 }));
     await expect(readPlotInput(bad)).rejects.toMatchObject({ code: "INVALID_SCENARIO", field: "input" });
     await expect(writeChart(specFor(await readPlotInput(resultPath)), join(dir, "fig.gif"))).rejects.toMatchObject({ field: "out" });
+  });
+
+  describe("the CLI refuses bad flags with exit code 2 and writes nothing", () => {
+    const outDir = mkdtempSync(join(tmpdir(), "plurisim-plot-out-"));
+    afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+    const missing = join(outDir, "no-such-dir", "x.svg");
+    const cases: { name: string; args: () => string[]; message: RegExp }[] = [
+      { name: "plot --x seed (not a parameter)", args: () => ["plot", sweepPath, "--out", join(outDir, "xy.svg"), "--x", "seed"], message: /\[INVALID_SCENARIO\]: --x must be a parameter of the sweep's rows: groups\[0\]\.weight, curation\.K, cell \(got "seed"\)/ },
+      { name: "plot --y bogus", args: () => ["plot", sweepPath, "--out", join(outDir, "xy.svg"), "--y", "bogus"], message: /--y must be a parameter of the sweep's rows: .*\(got "bogus"\)/ },
+      { name: "plot --metric bogus", args: () => ["plot", sweepPath, "--out", join(outDir, "m.svg"), "--metric", "bogus"], message: /--metric must be a final metric of the sweep's rows: basinMass\[0\.\.1\], nashGap \(got "bogus"\)/ },
+      { name: "report --metric bogus", args: () => ["report", sweepPath, "--out", join(outDir, "r.html"), "--metric", "bogus"], message: /--metric must be a final metric/ },
+      { name: "plot --out in a missing directory", args: () => ["plot", resultPath, "--out", missing], message: /\[FILE\]: --out ".*no-such-dir\/x\.svg": the directory ".*no-such-dir" does not exist/ },
+      { name: "report --out in a missing directory", args: () => ["report", resultPath, "--out", join(outDir, "no-such-dir", "r.html")], message: /\[FILE\]: --out ".*r\.html": the directory ".*no-such-dir" does not exist/ },
+      { name: "report --out x.pdf", args: () => ["report", resultPath, "--out", join(outDir, "x.pdf")], message: /\[INVALID_SCENARIO\]: --out must end in \.html or \.htm \(got ".*x\.pdf"\)/ },
+      { name: "plot --out x.gif", args: () => ["plot", resultPath, "--out", join(outDir, "x.gif")], message: /--out must end in \.svg or \.png/ },
+    ];
+    for (const c of cases) {
+      it(c.name, () => {
+        for (const f of readdirSync(outDir)) rmSync(join(outDir, f), { recursive: true, force: true });
+        const r = cli(...c.args());
+        expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+        expect(r.stderr).toMatch(c.message);
+        expect(r.code, r.stderr).toBe(2);
+        expect(readdirSync(outDir)).toEqual([]);
+      });
+    }
+
+    it("still writes a good sweep figure through the CLI", () => {
+      const out = join(outDir, "ok.svg");
+      const r = cli("plot", sweepPath, "--out", out, "--x", "curation.K", "--y", "groups[0].weight", "--metric", "nashGap");
+      expect(r.code, r.stderr).toBe(0);
+      expect(existsSync(out)).toBe(true);
+      expect(readFileSync(out, "utf8")).not.toContain("NaN");
+      rmSync(out);
+    });
   });
 
   it("writes a self-contained report: inline SVG, tables, no scripts or external assets", async () => {

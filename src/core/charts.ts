@@ -2,6 +2,7 @@
 // page draws these specs with vega in the browser; `plurisim plot` and `plurisim report` draw
 // the very same specs headless in Node (src/node/plot.ts). This file builds data and specs only:
 // it imports no renderer and nothing from `node:`.
+import { PlurisimError } from "./errors.js";
 import type { Metrics, Problem, RunResult } from "./types.js";
 
 /** A Vega-Lite spec (plain JSON). */
@@ -320,8 +321,106 @@ export interface PhaseOptions {
   title?: string;
 }
 
-/** Sweep phase diagram: a heat map of a final metric over two parameters (mean over replicates). */
+/** Per-group metrics of Metrics (read as `name[i]`); every other metric is a scalar. */
+const ARRAY_METRICS = new Set(["expectedReward", "rewardVariance", "logPartition", "basinMass"]);
+/** The metrics of Metrics a phase diagram can colour by, for rows that have no ok cell to read them from. */
+const KNOWN_METRICS = [
+  "expectedReward[i]",
+  "rewardVariance[i]",
+  "logPartition[i]",
+  "basinMass[i]",
+  "nashWelfare",
+  "nashGap",
+  "entropy",
+  "effectiveSupport",
+  "outsideMass",
+  "klFromInitial",
+  "l1Step",
+  "massDefect",
+  "tvToNash",
+  "klToNash",
+  "w1ToNash",
+  "supportSize",
+  "lostBasins",
+];
+
+/** The parameter paths a phase diagram can put on an axis: every params key of the rows, and "cell". */
+export function sweepParamPaths(rows: SweepRow[]): string[] {
+  const keys = new Set<string>();
+  for (const row of rows) for (const k of Object.keys(row.params ?? {})) keys.add(k);
+  return [...keys, "cell"];
+}
+
+/**
+ * The final metrics the ok rows of a sweep carry, as `metricValue` names: scalars by name,
+ * per-group arrays as `name[i]` (the toJson strings "Infinity" and "NaN" count as numbers).
+ */
+export function sweepMetricNames(rows: SweepRow[]): string[] {
+  const names = new Set<string>();
+  const numeric = (v: unknown) => typeof v === "number" || v === "Infinity" || v === "-Infinity" || v === "NaN";
+  for (const row of rows) {
+    if (row.status !== "ok" || !row.final) continue;
+    for (const [k, v] of Object.entries(row.final)) {
+      if (k === "generation") continue;
+      if (Array.isArray(v)) v.forEach((e, i) => numeric(e) && names.add(`${k}[${i}]`));
+      else if (numeric(v)) names.add(k);
+    }
+  }
+  return [...names];
+}
+
+/** `basinMass[0], basinMass[1], nashGap` shortened to `basinMass[0..1], nashGap` for a message. */
+function summariseNames(names: string[]): string {
+  const ranges = new Map<string, number[]>();
+  for (const n of names) {
+    const m = /^(.*)\[(\d+)\]$/.exec(n);
+    const key = m ? m[1] : n;
+    if (!ranges.has(key)) ranges.set(key, []);
+    if (m) ranges.get(key)!.push(Number(m[2]));
+  }
+  return [...ranges.entries()]
+    .map(([k, idx]) => (idx.length === 0 ? k : idx.length === 1 ? `${k}[${idx[0]}]` : `${k}[${Math.min(...idx)}..${Math.max(...idx)}]`))
+    .join(", ");
+}
+
+/** Throws INVALID_SCENARIO (field "x", "y" or "metric") unless the options name parameters and a metric the rows have. */
+export function checkPhaseOptions(rows: SweepRow[], options: PhaseOptions): void {
+  const paths = sweepParamPaths(rows);
+  for (const key of ["x", "y"] as const) {
+    const v = options[key];
+    if (v !== undefined && !paths.includes(v)) {
+      throw new PlurisimError("INVALID_SCENARIO", `--${key} must be a parameter of the sweep's rows: ${paths.join(", ")} (got ${JSON.stringify(v)})`, { field: key, value: v });
+    }
+  }
+  const metric = options.metric;
+  if (metric === undefined) return;
+  const m = /^([A-Za-z_$][\w$]*)(?:\[(\d+)\]|\.(\d+))?$/.exec(metric);
+  const present = sweepMetricNames(rows);
+  let ok: boolean;
+  if (!m) ok = false;
+  else if (present.length > 0) {
+    const index = m[2] ?? m[3];
+    ok = present.includes(index === undefined ? m[1] : `${m[1]}[${Number(index)}]`);
+  } else {
+    // No ok row to read the names from: check against the fields of Metrics.
+    const indexed = (m[2] ?? m[3]) !== undefined;
+    ok = ARRAY_METRICS.has(m[1]) ? indexed : KNOWN_METRICS.includes(m[1]) && !indexed;
+  }
+  if (!ok) {
+    const choices = present.length > 0 ? summariseNames(present) : KNOWN_METRICS.join(", ");
+    throw new PlurisimError("INVALID_SCENARIO", `--metric must be a final metric of the sweep's rows: ${choices} (got ${JSON.stringify(metric)})`, { field: "metric", value: metric });
+  }
+}
+
+/** A row's value of a parameter path ("cell" is the row's cell index). */
+const paramOf = (row: SweepRow, path: string): unknown => (path === "cell" ? row.cell : row.params?.[path]);
+
+/**
+ * Sweep phase diagram: a heat map of a final metric over two parameters (mean over replicates).
+ * Throws INVALID_SCENARIO when x, y or metric name nothing the rows carry (checkPhaseOptions).
+ */
 export function phaseDiagramSpec(rows: SweepRow[], options: PhaseOptions = {}): ChartSpec {
+  checkPhaseOptions(rows, options);
   const axes = sweepAxes(rows);
   const xPath = options.x ?? axes[0] ?? Object.keys(rows[0]?.params ?? {})[0] ?? "cell";
   const yPath = options.y ?? axes.find((a) => a !== xPath) ?? null;
@@ -329,8 +428,8 @@ export function phaseDiagramSpec(rows: SweepRow[], options: PhaseOptions = {}): 
   const values: Record<string, unknown>[] = [];
   let failed = 0;
   for (const row of rows) {
-    const xv = xPath === "cell" ? row.cell : row.params?.[xPath];
-    const yv = yPath ? row.params?.[yPath] : "";
+    const xv = paramOf(row, xPath);
+    const yv = yPath ? paramOf(row, yPath) : "";
     if (row.status !== "ok") failed++;
     values.push({
       x: paramLabel(xv),

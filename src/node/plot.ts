@@ -1,7 +1,9 @@
 // Node's renderer for the chart specs of src/core/charts.ts: vega headless (renderer "none")
 // writes SVG, @resvg/resvg-js turns it into PNG with the system fonts. Also the `plot` and
 // `report` commands of the CLI.
+import { statSync } from "node:fs";
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
 import {
   distributionSpec,
@@ -130,8 +132,36 @@ export async function renderPng(svg: string, scale = 2): Promise<Buffer> {
   return resvg.render().asPng();
 }
 
+/**
+ * Checks an output path before any rendering: its extension is one of `extensions`
+ * (INVALID_SCENARIO otherwise) and its directory exists (FILE otherwise), both with field "out".
+ */
+export function checkOutPath(out: string, extensions: string[]): void {
+  const lower = out.toLowerCase();
+  if (!extensions.some((e) => lower.endsWith(e))) {
+    const list = extensions.length === 2 ? `${extensions[0]} or ${extensions[1]}` : extensions.join(", ");
+    throw new PlurisimError("INVALID_SCENARIO", `--out must end in ${list} (got ${JSON.stringify(out)})`, { field: "out", value: out });
+  }
+  const dir = dirname(resolve(out));
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    isDir = false;
+  }
+  if (!isDir) {
+    throw new PlurisimError("FILE", `--out ${JSON.stringify(out)}: the directory ${JSON.stringify(dir)} does not exist or is not a directory (create it first)`, { field: "out", value: out });
+  }
+}
+
+/** The extensions `plot --out` accepts. */
+export const CHART_EXTENSIONS = [".svg", ".png"];
+/** The extensions `report --out` accepts: the report is HTML whatever the name says. */
+export const REPORT_EXTENSIONS = [".html", ".htm"];
+
 /** Writes a chart spec as SVG or PNG, chosen by the file's extension. */
 export async function writeChart(spec: ChartSpec, out: string): Promise<void> {
+  checkOutPath(out, CHART_EXTENSIONS);
   const svg = await renderSvg(spec);
   if (out.toLowerCase().endsWith(".png")) {
     // Whole or not at all, like writeFileAtomic (which takes text).
@@ -143,10 +173,8 @@ export async function writeChart(spec: ChartSpec, out: string): Promise<void> {
       await rm(tmp, { force: true });
       throw err;
     }
-  } else if (out.toLowerCase().endsWith(".svg")) {
-    await writeFileAtomic(out, svg);
   } else {
-    throw new PlurisimError("INVALID_SCENARIO", `--out must end in .svg or .png (got ${JSON.stringify(out)})`, { field: "out", value: out });
+    await writeFileAtomic(out, svg);
   }
 }
 
@@ -156,7 +184,7 @@ export function registerPlotCommands(program: Command): void {
     .command("plot")
     .description("draw a run result (result.json) or a sweep (sweep.jsonl) as SVG or PNG")
     .argument("<input>", "result.json from `plurisim run --json --out`, or a sweep's .jsonl")
-    .requiredOption("--out <file>", "output figure: .svg or .png")
+    .requiredOption("--out <file>", "output figure: .svg or .png (its directory must exist)")
     .option("--chart <name>", "run results: all | distribution | metrics", "all")
     .option("--x <path>", "sweeps: parameter on the x axis (default: the first that varies)")
     .option("--y <path>", "sweeps: parameter on the y axis (default: the second that varies)")
@@ -167,9 +195,7 @@ export function registerPlotCommands(program: Command): void {
       if (!["all", "distribution", "metrics", "phase"].includes(chart)) {
         throw new PlurisimError("INVALID_SCENARIO", `--chart must be all, distribution, metrics or phase (got ${JSON.stringify(chart)})`, { field: "chart", value: chart });
       }
-      if (!/\.(svg|png)$/i.test(flags.out)) {
-        throw new PlurisimError("INVALID_SCENARIO", `--out must end in .svg or .png (got ${JSON.stringify(flags.out)})`, { field: "out", value: flags.out });
-      }
+      checkOutPath(flags.out, CHART_EXTENSIONS);
       const data = await readPlotInput(input);
       await writeChart(specFor(data, flags), flags.out);
       process.stderr.write(`wrote ${flags.out}\n`);
@@ -178,10 +204,11 @@ export function registerPlotCommands(program: Command): void {
     .command("report")
     .description("write a self-contained HTML report (figures inlined as SVG, metric tables) of run results and sweeps")
     .argument("<inputs...>", "result.json files and/or sweep .jsonl files")
-    .requiredOption("--out <file>", "output .html")
+    .requiredOption("--out <file>", "output .html or .htm (its directory must exist)")
     .option("--title <text>", "report title", "plurisim report")
     .option("--metric <name>", "sweeps: final metric of the phase diagram", "basinMass[0]")
     .action(async (inputs: string[], flags: { out: string; title: string; metric: string }) => {
+      checkOutPath(flags.out, REPORT_EXTENSIONS);
       const { writeReportFromFiles } = await import("./report.js");
       await writeReportFromFiles(inputs, flags.out, { title: flags.title, metric: flags.metric });
       process.stderr.write(`wrote ${flags.out}\n`);

@@ -4,7 +4,7 @@
 import { groupNamesOf, metricValue, phaseDiagramSpec, runFigureSpec, sweepAxes, paramLabel, type SweepRow } from "../core/charts.js";
 import type { Metrics, RunResult } from "../core/types.js";
 import { writeFileAtomic } from "./files.js";
-import { geometryOfResult, readPlotInput, renderSvg, type PlotInput } from "./plot.js";
+import { checkOutPath, geometryOfResult, readPlotInput, renderSvg, REPORT_EXTENSIONS, type PlotInput } from "./plot.js";
 
 /** One section of a report: a run result or the rows of a sweep, with a heading. */
 export type ReportItem =
@@ -146,11 +146,13 @@ export async function buildReportHtml(items: ReportItem[], options: ReportOption
 
 /** Writes a report of run results, e.g. the demonstration of `npm start`: [{ title, result }]. */
 export async function writeRunReport(runs: { title: string; result: RunResult; note?: string }[], out: string, options: ReportOptions = {}): Promise<void> {
+  checkOutPath(out, REPORT_EXTENSIONS);
   await writeFileAtomic(out, await buildReportHtml(runs.map((r) => ({ kind: "run" as const, ...r })), options));
 }
 
 /** Reads result.json and sweep .jsonl files and writes their report to `out`. */
 export async function writeReportFromFiles(paths: string[], out: string, options: ReportOptions = {}): Promise<void> {
+  checkOutPath(out, REPORT_EXTENSIONS);
   const inputs: PlotInput[] = [];
   for (const p of paths) inputs.push(await readPlotInput(p));
   const items: ReportItem[] = inputs.map((input) =>

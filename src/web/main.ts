@@ -208,8 +208,20 @@ function clearErrors(): void {
   $("scenario-error").textContent = "";
 }
 
-/** Shows a validation message next to the field it names, or the closest enclosing one. */
+/**
+ * Shows a validation message next to the field it names, or the closest enclosing one; the
+ * scenario's error line when none matches. A field with `[]` (the validator's "groups[].weight"
+ * for weights that do not sum to 1) concerns every group: each of those inputs is marked
+ * invalid and the message goes to the enclosing "groups" slot.
+ */
 function showFieldError(path: string, message: string): void {
+  if (path.includes("[]")) {
+    const literal = (part: string) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const pattern = new RegExp("^" + path.split("[]").map(literal).join("\\[\\d+\\]") + "$");
+    for (const input of document.querySelectorAll<HTMLElement>("#run-panel [data-path]")) {
+      if (pattern.test(input.dataset.path ?? "")) input.classList.add("invalid");
+    }
+  }
   let p = path;
   while (p) {
     const slot = document.querySelector<HTMLElement>(`#run-panel [data-error-for="${CSS.escape(p)}"]`);
@@ -218,7 +230,11 @@ function showFieldError(path: string, message: string): void {
       document.querySelector(`#run-panel [data-path="${CSS.escape(p)}"]`)?.classList.add("invalid");
       return;
     }
-    p = p.replace(/(\.[^.[\]]+|\[\d+\])$/, "");
+    // One segment off the end per pass: ".name", "[3]" or "[]". A path this cannot shorten
+    // (a validator field in some other shape) ends the walk instead of looping forever.
+    const parent = p.replace(/(\.[^.[\]]+|\[\d*\])$/, "");
+    if (parent === p) break;
+    p = parent;
   }
   $("scenario-error").textContent = message;
 }
@@ -443,7 +459,16 @@ async function drawSweep(): Promise<void> {
   const x = $<HTMLSelectElement>("sweep-x").value || undefined;
   const y = $<HTMLSelectElement>("sweep-y").value || undefined;
   const metric = $<HTMLInputElement>("sweep-metric").value.trim() || "basinMass[0]";
-  await draw($("sweep-chart"), phaseDiagramSpec(state.rows as never, { x, y, metric }));
+  $("sweep-error").textContent = "";
+  let spec;
+  try {
+    spec = phaseDiagramSpec(state.rows as never, { x, y, metric });
+  } catch (e) {
+    // A metric the rows do not carry: say which ones they do, keep the last figure.
+    $("sweep-error").textContent = (e as Error).message;
+    return;
+  }
+  await draw($("sweep-chart"), spec);
 }
 
 function makePool(size: number): WorkerPool {
