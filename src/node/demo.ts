@@ -12,6 +12,13 @@ import { createEngine } from "./index.js";
 export const DEMO_REPORT = "out/demo-report.html";
 
 export async function runDemo(flags: { generations?: number; report?: string | false }): Promise<void> {
+  const out = flags.report ?? DEMO_REPORT;
+  if (out) {
+    // Refuse a bad report path before the runs, not after them.
+    const { checkOutPath } = await import("./plot.js");
+    mkdirSync(dirname(out), { recursive: true });
+    checkOutPath(out, [".html", ".htm"]);
+  }
   const engine = await createEngine();
   const cases = [
     { label: "one reward", preset: "one-reward-collapse" },
@@ -53,11 +60,9 @@ export async function runDemo(flags: { generations?: number; report?: string | f
       "Next: `plurisim presets`, `plurisim run two-groups --nash --audit`, `plurisim run <file.json> --json`.",
     ].join("\n") + "\n",
   );
-  const out = flags.report ?? DEMO_REPORT;
   if (out) {
     // The report pulls in vega: loaded only here, so the table above appears without waiting for it.
     const { writeRunReport } = await import("./report.js");
-    mkdirSync(dirname(out), { recursive: true });
     await writeRunReport(runs, out, { title: "plurisim: one reward collapses, two groups stay diverse" });
     process.stdout.write(`Report with the figures: ${out}\n`);
   }
