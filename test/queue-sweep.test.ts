@@ -1,9 +1,11 @@
 // Sweeps over the Redis queue (issue 6), against a real Redis on 127.0.0.1:6379: two worker
 // processes and a submitter give the rows of a local sweep; a worker killed (SIGKILL) mid-sweep
 // loses no cell and duplicates none; resubmission adds nothing and re-collects; a job that keeps
-// failing becomes error rows after --attempts; a bad URL and an unreachable port fail clearly
-// without an output file. Skips (with a note) when no Redis answers. Needs dist/ (npm run build).
-import { spawn, type ChildProcess } from "node:child_process";
+// failing becomes error rows after --attempts; a bad URL, an unreachable port and a database the
+// server lacks fail clearly without an output file; a Redis killed mid-sweep (a private
+// redis-server on another loopback port) ends the submitter with QUEUE_LOST after the give-up time.
+// Skips (with a note) when no Redis answers. Needs dist/ (npm run build).
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Queue } from "bullmq";
@@ -62,9 +64,9 @@ interface Run {
 }
 
 /** Runs `node bin/plurisim.js ...args`; resolves when it exits. */
-function cli(args: string[], onStart?: (p: ChildProcess) => void): Promise<Run> {
+function cli(args: string[], onStart?: (p: ChildProcess) => void, env?: NodeJS.ProcessEnv): Promise<Run> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, ["bin/plurisim.js", ...args], { stdio: ["ignore", "ignore", "pipe"] });
+    const p = spawn(process.execPath, ["bin/plurisim.js", ...args], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...env } });
     children.add(p);
     let stderr = "";
     p.stderr!.on("data", (d) => (stderr += d));
@@ -87,10 +89,14 @@ const worker = (name: string, extra: string[] = []) =>
 const submit = (name: string, out: string, extra: string[] = []) =>
   cli(["sweep", sweepFile, "--queue", URL_, "--queue-prefix", prefix, "--queue-name", name, "--out", out, "--no-summary", "--no-progress", ...extra]);
 
+// A private server for the test that kills it (redis-server from the PATH).
+const hasRedisServer = spawnSync("redis-server", ["--version"]).status === 0;
+if (!hasRedisServer) console.log("queue test of a lost server skipped: redis-server is not installed (apt-get install -y redis-server)");
+
 beforeAll(async () => {
   mkdirSync(dir, { recursive: true });
   writeFileSync(sweepFile, JSON.stringify(doc));
-  if (!redis) return;
+  if (!redis && !hasRedisServer) return;
   await runSweep({ plan, out: join(dir, "local.jsonl"), workers: 0 });
   reference = strip(await readRows(join(dir, "local.jsonl")));
 });
@@ -188,6 +194,82 @@ describe.skipIf(!redis)("sweeps over a Redis queue", () => {
     expect(w.stderr).toMatch(/QUEUE_UNREACHABLE.*127\.0\.0\.1:1/);
     for (const f of ["bad.jsonl", "bad.manifest.json", "down.jsonl", "down.manifest.json"]) expect(existsSync(join(dir, f))).toBe(false);
   });
+
+  it("a database the server lacks (exit 2) is named, with no ioredis noise and no file", async () => {
+    const lacking = parseQueueUrl("redis://127.0.0.1:6379/99");
+    await expect(probe(lacking)).rejects.toMatchObject({ code: "QUEUE_URL", message: expect.stringMatching(/database 99 does not exist/) });
+    // Before the fix this hung (the jobs went to db 0): the 10 s kill turns a hang into a failure.
+    const kill = (p: ChildProcess) => void setTimeout(() => p.kill("SIGKILL"), 10_000).unref();
+    const name = queueName("db99");
+    const s = await cli(["sweep", sweepFile, "--queue", "redis://127.0.0.1:6379/99", "--queue-prefix", prefix, "--queue-name", name, "--out", join(dir, "db99.jsonl")], kill);
+    expect(s.code, s.stderr).toBe(2);
+    expect(s.stderr).toMatch(/error \[QUEUE_URL\]: cannot use Redis at 127\.0\.0\.1:6379 \(db 99\): database 99 does not exist/);
+    expect(s.stderr).not.toMatch(/Unhandled error event|ReplyError|\n\s+at /);
+    const w = await cli(["worker", "--queue", "redis://127.0.0.1:6379/99", "--queue-prefix", prefix, "--queue-name", name], kill);
+    expect(w.code, w.stderr).toBe(2);
+    expect(w.stderr).toMatch(/QUEUE_URL.*database 99/);
+    for (const f of ["db99.jsonl", "db99.trajectories.jsonl", "db99.manifest.json"]) expect(existsSync(join(dir, f))).toBe(false);
+  });
+});
+
+describe.skipIf(!hasRedisServer)("a Redis lost mid-sweep", () => {
+  it("ends the submitter with QUEUE_LOST about the give-up time after the server dies, rows kept whole", async () => {
+    const giveUpMs = 3000;
+    const port = 20000 + (process.pid % 20000);
+    const url = `redis://127.0.0.1:${port}/0`;
+    const server = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"], { stdio: "ignore" });
+    children.add(server);
+    try {
+      const t = parseQueueUrl(url);
+      for (let i = 0; ; i++) {
+        try {
+          await probe(t);
+          break;
+        } catch (e) {
+          if (i > 50) throw e;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      const out = join(dir, "lost.jsonl");
+      const env = { PLURISIM_QUEUE_GIVE_UP_MS: String(giveUpMs) };
+      let killedAt = 0;
+      const submitting = cli(["sweep", sweepFile, "--queue", url, "--queue-name", "lost", "--out", out, "--batch", "1", "--no-summary", "--no-progress"], undefined, env);
+      let worker: ChildProcess | undefined;
+      const w = cli(["worker", "--queue", url, "--queue-name", "lost", "--workers", "1", "--quiet"], (p) => (worker = p));
+      // Kill the server once a few rows are written, i.e. while the sweep is under way.
+      const killer = setInterval(() => {
+        if (existsSync(out) && readFileSync(out, "utf8").split("\n").length > 4 && !killedAt) {
+          killedAt = Date.now();
+          server.kill("SIGKILL");
+          clearInterval(killer);
+        }
+      }, 20);
+      const s = await submitting;
+      clearInterval(killer);
+      const elapsed = Date.now() - killedAt;
+      expect(killedAt, s.stderr).toBeGreaterThan(0);
+      expect(s.code, s.stderr).toBe(1);
+      expect(s.stderr).toMatch(new RegExp(`error \\[QUEUE_LOST\\]: lost Redis at 127\\.0\\.0\\.1:${port} while collecting results`));
+      expect(s.stderr).not.toMatch(/Unhandled error event|\n\s+at /);
+      // Given up from the first unanswered call (within a poll of the kill), not after the back-off.
+      expect(elapsed, s.stderr).toBeGreaterThan(giveUpMs - 500);
+      expect(elapsed, s.stderr).toBeLessThan(giveUpMs + 3000);
+      // The rows written so far: whole lines, an ordered prefix of the local sweep's rows.
+      const text = readFileSync(out, "utf8");
+      expect(text.endsWith("\n")).toBe(true);
+      const rows = await readRows(out);
+      expect(rows.length).toBeGreaterThanOrEqual(4);
+      expect(rows.length).toBeLessThan(48);
+      expect(strip(rows)).toEqual(reference.slice(0, rows.length));
+      const manifest = JSON.parse(readFileSync(join(dir, "lost.manifest.json"), "utf8"));
+      expect(manifest).toMatchObject({ status: "interrupted", cells: { done: rows.length } });
+      worker?.kill("SIGKILL"); // it would wait for the server forever
+      await w;
+    } finally {
+      server.kill("SIGKILL");
+      children.delete(server);
+    }
+  }, 30_000);
 });
 
 describe("queue URLs", () => {

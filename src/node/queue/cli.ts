@@ -52,6 +52,15 @@ export function exitOnQueueError(e: unknown): never {
   throw e;
 }
 
+/** PLURISIM_QUEUE_GIVE_UP_MS (tests: see a lost server sooner than the default 15 s), or undefined. */
+function giveUpMsFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const text = env.PLURISIM_QUEUE_GIVE_UP_MS;
+  if (text === undefined || text === "") return undefined;
+  const ms = Number(text);
+  if (!Number.isSafeInteger(ms) || ms < 100) throw new QueueError("QUEUE_URL", `PLURISIM_QUEUE_GIVE_UP_MS must be an integer >= 100 (milliseconds; got ${JSON.stringify(text)})`);
+  return ms;
+}
+
 /**
  * For `sweep --queue`: checks the flags, probes the server (before any file is written), stores
  * the plan and adds the jobs. Returns the submission whose pool runSweep collects from.
@@ -65,7 +74,7 @@ export async function submitFromCli(plan: SweepPlan, flags: QueueSweepFlags): Pr
     const [{ probe }, { submitSweep }] = await Promise.all([import("./connection.js"), import("./submit.js")]);
     await probe(target);
     const wasm = await loadWasmSource();
-    const sub = await submitSweep({ target, names: namesOf(flags), plan, planSha256: await planHash(plan), wasmSha256: wasm.wasmSha256, batch: flags.batch, attempts: flags.attempts });
+    const sub = await submitSweep({ target, names: namesOf(flags), plan, planSha256: await planHash(plan), wasmSha256: wasm.wasmSha256, batch: flags.batch, attempts: flags.attempts, giveUpMs: giveUpMsFromEnv() });
     process.stderr.write(
         `queue ${describeTarget(target)} ${namesOf(flags).prefix}:${namesOf(flags).queue}: ${sub.added} of ${sub.jobs} jobs added ` +
           `(${sub.record.batch} cells per job${sub.added === 0 ? "; the sweep was already there" : ""}); start workers with: plurisim worker --queue ${describeTarget(target)}` +

@@ -8,7 +8,7 @@ import type { SweepPlan } from "../../sweep/spec.js";
 import { errorRow, type CellResult } from "../../sweep/task.js";
 import type { SweepPool } from "../pool.js";
 import { connectionOptions, openClient } from "./connection.js";
-import { QueueError, type QueueTarget } from "./target.js";
+import { describeTarget, QueueError, type QueueTarget } from "./target.js";
 import { defaultQueueBatch, jobCells, jobCount, jobId, jobIndex, KEEP_SECONDS, planKey, RETRY_DELAY_MS, type JobData, type PlanRecord, type QueueNames } from "./jobs.js";
 
 export interface SubmitOptions {
@@ -21,7 +21,7 @@ export interface SubmitOptions {
   batch?: number;
   /** Attempts per job before its cells become error rows (default 3). */
   attempts?: number;
-  /** A submitter gives up on a lost server after this long (default 15 s). */
+  /** A submitter gives up on a lost server this long after its first unanswered call (default 15 s). */
   giveUpMs?: number;
   /** Jobs the submitter keeps fetching ahead of the last written row (default 64). */
   inFlight?: number;
@@ -31,20 +31,58 @@ export interface SubmitOptions {
 
 export interface QueueSubmission {
   record: PlanRecord;
+  /** Where the cells run, for the manifest's run entry (the URL without its password). */
+  where: { queue: string; name: string; prefix: string };
   /** Jobs this submission added (0 when the sweep was already on the queue). */
   added: number;
   jobs: number;
   /** A SweepPool whose run() waits for the jobs holding the cells; pass it to runSweep. */
   pool: SweepPool;
-  /** Rejects (QUEUE_LOST) if the server is lost for longer than giveUpMs while collecting. */
+  /** Rejects (QUEUE_LOST) about giveUpMs after the server stops answering while collecting. */
   lost: Promise<never>;
   close(): Promise<void>;
+}
+
+/** Settles as `p`, or rejects once `ms` have passed without an answer. */
+function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms);
+  });
+  p.catch(() => {}); // a call abandoned here may still fail later
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 /** Stores the plan record (first submission wins), adds the sweep's jobs, and returns the collector. */
 export async function submitSweep(o: SubmitOptions): Promise<QueueSubmission> {
   const giveUpMs = o.giveUpMs ?? 15_000;
+  const where = `Redis at ${o.target.host}:${o.target.port}`;
+  // Every call to Redis is raced against giveUpMs: with maxRetriesPerRequest: null (BullMQ's
+  // requirement) a command sent while the server is gone waits for a reconnection that may never
+  // come, so only a timer bounds how long the submitter waits.
+  const call = <T>(p: Promise<T>) => within(p, giveUpMs);
   const client = openClient(o.target, giveUpMs);
+  const queue = new Queue<JobData, string>(o.names.queue, { connection: connectionOptions(o.target, giveUpMs), prefix: o.names.prefix });
+  queue.on("error", () => {});
+  try {
+    return await start(o, giveUpMs, call, client, queue);
+  } catch (e) {
+    client.disconnect();
+    await within(queue.close(), 1000).catch(() => {});
+    if (e instanceof QueueError) throw e;
+    throw new QueueError("QUEUE_LOST", `lost ${where} while adding the jobs (${(e as Error).message}); no file was written: run the same command again`, { cause: e });
+  }
+}
+
+/** The body of submitSweep, which owns `client` and `queue` and closes them if this throws. */
+async function start(
+  o: SubmitOptions,
+  giveUpMs: number,
+  call: <T>(p: Promise<T>) => Promise<T>,
+  client: ReturnType<typeof openClient>,
+  queue: Queue<JobData, string>,
+): Promise<QueueSubmission> {
+  const server = `Redis at ${o.target.host}:${o.target.port}`;
   const key = planKey(o.names, o.planSha256);
   const fresh: PlanRecord = {
     format: "plurisim-queue-plan/1",
@@ -55,20 +93,16 @@ export async function submitSweep(o: SubmitOptions): Promise<QueueSubmission> {
     attempts: o.attempts ?? 3,
     submittedAt: new Date().toISOString(),
   };
-  await client.call("SET", key, toJson(fresh), "NX");
-  const record = JSON.parse((await client.call("GET", key)) as string) as PlanRecord;
+  await call(client.call("SET", key, toJson(fresh), "NX"));
+  const record = JSON.parse((await call(client.call("GET", key))) as string) as PlanRecord;
   if (record.wasmSha256 !== o.wasmSha256) {
-    client.disconnect();
     throw new QueueError(
       "QUEUE_CONFLICT",
       `this sweep is already on the queue from another engine build (wasm ${record.wasmSha256.slice(0, 12)}, this one ${o.wasmSha256.slice(0, 12)}); rows would not be comparable: use another --queue-name, or clear it`,
     );
   }
-  const connection = connectionOptions(o.target, giveUpMs);
-  const queue = new Queue<JobData, string>(o.names.queue, { connection, prefix: o.names.prefix });
-  queue.on("error", () => {});
   const jobs = jobCount(o.plan.total, record.batch);
-  const before = await queue.getJobCountByTypes("waiting", "active", "delayed", "prioritized", "completed", "failed", "waiting-children");
+  const before = await call(queue.getJobCountByTypes("waiting", "active", "delayed", "prioritized", "completed", "failed", "waiting-children"));
   const jobOpts = (k: number) => ({
     jobId: jobId(o.planSha256, k),
     attempts: record.attempts,
@@ -83,10 +117,10 @@ export async function submitSweep(o: SubmitOptions): Promise<QueueSubmission> {
   for (let k = 0; k < jobs; k += 500) {
     const chunk = [];
     for (let j = k; j < Math.min(k + 500, jobs); j++) chunk.push({ name: "cells", data: dataOf(j), opts: jobOpts(j) });
-    await queue.addBulk(chunk);
+    await call(queue.addBulk(chunk));
   }
-  const after = await queue.getJobCountByTypes("waiting", "active", "delayed", "prioritized", "completed", "failed", "waiting-children");
-  const events = new QueueEvents(o.names.queue, { connection, prefix: o.names.prefix });
+  const after = await call(queue.getJobCountByTypes("waiting", "active", "delayed", "prioritized", "completed", "failed", "waiting-children"));
+  const events = new QueueEvents(o.names.queue, { connection: connectionOptions(o.target, giveUpMs), prefix: o.names.prefix });
   events.on("error", () => {});
 
   // Collection: one promise per job index, settled when the job is finished (completed, or failed
@@ -94,6 +128,7 @@ export async function submitSweep(o: SubmitOptions): Promise<QueueSubmission> {
   // event was missed (events are not replayed to a submitter that was not listening).
   const waiting = new Map<number, { promise: Promise<Map<number, CellResult>>; resolve: (m: Map<number, CellResult>) => void }>();
   const checking = new Set<number>();
+  // Start of the oldest call that has failed (or gone unanswered) since the last one that succeeded.
   let failingSince = 0;
   let onLost: (e: QueueError) => void = () => {};
   const lost = new Promise<never>((_, reject) => {
@@ -110,17 +145,18 @@ export async function submitSweep(o: SubmitOptions): Promise<QueueSubmission> {
   const check = async (k: number) => {
     if (checking.has(k) || !waiting.has(k)) return;
     checking.add(k);
+    const started = Date.now();
     try {
-      const job: Job<JobData, string> | undefined = await queue.getJob(jobId(o.planSha256, k));
+      const job: Job<JobData, string> | undefined = await call(queue.getJob(jobId(o.planSha256, k)));
       failingSince = 0;
       if (!job) {
         // Removed (aged out or cleared) before we collected it: add it again.
-        await queue.add("cells", dataOf(k), jobOpts(k));
+        await call(queue.add("cells", dataOf(k), jobOpts(k)));
         return;
       }
       if (job.finishedOn && typeof job.returnvalue === "string") {
         settle(k, JSON.parse(job.returnvalue) as CellResult[]);
-      } else if (job.finishedOn && job.failedReason && (await job.isFailed())) {
+      } else if (job.finishedOn && job.failedReason && (await call(job.isFailed()))) {
         const e = new Error(`the queue gave up on this cell's job after ${job.attemptsMade} attempt(s): ${job.failedReason}`);
         settle(
           k,
@@ -132,9 +168,11 @@ export async function submitSweep(o: SubmitOptions): Promise<QueueSubmission> {
         );
       }
     } catch (e) {
-      failingSince ||= Date.now();
-      if (Date.now() - failingSince > giveUpMs) {
-        onLost(new QueueError("QUEUE_LOST", `lost Redis at ${o.target.host}:${o.target.port} while collecting results (${(e as Error).message}); the rows written so far are kept: rerun the same command with --resume`, { cause: e }));
+      // A call that timed out (within) began giveUpMs ago, so a server that stops answering is
+      // given up about giveUpMs after the first call it left unanswered, not after the back-off.
+      failingSince = failingSince === 0 ? started : Math.min(failingSince, started);
+      if (Date.now() - failingSince >= giveUpMs) {
+        onLost(new QueueError("QUEUE_LOST", `lost ${server} while collecting results (${(e as Error).message}); the rows written so far are kept: rerun the same command with --resume`, { cause: e }));
       }
     } finally {
       checking.delete(k);
@@ -186,10 +224,12 @@ export async function submitSweep(o: SubmitOptions): Promise<QueueSubmission> {
   };
   const close = async () => {
     clearInterval(timer);
-    await Promise.allSettled([events.close(), queue.close()]);
+    // A graceful close waits for commands queued while the server is gone: bound it.
+    await within(Promise.allSettled([events.close(), queue.close()]), 2000).catch(() => {});
     client.disconnect();
   };
-  return { record, added: Math.max(0, after - before), jobs, pool, lost, close };
+  const where = { queue: describeTarget(o.target), name: o.names.queue, prefix: o.names.prefix };
+  return { record, where, added: Math.max(0, after - before), jobs, pool, lost, close };
 }
 
 /** Removes a queue and everything in it (jobs, results, plan records): for tests, benches and `docs/queue.md`'s clean-up. */
