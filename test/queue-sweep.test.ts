@@ -121,6 +121,9 @@ describe.skipIf(!redis)("sweeps over a Redis queue", () => {
     expect(strip(await readRows(out))).toEqual(reference);
     const manifest = JSON.parse(readFileSync(join(dir, "two.manifest.json"), "utf8"));
     expect(manifest).toMatchObject({ status: "complete", cells: { total: 48, done: 48, pending: 0 } });
+    // The run records the queue it used (the URL without a password), not a local thread count.
+    expect(manifest.runs[0].workers).toBeNull();
+    expect(manifest.runs[0].queue.queue).toMatch(/^redis:\/\/127\.0\.0\.1:6379\/0$/);
     // The two workers ran the 24 jobs between them (which one took how many is up to the queue).
     const jobsRun = [a, b].map((w) => Number(/done: (\d+) jobs/.exec(w.stderr)?.[1] ?? NaN));
     expect(jobsRun[0] + jobsRun[1]).toBe(24);

@@ -108,6 +108,7 @@ async function sweepCommand(arg: string | undefined, flags: SweepFlags): Promise
       workers: queued ? queued.pool.workers : flags.workers,
       batch: queued ? queued.record.batch : flags.batch,
       pool: queued?.pool,
+      queue: queued?.where,
       shard: flags.shard,
       resume: flags.resume,
       overwrite: flags.overwrite,

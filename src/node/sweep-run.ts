@@ -45,6 +45,8 @@ export interface SweepRunOptions {
   wasm?: WasmSource;
   /** Test-only: worker threads exit when they reach these cells. */
   exitOnCells?: number[];
+  /** The Redis queue the cells ran on (sweep --queue): the manifest records it instead of a thread count. */
+  queue?: QueueWhere;
   /** Where batches run instead of the local Piscina pool (the Redis queue: src/node/queue/submit.ts). */
   pool?: SweepPool;
 }
@@ -85,13 +87,21 @@ export interface SweepManifest {
   cells: { total: number; shard: number; done: number; ok: number; failed: number; pending: number };
   startedAt: string;
   endedAt: string | null;
-  runs: { startedAt: string; endedAt: string | null; status: SweepStatus; workers: number; batch: number; cellsRun: number }[];
+  /** Each run (or resume): its threads, or the Redis queue its cells ran on (then workers is null). */
+  runs: { startedAt: string; endedAt: string | null; status: SweepStatus; workers: number | null; queue?: QueueWhere; batch: number; cellsRun: number }[];
   files: { rows: string; trajectories: string | null; csv: string | null };
 }
 
 /** SHA-256 of the plan's canonical JSON. */
 export function planHash(plan: SweepPlan): Promise<string> {
   return sha256Hex(new TextEncoder().encode(canonicalJson(plan)));
+}
+
+/** A Redis queue as the manifest records it (the URL without its password). */
+export interface QueueWhere {
+  queue: string;
+  name: string;
+  prefix: string;
 }
 
 /** The manifest's format tag; a reader refuses any other. */
@@ -251,7 +261,7 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepOutcome> 
   }
 
   const startedAt = new Date().toISOString();
-  const run = { startedAt, endedAt: null as string | null, status: "running" as SweepStatus, workers, batch, cellsRun: 0 };
+  const run = { startedAt, endedAt: null as string | null, status: "running" as SweepStatus, workers: options.queue ? null : workers, ...(options.queue ? { queue: options.queue } : {}), batch, cellsRun: 0 };
   const manifest: SweepManifest = {
     format: MANIFEST_FORMAT,
     name: plan.name,
