@@ -3,7 +3,7 @@
 // the very same specs headless in Node (src/node/plot.ts). This file builds data and specs only:
 // it imports no renderer and nothing from `node:`.
 import { PlurisimError } from "./errors.js";
-import type { Metrics, Problem, RunResult } from "./types.js";
+import { GROUP_METRICS, SCALAR_METRICS, type Metrics, type Problem, type RunResult } from "./types.js";
 
 /** A Vega-Lite spec (plain JSON). */
 export type ChartSpec = Record<string, unknown>;
@@ -322,27 +322,9 @@ export interface PhaseOptions {
 }
 
 /** Per-group metrics of Metrics (read as `name[i]`); every other metric is a scalar. */
-const ARRAY_METRICS = new Set(["expectedReward", "rewardVariance", "logPartition", "basinMass"]);
+const ARRAY_METRICS = new Set<string>(GROUP_METRICS);
 /** The metrics of Metrics a phase diagram can colour by, for rows that have no ok cell to read them from. */
-const KNOWN_METRICS = [
-  "expectedReward[i]",
-  "rewardVariance[i]",
-  "logPartition[i]",
-  "basinMass[i]",
-  "nashWelfare",
-  "nashGap",
-  "entropy",
-  "effectiveSupport",
-  "outsideMass",
-  "klFromInitial",
-  "l1Step",
-  "massDefect",
-  "tvToNash",
-  "klToNash",
-  "w1ToNash",
-  "supportSize",
-  "lostBasins",
-];
+const KNOWN_METRICS: string[] = [...GROUP_METRICS.map((name) => `${name}[i]`), ...SCALAR_METRICS];
 
 /** The parameter paths a phase diagram can put on an axis: every params key of the rows, and "cell". */
 export function sweepParamPaths(rows: SweepRow[]): string[] {

@@ -52,6 +52,15 @@ export type RetrainingSpec =
   | { model: "gmm"; samples: number; components: number; varianceFloor: number; emIterations: number }
   | { model: "kde"; samples: number; bandwidth: number };
 
+/** The per-group metrics of Metrics (arrays indexed by group). */
+export const GROUP_METRICS = ["expectedReward", "rewardVariance", "logPartition", "basinMass"] as const;
+
+/** The scalar metrics of Metrics: the *ToNash ones come with the Nash solution, supportSize and lostBasins with finite-sample runs. */
+export const SCALAR_METRICS = [
+  "nashWelfare", "nashGap", "entropy", "effectiveSupport", "outsideMass", "klFromInitial", "l1Step", "massDefect",
+  "tvToNash", "klToNash", "w1ToNash", "supportSize", "lostBasins",
+] as const;
+
 /** Metrics at one generation; arrays are indexed by group. */
 export interface Metrics {
   generation: number;

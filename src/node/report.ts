@@ -2,7 +2,7 @@
 // figures of src/core/charts.ts inlined as SVG and the metric tables beside them. Also what
 // `npm start` calls to write the report of its demonstration.
 import { groupNamesOf, metricValue, phaseDiagramSpec, runFigureSpec, sweepAxes, paramLabel, type SweepRow } from "../core/charts.js";
-import type { Metrics, RunResult } from "../core/types.js";
+import { SCALAR_METRICS, type RunResult } from "../core/types.js";
 import { writeFileAtomic } from "./files.js";
 import { checkOutPath, geometryOfResult, readPlotInput, renderSvg, REPORT_EXTENSIONS, type PlotInput } from "./plot.js";
 
@@ -43,19 +43,6 @@ async function inlineSvg(spec: Record<string, unknown>): Promise<string> {
   return `<figure>${await renderSvg(spec)}</figure>`;
 }
 
-const SCALARS: (keyof Metrics)[] = [
-  "nashWelfare",
-  "nashGap",
-  "entropy",
-  "effectiveSupport",
-  "outsideMass",
-  "klFromInitial",
-  "tvToNash",
-  "klToNash",
-  "w1ToNash",
-  "l1Step",
-  "massDefect",
-];
 
 async function runSection(item: Extract<ReportItem, { kind: "run" }>): Promise<string> {
   const { result } = item;
@@ -72,7 +59,7 @@ async function runSection(item: Extract<ReportItem, { kind: "run" }>): Promise<s
     f.basinMass[i],
     result.nash ? result.nash.basinMass[i] : "",
   ]);
-  const scalarRows: unknown[][] = SCALARS.filter((k) => f[k] !== undefined).map((k) => [k, f[k]]);
+  const scalarRows: unknown[][] = SCALAR_METRICS.filter((k) => f[k] !== undefined).map((k) => [k, f[k]]);
   if (result.nash) scalarRows.push(["Nash F*", result.nash.welfare], ["nashGap(p*)", result.nash.gap], ["F* - F(p_T)", result.nash.welfare - f.nashWelfare]);
   scalarRows.push(["largest mass defect", result.maxMassDefect], ["generations run", result.generationsRun]);
   // The trajectory, thinned to at most ~20 recorded generations (first and last kept).

@@ -2,6 +2,7 @@
 // derived parameters (formulas of the others), replicates, a seed and what to keep per cell.
 // parseSweep validates it up front and returns a plan: a plain JSON object that every worker
 // (Piscina thread or Web Worker) can expand cell by cell. Runs anywhere (no `node:` imports).
+import { GROUP_METRICS, SCALAR_METRICS } from "../core/types.js";
 import { formatValue, isPlurisimError, PlurisimError } from "../core/errors.js";
 import { evaluateExpression, parseExpression, type FormulaNode } from "../core/formula.js";
 import { presetScenario } from "../core/presets.js";
@@ -16,11 +17,7 @@ export const MAX_CELLS = 1_000_000;
 export const MAX_CELLS_FORCED = 2 ** 32;
 
 /** The metric names of the engine core (src/core/types.ts Metrics). */
-export const METRIC_NAMES = [
-  "generation", "expectedReward", "rewardVariance", "logPartition", "nashWelfare", "nashGap", "entropy",
-  "effectiveSupport", "basinMass", "outsideMass", "klFromInitial", "l1Step", "massDefect", "tvToNash",
-  "klToNash", "w1ToNash", "supportSize", "lostBasins",
-] as const;
+export const METRIC_NAMES = ["generation", ...GROUP_METRICS, ...SCALAR_METRICS] as const;
 
 /** What each result row keeps. */
 export interface Keep {
