@@ -95,8 +95,7 @@ export async function createEngineFrom(source: WasmSource): Promise<Engine> {
     },
     nash(input) {
       const problem = compileScenario(parseScenario(input));
-      const w = weightsOf(kernels, problem);
-      return nashOf(w, problem);
+      return nashOf(weightsOf(kernels, problem), problem);
     },
     audit(input) {
       const problem = compileScenario(parseScenario(input));
@@ -105,46 +104,55 @@ export async function createEngineFrom(source: WasmSource): Promise<Engine> {
   };
 }
 
-/** Shifted weights w_i(x) = exp((r_i(x) - max r_i) / tau), computed by the kernel (MODEL.md section 1). */
-function weightsOf(kernels: Kernels, problem: Problem): Float64Array {
+/** Shifted weights w_i(x) = exp((r_i(x) - max r_i) / tau), group-major, with each group's max r_i (MODEL.md section 1). */
+interface Weights {
+  w: Float64Array;
+  maxR: Float64Array;
+}
+
+/**
+ * Computes the weights with the kernel into wPtr (r already at rPtr) and returns the max rewards;
+ * compileScenario has already refused rewards whose weights all but one underflow.
+ */
+function computeWeights(kernels: Kernels, problem: Problem, rPtr: number, wPtr: number): Float64Array {
+  const maxPtr = kernels.allocF64(problem.m);
+  kernels.raw.computeWeights(rPtr, wPtr, problem.n, problem.m, problem.tau, maxPtr);
+  return kernels.read(maxPtr, problem.m);
+}
+
+/** The weights of a problem copied out of Wasm memory (for the Nash solver and the audit, which are plain TS). */
+function weightsOf(kernels: Kernels, problem: Problem): Weights {
   const { n, m } = problem;
   kernels.reset();
-  const r = kernels.allocF64(m * n);
-  const w = kernels.allocF64(m * n);
-  const maxR = kernels.allocF64(m);
-  kernels.write(r, problem.r);
-  kernels.raw.computeWeights(r, w, n, m, problem.tau, maxR);
-  // compileScenario has already refused rewards whose weights all but one underflow.
-  return kernels.read(w, m * n);
+  const rPtr = kernels.allocF64(m * n);
+  const wPtr = kernels.allocF64(m * n);
+  kernels.write(rPtr, problem.r);
+  const maxR = computeWeights(kernels, problem, rPtr, wPtr);
+  return { w: kernels.read(wPtr, m * n), maxR };
 }
 
 /**
  * The solver's p* with its welfare on the same scale as the trajectory's nashWelfare
  * (unshifted rewards: F + sum_i q_i max r_i / tau) and its basin masses.
  */
-function nashOf(w: Float64Array, problem: Problem): NashSolution {
-  const { n, m, q, r, tau } = problem;
+function nashOf({ w, maxR }: Weights, problem: Problem, masks = basinMasks(problem.r, problem.n, problem.m, problem.basinEpsilon)): NashSolution {
+  const { n, m, q, tau } = problem;
   const s = solveNash(w, n, m, q, problem.p0);
   let shift = 0;
-  for (let i = 0; i < m; i++) {
-    let hi = -Infinity;
-    for (let x = 0; x < n; x++) hi = Math.max(hi, r[i * n + x]);
-    shift += (q[i] * hi) / tau;
-  }
-  const { basins, outside } = basinMasks(r, n, m, problem.basinEpsilon);
+  for (let i = 0; i < m; i++) shift += (q[i] * maxR[i]) / tau;
   const massOn = (mask: Uint8Array) => s.p.reduce((acc, v, x) => acc + (mask[x] ? v : 0), 0);
   return {
     p: Array.from(s.p),
     welfare: s.welfare + shift,
     gap: s.gap,
-    basinMass: basins.map(massOn),
-    outsideMass: massOn(outside),
+    basinMass: masks.basins.map(massOn),
+    outsideMass: massOn(masks.outside),
     iterations: s.iterations,
     method: s.method,
   };
 }
 
-function auditOf(w: Float64Array, problem: Problem) {
+function auditOf({ w }: Weights, problem: Problem) {
   const { r, n, m, q, p0, tau, basinEpsilon: eps } = problem;
   return auditScenario({ r, w, n, m, q, p0, tau, eps });
 }
@@ -161,10 +169,8 @@ function runProblem(
   const wantNash = options.nash === true;
   const wantAudit = options.audit === true;
 
-  const w = weightsOf(kernels, problem);
-  const nash = wantNash ? nashOf(w, problem) : undefined;
-  const audit = wantAudit ? auditOf(w, problem) : undefined;
-  const { basins, outside } = basinMasks(problem.r, n, m, problem.basinEpsilon);
+  const masks = basinMasks(problem.r, n, m, problem.basinEpsilon);
+  const { basins, outside } = masks;
 
   // Arena layout for the run (MODEL.md symbols): p, out, w, r, p0, pData, Z, c, masks.
   kernels.reset();
@@ -181,12 +187,16 @@ function runProblem(
   const supportPtr = kernels.allocU8(n);
   const outsidePtr = kernels.allocU8(n);
   const basinPtrs = basins.map(() => kernels.allocU8(n));
-  const nashPtr = nash ? kernels.allocF64(n) : 0;
+  const nashPtr = wantNash ? kernels.allocF64(n) : 0;
   const finiteK = K !== Infinity && problem.retraining.model === "exact";
   const scratchPtr = finiteK ? kernels.allocU8(kernels.raw.finiteKScratchBytes(n, m)) : 0;
 
-  kernels.write(wPtr, w);
   kernels.write(rPtr, problem.r);
+  const maxR = computeWeights(kernels, problem, rPtr, wPtr);
+  // The Nash solver and the audit are plain TypeScript: they get a copy of the weights.
+  const weights = wantNash || wantAudit ? { w: kernels.read(wPtr, m * n), maxR } : null;
+  const nash = wantNash ? nashOf(weights!, problem, masks) : undefined;
+  const audit = wantAudit ? auditOf(weights!, problem) : undefined;
   kernels.write(p0Ptr, problem.p0);
   kernels.write(p, problem.p0);
   kernels.write(pDataPtr, problem.pData);
@@ -208,12 +218,6 @@ function runProblem(
 
   const raw = kernels.raw;
   const Z = new Float64Array(m);
-  const maxR = new Float64Array(m);
-  for (let i = 0; i < m; i++) {
-    let hi = -Infinity;
-    for (let x = 0; x < n; x++) hi = Math.max(hi, problem.r[i * n + x]);
-    maxR[i] = hi;
-  }
   const refreshZ = () => {
     raw.zValues(p, wPtr, n, m, zPtr);
     Z.set(kernels.read(zPtr, m));
