@@ -29,14 +29,17 @@ if (!haveChromium) {
 
 const PRESETS = ["two-groups", "finite-k-compromise"];
 
-/** A small K x q phase diagram on the 12-atom example (9 cells, 200 generations each). */
+/**
+ * A small K x q x tau phase diagram on the 12-atom example (18 cells, 200 generations each);
+ * tau is a logspace axis, so the page's axis values must come from the same libm as Node's.
+ */
 function sweepSpec() {
   const base = presetScenario("finite-k-compromise");
   base.generations = 200;
   return {
     name: "browser-equivalence",
     base,
-    axes: { "groups[0].weight": { linspace: [0.2, 0.8, 3] }, "curation.K": [2, 4, "inf"] },
+    axes: { "groups[0].weight": { linspace: [0.2, 0.8, 3] }, "curation.K": [2, 4, "inf"], "curation.temperature": { logspace: [-0.3, 0.7, 2] } },
     derived: { "groups[1].weight": "1 - groups[0].weight" },
     seed: 7,
     keep: { final: true, nash: true },

@@ -11,12 +11,15 @@ import { mergeOrdered } from "../sweep/merge.js";
 import { sweepPresetDocument, sweepPresets } from "../sweep/presets.js";
 import { parseSweep, type SweepPlan } from "../sweep/spec.js";
 import { summarize } from "../sweep/summary.js";
+import { loadWasmSource } from "./index.js";
 import { writeFileAtomic } from "./files.js";
 import { addQueueOptions, exitOnQueueError, registerWorkerCommand, submitFromCli } from "./queue/cli.js";
 import { cellLines, MANIFEST_FORMAT, planHash, readManifest, readRows, runSweep, sweepPaths, writeCsv, type SweepManifest } from "./sweep-run.js";
 
 /** A sweep argument: a JSON file if one exists (or the name ends in .json), else a sweep preset. */
 export async function loadSweepArg(arg: string, force = false): Promise<{ plan: SweepPlan; source: { path: string; sha256: string } | { preset: string } }> {
+  // Expanding the axes uses the Wasm's libm (logspace): load the module first (src/core/detmath.ts).
+  await loadWasmSource();
   if (existsSync(arg) || arg.endsWith(".json")) {
     let bytes: Buffer;
     try {
