@@ -27,7 +27,8 @@ if (!haveChromium) {
   );
 }
 
-const PRESETS = ["two-groups", "finite-k-compromise"];
+// Exact K = infinity, exact finite K, and a finite-sample Gaussian mixture refitted by EM.
+const PRESETS = ["two-groups", "finite-k-compromise", "gmm-2d"];
 
 /**
  * A small K x q x tau phase diagram on the 12-atom example (18 cells, 200 generations each);
@@ -182,6 +183,8 @@ describe.skipIf(!haveChromium)("the page computes what Node computes, bit for bi
         const { run } = await page.evaluate(() => window.plurisim.lastJson());
         expect.fail(`preset ${name}: browser checksum ${web.checksum} vs Node ${node}; ${differences(run ?? "null", toJson(result))}`);
       }
+      // gmm-2d runs for about a second: the page draws p_t while it runs.
+      if (name === "gmm-2d") expect(web.liveFrames).toBeGreaterThan(0);
     });
   }
 

@@ -26,6 +26,8 @@ export interface RunOptions {
   audit?: boolean;
   /** Called after every generation with (generations done, generations planned). */
   onProgress?: (done: number, total: number) => void;
+  /** Called at every recorded generation with its metrics; `p()` copies the distribution out (only when called). */
+  onRecord?: (metrics: Metrics, p: () => Float64Array) => void;
 }
 
 export interface Engine {
@@ -290,6 +292,7 @@ function runProblem(
     }
     if (audit) supOutside.push(gapOn(outsidePtr) + 1);
     trajectory.push(metrics);
+    options.onRecord?.(metrics, () => kernels.read(p, n));
   };
 
   // A basin is lost when it holds no mass (histogram: no atom of it left), or, for a fitted

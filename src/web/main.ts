@@ -62,6 +62,8 @@ function defaultSweepText(): string {
 
 const state = {
   scenario: presetScenario("two-groups") as Json,
+  /** Frames of p_t drawn while runs went on. */
+  liveFrames: 0,
   result: null as null | { result: RunResult; geometry: Geometry; p0: Float64Array; checksum: string },
   frame: 0,
   playing: 0,
@@ -275,21 +277,44 @@ function frames(): { generation: number; p: ArrayLike<number> }[] {
   return out;
 }
 
+/**
+ * Draws the distribution chart, latest request wins: while one drawing runs, later requests
+ * replace each other and the last one is drawn next, so the final frame of a run is never lost
+ * behind a live one and a fast replay never queues up.
+ */
 let drawing = false;
-async function drawFrame(): Promise<void> {
-  const r = state.result;
-  if (!r || drawing) return;
+let nextDraw: (() => Promise<void>) | null = null;
+async function requestDraw(paint: () => Promise<void>): Promise<void> {
+  nextDraw = paint;
+  if (drawing) return;
   drawing = true;
   try {
+    while (nextDraw) {
+      const job = nextDraw;
+      nextDraw = null;
+      await job();
+    }
+  } finally {
+    drawing = false;
+  }
+}
+
+function drawFrame(): Promise<void> {
+  return requestDraw(async () => {
+    const r = state.result;
+    if (!r) return;
     const fs = frames();
     const f = fs[Math.min(state.frame, fs.length - 1)];
     const series = r.geometry.dim === 2 ? [{ label: `p_${f.generation}`, p: f.p }] : [{ label: "p_0", p: r.p0 }, { label: `p_${f.generation}`, p: f.p }];
     await draw($("dist-chart"), distributionSpec(r.geometry, f.generation === 0 ? series.slice(-1) : series, r.result.nash?.p, `p_t at generation ${f.generation} (red dashed: Nash p*)`));
     $<HTMLInputElement>("frame").value = String(state.frame);
     setStatus("frame-label", `generation ${f.generation} / ${r.result.generationsRun}`);
-  } finally {
-    drawing = false;
-  }
+  });
+}
+
+/** Draws p_t while a run goes on (frames from the worker, a few a second). */
+function drawLive(geometry: Geometry, generation: number, p: Float64Array): Promise<void> {
+  return requestDraw(() => draw($("dist-chart"), distributionSpec(geometry, [{ label: `p_${generation}`, p }], undefined, `p_t at generation ${generation} (running)`)).then(() => undefined));
 }
 
 function stopPlaying(): void {
@@ -331,9 +356,13 @@ async function runScenario(scenario: Json, forReplay: boolean): Promise<{ checks
   progress.value = 0;
   const started = performance.now();
   try {
-    const reply = await pool.submit({ type: "run", scenario: s, options: { final: true, nash: true } }, (done, total) => {
-      progress.value = total ? done / total : 1;
-      setStatus("run-status", `generation ${done} / ${total}`);
+    const reply = await pool.submit({ type: "run", scenario: s, options: { final: true, nash: true } }, (event) => {
+      if (event.type === "frame") {
+        state.liveFrames++;
+        return void drawLive(event.geometry, event.generation, event.p);
+      }
+      progress.value = event.total ? event.done / event.total : 1;
+      setStatus("run-status", `generation ${event.done} / ${event.total}`);
     });
     if (reply.type !== "result") throw new Error("unexpected reply");
     progress.value = 1;
@@ -552,7 +581,7 @@ declare global {
     plurisim: {
       ready: Promise<void>;
       info?: { version: string; wasmSha256: string; workers: number };
-      runPreset(name: string): Promise<{ checksum: string; generationsRun: number; nashGap: number }>;
+      runPreset(name: string): Promise<{ checksum: string; generationsRun: number; nashGap: number; liveFrames: number }>;
       runSweep(spec: unknown, workers?: number): Promise<{ checksum: string; cells: number; failed: number }>;
       /** The last run result and sweep rows as JSON text (toJson), to show where a checksum differs. */
       lastJson(): { run: string | null; rows: string };
@@ -579,8 +608,9 @@ window.plurisim = {
     $<HTMLSelectElement>("preset").value = name;
     renderForm();
     validate();
+    const before = state.liveFrames;
     const { checksum, result } = await runScenario(state.scenario, false);
-    return { checksum, generationsRun: result.generationsRun, nashGap: result.final.nashGap };
+    return { checksum, generationsRun: result.generationsRun, nashGap: result.final.nashGap, liveFrames: state.liveFrames - before };
   },
   lastJson() {
     return { run: state.result ? toJson(state.result.result) : null, rows: toJson(state.rows) };

@@ -13,8 +13,11 @@ interface Job {
   task: Task;
   resolve: (reply: Reply) => void;
   reject: (error: Error) => void;
-  onProgress?: (done: number, total: number) => void;
+  onEvent?: (event: RunEvent) => void;
 }
+
+/** What a running task reports before its reply: progress, and frames of p_t. */
+export type RunEvent = Extract<FromWorker, { type: "progress" | "frame" }>;
 
 interface Slot {
   worker: Worker;
@@ -64,7 +67,7 @@ export class WorkerPool {
       if (msg.type === "ready") return ready();
       const job = slot.job;
       if (!job || job.task.id !== msg.id) return;
-      if (msg.type === "progress") return job.onProgress?.(msg.done, msg.total);
+      if (msg.type === "progress" || msg.type === "frame") return job.onEvent?.(msg);
       slot.job = null;
       if (msg.type === "error") job.reject(new WorkerError(msg.error));
       else job.resolve(msg);
@@ -101,10 +104,10 @@ export class WorkerPool {
   }
 
   /** Runs a task on the first idle worker; resolves with its reply. */
-  submit(task: TaskInput, onProgress?: (done: number, total: number) => void): Promise<Reply> {
+  submit(task: TaskInput, onEvent?: (event: RunEvent) => void): Promise<Reply> {
     const full = { ...task, id: this.nextId++ } as Task;
     return new Promise<Reply>((resolve, reject) => {
-      this.queue.push({ task: full, resolve, reject, onProgress });
+      this.queue.push({ task: full, resolve, reject, onEvent });
       this.pump();
     });
   }

@@ -8,7 +8,7 @@ import type { CellResult } from "../sweep/task.js";
 
 export type ToWorker =
   | { type: "init"; module: WebAssembly.Module; wasmSha256: string }
-  | { type: "run"; id: number; scenario: unknown; options: Omit<RunOptions, "onProgress"> }
+  | { type: "run"; id: number; scenario: unknown; options: Omit<RunOptions, "onProgress" | "onRecord"> }
   | { type: "batch"; id: number; plan: SweepPlan; cells: number[] };
 
 /** An error as it crosses the worker boundary: PlurisimError's code, field and message. */
@@ -21,6 +21,8 @@ export interface WireError {
 export type FromWorker =
   | { type: "ready" }
   | { type: "progress"; id: number; done: number; total: number }
+  /** p_t at a recorded generation while the run goes on (a few a second), for drawing it live. */
+  | { type: "frame"; id: number; generation: number; p: Float64Array; geometry: Geometry }
   | { type: "result"; id: number; result: RunResult; geometry: Geometry; p0: Float64Array; checksum: string }
   | { type: "rows"; id: number; results: CellResult[] }
   | { type: "error"; id: number; error: WireError };

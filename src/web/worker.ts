@@ -31,7 +31,10 @@ scope.onmessage = async (event: MessageEvent<ToWorker>) => {
     if (!engine) throw new Error("worker used before init");
     const e = await engine;
     if (msg.type === "run") {
+      const problem = compileScenario(parseScenario(msg.scenario));
+      const geometry = { n: problem.n, dim: problem.dim, coords: problem.coords, cellWidth: problem.cellWidth, gridShape: problem.gridShape };
       let last = 0;
+      let lastFrame = performance.now();
       const result = e.run(msg.scenario, {
         ...msg.options,
         onProgress: (done, total) => {
@@ -41,9 +44,15 @@ scope.onmessage = async (event: MessageEvent<ToWorker>) => {
             post({ type: "progress", id: msg.id, done, total });
           }
         },
+        // A few frames a second: drawing p_t costs the page more than computing it costs us.
+        onRecord: (metrics, p) => {
+          const t = performance.now();
+          if (t - lastFrame < 200) return;
+          lastFrame = t;
+          const frame = p();
+          scope.postMessage({ type: "frame", id: msg.id, generation: metrics.generation, p: frame, geometry } satisfies FromWorker, [frame.buffer]);
+        },
       });
-      const problem = compileScenario(parseScenario(msg.scenario));
-      const geometry = { n: problem.n, dim: problem.dim, coords: problem.coords, cellWidth: problem.cellWidth, gridShape: problem.gridShape };
       post({ type: "result", id: msg.id, result, geometry, p0: problem.p0, checksum: await runChecksum(result) });
     } else if (msg.type === "batch") {
       post({ type: "rows", id: msg.id, results: runBatch(e, msg.plan, msg.cells) });
