@@ -213,6 +213,26 @@ describe.skipIf(!haveChromium)("the page computes what Node computes, bit for bi
     expect(pageErrors).toEqual([]);
   });
 
+  it("exports the run as JSON and CSV and its charts as SVG and PNG", async () => {
+    await page.click('nav button[data-panel="run-panel"]');
+    await page.evaluate(() => window.plurisim.runPreset("two-groups"));
+    const exported = async (id: string) => {
+      const [download] = await Promise.all([page.waitForEvent("download", { timeout: 15_000 }), page.click(`#${id}`)]);
+      return { name: download.suggestedFilename(), bytes: readFileSync((await download.path())!) };
+    };
+    const json = await exported("export-json");
+    expect(JSON.parse(json.bytes.toString("utf8")).engine.wasmSha256).toMatch(/^[0-9a-f]{64}$/);
+    const csv = await exported("export-csv");
+    expect(csv.bytes.toString("utf8").split("\n")[0]).toContain("generation");
+    for (const id of ["export-dist-svg", "export-metrics-svg"]) expect((await exported(id)).bytes.toString("utf8")).toMatch(/^<svg/);
+    for (const id of ["export-dist-png", "export-metrics-png"]) {
+      const png = await exported(id);
+      expect(png.name).toMatch(/\.png$/);
+      expect([...png.bytes.subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
+    }
+    expect(pageErrors).toEqual([]);
+  });
+
   /** Types `value` into the run form's input for `path` and fires its change event; returns what the page shows. */
   async function editField(path: string, value: string) {
     return within(
