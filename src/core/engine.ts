@@ -224,11 +224,8 @@ function runProblem(
 
   const raw = kernels.raw;
   const Z = new Float64Array(m);
-  const refreshZ = () => {
-    raw.zValues(p, wPtr, n, m, zPtr);
-    Z.set(kernels.read(zPtr, m));
-  };
-  refreshZ();
+  raw.zValues(p, wPtr, n, m, zPtr);
+  Z.set(kernels.read(zPtr, m));
 
   const trajectory: Metrics[] = [];
   const snapshots: { generation: number; p: number[] }[] = [];
@@ -343,15 +340,15 @@ function runProblem(
     // p, MODEL.md section 3), so only the quadrature and the refits are rescaled.
     if (total !== 1 && K !== Infinity) raw.scale(out, n, 1 / total);
     t++;
-    const next = t;
-    l1Step = needL1(next) ? raw.l1Distance(p, out, n) : Number.NaN;
+    l1Step = needL1(t) ? raw.l1Distance(p, out, n) : Number.NaN;
     [p, out] = [out, p];
-    if (K === Infinity && !retrainer) Z.set(kernels.read(zPtr, m));
-    else refreshZ();
-    // Finite-sample models may lose a group's region for good (drift): metrics report it. The
-    // exact engine never moves mass off an atom whose weights are representable, so there a
-    // zero Z_i is a numerical failure.
-    for (let i = 0; i < m && !retrainer; i++) {
+    // Only the K = infinity update needs Z (its kernel accumulated the next one while writing
+    // p). It never moves mass off an atom whose weights are representable, so a zero Z_i is a
+    // numerical failure there; the finite-K step reports the same trouble as a mass defect, and
+    // a finite-sample model that drifts off a group's region reports it in its metrics.
+    const kinf = K === Infinity && !retrainer;
+    if (kinf) Z.set(kernels.read(zPtr, m));
+    for (let i = 0; i < m && kinf; i++) {
       if (!(Z[i] > 0)) {
         throw new PlurisimError(
           "NUMERIC",
