@@ -40,7 +40,7 @@ export function getPath(obj: unknown, keys: readonly PathKey[]): unknown {
 }
 
 /**
- * Sets the value at `keys` in `obj` (mutating it), creating missing objects along the way. An
+ * Sets the value at `keys` in `obj` (mutating it; undefined removes an object key), creating missing objects along the way. An
  * array index must exist already and an object key cannot step into a number or string: those
  * throw INVALID_SWEEP naming `path`.
  */
@@ -62,7 +62,11 @@ export function setPath(obj: Record<string, unknown>, keys: readonly PathKey[], 
     } else {
       if (cur === null || typeof cur !== "object" || Array.isArray(cur)) fail(path, field, `${where} is not an object, so .${k} does not exist`);
       const o = cur as Record<string, unknown>;
-      if (last) o[k] = value;
+      // undefined unsets the field (the page clears an input so that its default applies).
+      if (last) {
+        if (value === undefined) delete o[k];
+        else o[k] = value;
+      }
       else {
         if (!Object.hasOwn(o, k) || o[k] === undefined || o[k] === null) o[k] = typeof keys[d + 1] === "number" ? [] : {};
         cur = o[k];

@@ -2,6 +2,7 @@
 // the CLI's validation messages next to each field, a run view that replays p_t with the Nash
 // overlay and the metric curves, and a sweep mode on a pool of Web Workers. All engine work
 // happens in workers (src/web/worker.ts); this thread only validates, draws and exports.
+import { getPath, parsePath, setPath } from "../sweep/paths.js";
 import { distributionSpec, metricsSpec, phaseDiagramSpec, sweepAxes, groupNamesOf, type Geometry } from "../core/charts.js";
 import { compileWasm, type WasmSource } from "../core/engine.js";
 import { toJson } from "../core/json.js";
@@ -73,19 +74,14 @@ const state = {
 let pool: WorkerPool;
 let source: WasmSource;
 
-/** Reads a dotted path such as `groups[1].reward.center` from an object. */
-function getAt(obj: Json, path: string): any {
-  let v: any = obj;
-  for (const key of path.replace(/\[(\d+)\]/g, ".$1").split(".")) v = v?.[key];
-  return v;
+/** Reads a path such as `groups[1].reward.center` of the scenario (the sweep files' path syntax). */
+function getAt(obj: Json, path: string): unknown {
+  return getPath(obj, parsePath(path, "field"));
 }
 
+/** Writes (or, with undefined, removes) a path of the scenario. */
 function setAt(obj: Json, path: string, value: unknown): void {
-  const keys = path.replace(/\[(\d+)\]/g, ".$1").split(".");
-  let v: any = obj;
-  for (const k of keys.slice(0, -1)) v = v[k] ??= {};
-  if (value === undefined) delete v[keys[keys.length - 1]];
-  else v[keys[keys.length - 1]] = value;
+  setPath(obj as Record<string, unknown>, parsePath(path, "field"), value, path, "field");
 }
 
 /** An input bound to a scenario path: numbers parse as numbers (NaN reaches the validator and is named). */
