@@ -96,6 +96,7 @@ const l1 = (a: Float64Array, b: Float64Array) => a.reduce((s, v, x) => s + Math.
 describe("sample counts", () => {
   it("Nreal = floor(N lambda + 1/2), Ncur = N - Nreal", () => {
     expect(sampleCounts(50, 0.2)).toEqual({ N: 50, Ncur: 40, Nreal: 10 });
+    expect(sampleCounts(10, 0.25)).toEqual({ N: 10, Ncur: 7, Nreal: 3 }); // 2.5 rounds up
     expect(sampleCounts(5, 0.1)).toEqual({ N: 5, Ncur: 4, Nreal: 1 }); // 0.5 rounds up
     expect(sampleCounts(7, 0.07)).toEqual({ N: 7, Ncur: 7, Nreal: 0 });
     expect(sampleCounts(1, 0)).toEqual({ N: 1, Ncur: 1, Nreal: 0 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { atomCoords, cellLocator, compileScenario, discretize, rewardEvaluator, sampleSplit } from "../src/core/compile.js";
+import { atomCoords, cellLocator, compileScenario, discretize, rewardEvaluator } from "../src/core/compile.js";
 import { parseScenario } from "../src/core/scenario.js";
 
 const close = (a: number, b: number, rel: number, abs = 0) => {
@@ -222,12 +222,6 @@ describe("other fields", () => {
     expect([p.K, p.tau, p.mixing, p.recordEvery, p.generations, p.earlyStopTolerance]).toEqual([4, 0.5, "per-generation", 5, 10, 1e-9]);
     expect(p.snapshots).toEqual([0, 3, 10]);
     expect(p.retraining).toEqual({ model: "gmm", samples: 100, components: 3, emIterations: 50, varianceFloor: 16e-6 });
-  });
-
-  test("real-data rounding rule: round(N lambda) real samples", () => {
-    expect(sampleSplit(1000, 0.1)).toEqual({ curated: 900, real: 100 });
-    expect(sampleSplit(10, 0.25)).toEqual({ curated: 7, real: 3 });
-    expect(sampleSplit(7, 0)).toEqual({ curated: 7, real: 0 });
   });
 
   test("discretize on a space without coordinates accepts only uniform and vector", () => {

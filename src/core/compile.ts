@@ -318,12 +318,6 @@ export function checkRewardUnderflow(problem: Pick<Problem, "n" | "m" | "r" | "t
   }
 }
 
-/** The rounding rule for finite-sample retraining: round(N lambda) real samples, the rest curated. */
-export function sampleSplit(samples: number, lambda: number): { curated: number; real: number } {
-  const real = Math.min(samples, Math.max(0, Math.round(samples * lambda)));
-  return { curated: samples - real, real };
-}
-
 /** Compiles a validated scenario into the Problem the engine runs; throws REWARD_NOT_FINITE or REWARD_UNDERFLOW. */
 export function compileScenario(s: Scenario): Problem {
   const { space } = s;
