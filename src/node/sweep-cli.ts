@@ -14,7 +14,7 @@ import { summarize } from "../sweep/summary.js";
 import { loadWasmSource } from "./index.js";
 import { writeFileAtomic } from "./files.js";
 import { addQueueOptions, exitOnQueueError, registerWorkerCommand, submitFromCli } from "./queue/cli.js";
-import { cellLines, MANIFEST_FORMAT, planHash, readManifest, readRows, runSweep, sweepPaths, writeCsv, type SweepManifest } from "./sweep-run.js";
+import { cellLines, MANIFEST_FORMAT, planHash, readManifest, readRows, runSweep, sweepPaths, writeCsv, type SweepManifest, type SweepRunOptions } from "./sweep-run.js";
 
 /** A sweep argument: a JSON file if one exists (or the name ends in .json), else a sweep preset. */
 export async function loadSweepArg(arg: string, force = false): Promise<{ plan: SweepPlan; source: { path: string; sha256: string } | { preset: string } }> {
@@ -57,15 +57,8 @@ function positiveInt(name: string, allowZero = false) {
   };
 }
 
-interface SweepFlags {
-  out?: string;
-  workers?: number;
-  batch?: number;
-  shard?: { index: number; count: number };
-  resume?: boolean;
-  overwrite?: boolean;
-  failFast?: boolean;
-  csv?: boolean | string;
+/** The command's flags: the runner's options as the command line gives them, and the CLI's own. */
+interface SweepFlags extends Partial<Pick<SweepRunOptions, "out" | "workers" | "batch" | "shard" | "resume" | "overwrite" | "failFast" | "csv">> {
   force?: boolean;
   summary?: boolean;
   list?: boolean;
