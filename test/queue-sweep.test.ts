@@ -256,7 +256,8 @@ describe.skipIf(!hasRedisServer)("a Redis lost mid-sweep", () => {
       expect(s.stderr).not.toMatch(/Unhandled error event|\n\s+at /);
       // Given up from the first unanswered call (within a poll of the kill), not after the back-off.
       expect(elapsed, s.stderr).toBeGreaterThan(giveUpMs - 500);
-      expect(elapsed, s.stderr).toBeLessThan(giveUpMs + 3000);
+      // Generous on a loaded CI machine; the defect this pins took 50 s and more.
+      expect(elapsed, s.stderr).toBeLessThan(giveUpMs + 9000);
       // The rows written so far: whole lines, an ordered prefix of the local sweep's rows.
       const text = readFileSync(out, "utf8");
       expect(text.endsWith("\n")).toBe(true);
