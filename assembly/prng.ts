@@ -35,7 +35,9 @@ export let r3: u32 = 0;
 // @ts-ignore: decorator
 @inline
 export function philox(c0: u32, c1: u32, c2: u32, c3: u32, k0: u32, k1: u32): void {
-  // Ten rounds written out (the key bump is unused after the last one).
+  // Ten rounds written out rather than looped: the rolled loop ran curation at 10.9 M candidate
+  // draws/s, the written-out one at about 38 M/s (K = 4, bench/sampling.ts). The key bump after
+  // the last round is unused.
   let p0: u64, p1: u64;
   p0 = M0 * <u64>c0;
   p1 = M1 * <u64>c2;
