@@ -1,4 +1,4 @@
-// The exact finite-K curated update (MODEL.md section 3):
+// The exact finite-K curated update (docs/model.md, section 3):
 //   out[x] = lambda pData[x] + (1 - lambda) p[x] sum_i q_i H_i(x; p),
 //   H_i(x; p) = K w_i(x) integral_0^inf exp(-u w_i(x)) phi_i(u)^(K-1) du,
 //   phi_i(u)  = sum_y p(y) exp(-u w_i(y)).
@@ -129,7 +129,7 @@ function hPair(wa: f64, wb: f64, wmn: f64, uPtr: usize, gPtr: usize, c0: i32, nC
 }
 
 /**
- * One exact finite-K step (MODEL.md section 3); returns sum_x out[x] BEFORE renormalisation,
+ * One exact finite-K step (docs/model.md, section 3); returns sum_x out[x] BEFORE renormalisation,
  * whose distance from 1 is the quadrature's mass defect. Groups with q_i = 0 are skipped;
  * lambda = 0 never reads pData. scratchPtr must hold finiteKScratchBytes(n, m) bytes.
  */

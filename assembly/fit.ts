@@ -1,4 +1,4 @@
-// Refit kernels of finite-sample retraining (MODEL.md section 6): one EM pass of a Gaussian
+// Refit kernels of finite-sample retraining (docs/model.md, section 6): one EM pass of a Gaussian
 // mixture (E-step responsibilities fused with the M-step sums), the mixture density at the
 // atoms, and Gaussian kernel density estimates onto the atoms. The M-step's division, the
 // variance floor and the empty-component rule are in src/core/gmm.ts (C numbers, not a loop).

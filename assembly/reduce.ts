@@ -1,4 +1,4 @@
-// Reductions behind the metrics (MODEL.md sections 4 and 7). Plain passes over pointers;
+// Reductions behind the metrics (docs/model.md, sections 4 and 7). Plain passes over pointers;
 // the purely arithmetic ones go two atoms per v128, the ones with a log or a branch per atom
 // stay scalar (the log dominates and is scalar anyway).
 

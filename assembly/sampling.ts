@@ -1,4 +1,4 @@
-// Sampling kernels of finite-sample retraining (MODEL.md sections 2 and 6): Walker/Vose alias
+// Sampling kernels of finite-sample retraining (docs/model.md, sections 2 and 6): Walker/Vose alias
 // tables, bulk alias sampling with histogram counting, and the curation choice among K
 // candidates by cumulative weights (exact Luce choice). Every draw comes from the Philox
 // counter of ./prng, keyed by (seed, stream = generation) and indexed by the sample number s,
@@ -116,7 +116,7 @@ function pickCumulative(cum: usize, K: i32, u: f64): i32 {
 }
 
 /**
- * Curated samples s in [start, start + count) over atoms (MODEL.md section 2): group (fixed
+ * Curated samples s in [start, start + count) over atoms (docs/model.md, section 2): group (fixed
  * group g >= 0, or drawn from qCum when g < 0), K candidates from the alias table of the
  * current model, one kept with probability w_g(x_k) / sum_j w_g(x_j), w group-major (m x n).
  * Adds 1 to counts[kept] (f64) and, when kept != 0, writes the kept atom of s to kept[s - start]
@@ -199,7 +199,7 @@ export function tagReal(): u32 {
   return TAG_REAL;
 }
 
-/** Histogram refit (MODEL.md section 6): p(x) = (counts(x) + alpha) / (N + n alpha). */
+/** Histogram refit (docs/model.md, section 6): p(x) = (counts(x) + alpha) / (N + n alpha). */
 export function histogramRefit(counts: usize, n: i32, N: f64, alpha: f64, out: usize): void {
   const inv = 1.0 / (N + <f64>n * alpha);
   for (let x = 0; x < n; x++) {

@@ -1,4 +1,4 @@
-// The K = infinity curated update and the per-run weights (MODEL.md sections 1 and 3).
+// The K = infinity curated update and the per-run weights (docs/model.md, sections 1 and 3).
 // Arrays are f64, group-major: w[i * n + x]. Pointers are byte offsets the engine owns.
 // Loops go two atoms per v128; rows of w start 8-aligned only (n may be odd), which Wasm's
 // v128.load accepts (alignment is a hint).
@@ -7,7 +7,7 @@
 // the block's Z accumulations reread them, so memory is still streamed once.
 const BLOCK: i32 = 4096;
 
-/** Fills w_i(x) = exp((r_i(x) - max r_i) / tau) and maxPtr[i] = max_x r_i(x) (MODEL.md section 1). */
+/** Fills w_i(x) = exp((r_i(x) - max r_i) / tau) and maxPtr[i] = max_x r_i(x) (docs/model.md, section 1). */
 export function computeWeights(rPtr: usize, wPtr: usize, n: i32, m: i32, tau: f64, maxPtr: usize): void {
   for (let i = 0; i < m; i++) {
     const row = <usize>i * <usize>n * 8;
@@ -65,7 +65,7 @@ export function sum(ptr: usize, n: i32): f64 {
 }
 
 /**
- * One fused K = infinity step (MODEL.md section 3); returns sum_x out[x].
+ * One fused K = infinity step (docs/model.md, section 3); returns sum_x out[x].
  * out[x] = lambda pData[x] + (1 - lambda) p[x] sum_i c[i] w_i(x), and zNext[i] = sum_x out[x] w_i(x).
  * The caller passes c[i] = q_i / Z_i (per-sample) or a one-hot c (per-generation). The factor
  * (1 - lambda) is folded into c first: out = p * (sum_i c'_i w_i) [+ lambda pData].

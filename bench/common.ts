@@ -11,7 +11,7 @@ import { parseSweep, type SweepPlan } from "../src/sweep/spec.js";
 export const root = fileURLToPath(new URL(import.meta.url.includes("/dist/") ? "../../" : "../", import.meta.url));
 
 /**
- * The "small cells" of issue 4's benchmark: n = 3001, 400 generations, K = infinity, wells at
+ * The "small cells" of the sweep benchmark: n = 3001, 400 generations, K = infinity, wells at
  * -1 and +1, q swept over `cells` values (recorded only at the end, basin masses kept).
  */
 export function smallCellsSweep(name: string, cells: number): SweepPlan {

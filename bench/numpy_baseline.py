@@ -1,5 +1,5 @@
 """NumPy baselines for bench/kernels.ts: the K = infinity step and a vectorised trapezoid of the
-finite-K integral on the same node set (MODEL.md section 3). Reads a JSON config on argv[1],
+finite-K integral on the same node set (docs/model.md, section 3). Reads a JSON config on argv[1],
 prints JSON {case: seconds per call}. Preallocated out= arrays; every timed call's result is
 checked so nothing is skipped."""
 import json

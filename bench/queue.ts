@@ -1,4 +1,4 @@
-// Queue throughput (issue 6, Performance): cells per second of small cells (n = 3001, T = 400,
+// Queue throughput: cells per second of small cells (n = 3001, T = 400,
 // K = infinity, one cell per job) through Redis with 1 and 2 `plurisim worker` processes (one
 // thread each), against the local pool with the same number of threads, measured in the same run;
 // and the overhead per cell of the queue path (wall time per cell per thread beyond the engine's

@@ -1,4 +1,4 @@
-// Sampling benchmark suite (issue 3): one generation of histogram curation in the Wasm (alias
+// Sampling benchmark suite: one generation of histogram curation in the Wasm (alias
 // table rebuilt, Ncur curated samples with K candidates each, cumulative-weight choice,
 // histogram counts) against a vectorised NumPy sampler doing the same work
 // (bench/numpy_sampling.py). Reports curated samples and candidate draws per second.

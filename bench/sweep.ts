@@ -1,4 +1,4 @@
-// Sweep throughput (issue 4, Performance): cells per second for small cells (n = 3001,
+// Sweep throughput: cells per second for small cells (n = 3001,
 // T = 400, K = infinity) on 1 worker and on every core, the scaling efficiency and the per-cell
 // overhead; and the table5 preset against a NumPy loop over the same grid (bench/numpy_sweep.py),
 // whole process against whole process, in the same run.

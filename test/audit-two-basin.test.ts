@@ -4,7 +4,7 @@ import { basinMasks, maskRanges } from "../src/core/basins.js";
 import { weights } from "./helpers.js";
 
 
-/** Runs the K = infinity per-sample update (MODEL.md section 3) and records what checkAudit reads. */
+/** Runs the K = infinity per-sample update (docs/model.md, section 3) and records what checkAudit reads. */
 function runKInf(input: AuditInput, T: number): { p: Float64Array; observed: AuditObservation; outsideMass: number[] } {
   const { r, w, n, m, q, p0, eps } = input;
   const { basins, outside } = basinMasks(r, n, m, eps);
@@ -157,7 +157,7 @@ describe("auditScenario on a hand-built two-basin landscape", () => {
   });
 });
 
-describe("Falahati Lemma 3.5 interval on quadratic wells (MODEL.md section 5 reference grid)", () => {
+describe("Falahati Lemma 3.5 interval on quadratic wells (docs/model.md, section 5 reference grid)", () => {
   it("a_400 lies in [L - m_T, U + m_T] for D = 3, 5 and several q", () => {
     const n = 3001;
     for (const D of [3, 5]) {
@@ -180,7 +180,7 @@ describe("Falahati Lemma 3.5 interval on quadratic wells (MODEL.md section 5 ref
   });
 });
 
-describe("Lemma 3.3 counterexample (MODEL.md section 5)", () => {
+describe("Lemma 3.3 counterexample (docs/model.md, section 5)", () => {
   // Atoms A, B, C, D. w_1 = {1, 1/100, 4/5, 1/1000}, w_2 = {1/100, 1, 4/5, 1/1000}; tau = 1, so
   // r_i = log w_i. q = 1/2 and eps = 0.1 < log(5/4) = 0.223, so S_1 = {A}, S_2 = {B}, O = {C, D}.
   // delta = log(5/4) (atom C), Delta_1 = Delta_2 = log 100.

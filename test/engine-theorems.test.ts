@@ -1,4 +1,4 @@
-// The exact engine against closed forms and theorems of MODEL.md sections 3-5.
+// The exact engine against closed forms and theorems of docs/model.md, sections 3-5.
 import { beforeAll, describe, expect, it } from "vitest";
 import { createEngine, type Engine } from "../src/node/index.js";
 import { presetScenario } from "../src/core/presets.js";
@@ -82,7 +82,7 @@ describe("K = infinity closed forms", () => {
   });
 });
 
-describe("mixing modes (MODEL.md section 3)", () => {
+describe("mixing modes (docs/model.md, section 3)", () => {
   it("per-generation mixing composes tilts: p_T is p_0 exp(-n_1 (x+1)^2 - n_2 (x-1)^2), the utilitarian compromise", () => {
     // With K = infinity and one group a generation, p_T is proportional to
     // p_0 exp(sum_t r_{i_t}(x)) = p_0 exp(-n_1 (x + 1)^2 - n_2 (x - 1)^2), where n_i counts the
@@ -111,7 +111,7 @@ describe("mixing modes (MODEL.md section 3)", () => {
 });
 
 describe("finite K", () => {
-  it("the worked 12-atom example of MODEL.md section 4", () => {
+  it("the worked 12-atom example of docs/model.md, section 4", () => {
     const run = (K: number) => {
       const s = presetScenario("finite-k-compromise") as Record<string, unknown>;
       s.curation = { K, temperature: 1 };
@@ -149,7 +149,7 @@ describe("finite K", () => {
     expect(errors[errors.length - 1]).toBeLessThan(0.05 * errors[0]);
   });
 
-  it("one finite-K step agrees with a Monte Carlo simulation of the curation (MODEL.md section 2)", () => {
+  it("one finite-K step agrees with a Monte Carlo simulation of the curation (docs/model.md, section 2)", () => {
     const rewards = [[0, -0.5, -1, -2, -0.2], [-2, -1, 0, -0.3, -1.5]];
     const q = [0.4, 0.6];
     const K = 3;
@@ -237,10 +237,10 @@ describe("the paper's two-basin analysis", () => {
     }
   });
 
-  it("MODEL.md's condition 2e^{-delta} > 1 + e^{-Delta} says the proof's hypothesis fails, not that decay fails", () => {
+  it("docs/model.md's condition 2e^{-delta} > 1 + e^{-Delta} says the proof's hypothesis fails, not that decay fails", () => {
     // On any fine grid with continuous rewards the outside gap delta is about eps (the first
     // atoms past a basin's edge), so the condition holds on the paper's own two-well landscape;
-    // there the outside mass still decays (sup_O W_t < 1 on the limit). MODEL.md's "fails
+    // there the outside mass still decays (sup_O W_t < 1 on the limit). docs/model.md's "fails
     // whenever" is about Appendix B.4's bound not following from Assumption 2.1, not about
     // every such landscape: the counterexample needs an outside atom close to both optima.
     const result = engine.run(presetScenario("two-groups"), { audit: true });

@@ -57,7 +57,7 @@ export function quadraticGrid(n: number, lo: number, hi: number, centres: number
   return { xs, r };
 }
 
-/** w[i*n + x] = exp((r_i(x) - max r_i) / tau), in plain TS (MODEL.md section 1). */
+/** w[i*n + x] = exp((r_i(x) - max r_i) / tau), in plain TS (docs/model.md, section 1). */
 export function weights(r: Float64Array, n: number, m: number, tau: number): Float64Array {
   const w = new Float64Array(n * m);
   for (let i = 0; i < m; i++) {

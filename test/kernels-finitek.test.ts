@@ -1,4 +1,4 @@
-// The exact finite-K kernel (MODEL.md section 3): mass defect, closed forms for K = 2 and 3,
+// The exact finite-K kernel (docs/model.md, section 3): mass defect, closed forms for K = 2 and 3,
 // the TS twin, the K -> infinity limit, and the worked 12-atom example of section 4.
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Kernels } from "../src/core/kernels.js";
@@ -190,7 +190,7 @@ describe("finite K approaches the K = infinity update", () => {
   });
 });
 
-describe("the worked 12-atom example (MODEL.md section 4)", () => {
+describe("the worked 12-atom example (docs/model.md, section 4)", () => {
   const n = 12;
   const xs = new Float64Array(n).map((_, k) => -3 + (6 * k) / (n - 1));
   const r = new Float64Array(2 * n);

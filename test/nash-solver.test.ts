@@ -16,7 +16,7 @@ function dirichlet(rand: () => number, k: number): Float64Array {
   return v;
 }
 
-/** g(x) = sum_i q_i w_i(x) / Z_i(p), the K = infinity multiplier (MODEL.md section 3). */
+/** g(x) = sum_i q_i w_i(x) / Z_i(p), the K = infinity multiplier (docs/model.md, section 3). */
 function multiplier(p: Float64Array, w: Float64Array, n: number, m: number, q: Float64Array): Float64Array {
   const Z = new Float64Array(m);
   for (let i = 0; i < m; i++) for (let x = 0; x < n; x++) Z[i] += p[x] * w[i * n + x];
@@ -25,7 +25,7 @@ function multiplier(p: Float64Array, w: Float64Array, n: number, m: number, q: F
   return g;
 }
 
-/** One K = infinity per-sample step p <- p * sum_i q_i w_i / Z_i, renormalised (MODEL.md section 3). */
+/** One K = infinity per-sample step p <- p * sum_i q_i w_i / Z_i, renormalised (docs/model.md, section 3). */
 function kInfStep(p: Float64Array, w: Float64Array, n: number, m: number, q: Float64Array): Float64Array {
   const g = multiplier(p, w, n, m, q);
   const next = new Float64Array(n);

@@ -1,4 +1,4 @@
-// Sweeps over the Redis queue (issue 6), against a real Redis on 127.0.0.1:6379: two worker
+// Sweeps over the Redis queue, against a real Redis on 127.0.0.1:6379: two worker
 // processes and a submitter give the rows of a local sweep; a worker killed (SIGKILL) mid-sweep
 // loses no cell and duplicates none; resubmission adds nothing and re-collects; a job that keeps
 // failing becomes error rows after --attempts; a bad URL, an unreachable port and a database the

@@ -1,4 +1,4 @@
-// Histogram retraining (MODEL.md section 6): reproducibility (twice, and in a worker thread),
+// Histogram retraining (docs/model.md, section 6): reproducibility (twice, and in a worker thread),
 // convergence to the exact update as N grows, and drift of a basin at small N.
 import { readFile } from "node:fs/promises";
 import { Worker } from "node:worker_threads";
@@ -61,7 +61,7 @@ function run(pr: Problem, T: number, kernels: Kernels = k): Float64Array[] {
   return traj;
 }
 
-/** The exact one-generation update p_1 = lambda p_data + (1 - lambda) p sum_i q_i H_i (MODEL.md section 3), H_i by brute force over the K - 1 other candidates. */
+/** The exact one-generation update p_1 = lambda p_data + (1 - lambda) p sum_i q_i H_i (docs/model.md, section 3), H_i by brute force over the K - 1 other candidates. */
 function exactUpdate(pr: Problem, p: Float64Array): Float64Array {
   const { n, m, K } = pr;
   const w = weights(pr);

@@ -140,7 +140,7 @@ describe("alias tables", () => {
   });
 });
 
-/** Exact law of the kept atom (MODEL.md section 2) by brute force over all K-tuples. */
+/** Exact law of the kept atom (docs/model.md, section 2) by brute force over all K-tuples. */
 function exactCurated(p: number[], w: number[][], q: number[], K: number): number[] {
   const n = p.length;
   const out = new Array<number>(n).fill(0);

@@ -3,7 +3,7 @@ import { PlurisimError, formatValue } from "../src/core/errors.js";
 import { parseScenario, parseScenarioJson, scenarioJsonSchema } from "../src/core/scenario.js";
 import { compileScenario } from "../src/core/compile.js";
 
-// The document of issue 2, point 1, exactly as written there.
+// The scenario document shown in the README and docs/scenario.md, exactly as written there.
 const EXAMPLE = `{ "space": { "kind": "grid1d", "min": -12, "max": 12, "cells": 3001 },
   "initial": { "kind": "uniform" },
   "groups": [
@@ -31,7 +31,7 @@ function expectError(input: unknown, code: string, field: string | undefined, sh
   return e;
 }
 
-describe("the issue's example document", () => {
+describe("the README's example document", () => {
   test("loads as written, with defaults filled in", () => {
     const s = parseScenarioJson(EXAMPLE);
     expect(s.groups.map((g) => g.name)).toEqual(["left", "right"]);
@@ -72,7 +72,7 @@ describe("the issue's example document", () => {
   });
 });
 
-describe("bad input names the field and shows the value (issue 2 point 8)", () => {
+describe("bad input names the field and shows the value", () => {
   test("NaN and infinite numbers anywhere", () => {
     const a = base();
     a.space.min = NaN;
@@ -290,7 +290,7 @@ describe("bad input names the field and shows the value (issue 2 point 8)", () =
   });
 });
 
-describe("retraining section (issue 3 point 6)", () => {
+describe("retraining section", () => {
   const withRetraining = (retraining: unknown, patch: (s: Record<string, any>) => void = () => {}) => {
     const s = base();
     s.retraining = retraining;

@@ -1,5 +1,5 @@
-// Sweep files: the issue's form loads as written, cells and seeds expand deterministically, and
-// every bad sweep file of issue 4 point 8 gets INVALID_SWEEP naming the field and the value.
+// Sweep files: the documented form loads as written, cells and seeds expand deterministically, and
+// every bad sweep file gets INVALID_SWEEP naming the field and the value.
 import { describe, expect, it } from "vitest";
 import { isPlurisimError } from "../src/core/errors.js";
 import { cellAt, cellSeed, MAX_CELLS, parseSweep, sweepPresetDocument, sweepPresets } from "../src/sweep/index.js";
@@ -16,7 +16,7 @@ const base = {
   record: { every: 10 },
 };
 
-// The sweep file of issue 4, with a real base in place of its placeholder.
+// The sweep file of docs/sweep.md (sweeps/q-k-distance.json), with a real base in place of its placeholder.
 const issueExample = {
   base,
   axes: { "groups[0].weight": { linspace: [0.1, 0.9, 9] }, "curation.K": [2, 4, 16, "inf"] },
@@ -41,7 +41,7 @@ function invalid(doc: unknown, field: RegExp | string, opts = {}) {
 }
 
 describe("sweep file", () => {
-  it("loads the issue's example as written: 9 x 4 x 3 cells, zip and derived applied", () => {
+  it("loads the documented sweep file as written: 9 x 4 x 3 cells, zip and derived applied", () => {
     const plan = parseSweep(issueExample);
     expect(plan.total).toBe(108);
     const c = cellAt(plan, 0);

@@ -1,6 +1,6 @@
-// The table5 sweep preset (MODEL.md section 5): per basin distance D, the mean over q of
+// The table5 sweep preset (docs/model.md, section 5): per basin distance D, the mean over q of
 // (a_400 - q)^2, against a NumPy loop over the same grid (test/fixtures/sweep-table5-numpy.json,
-// from bench/numpy_sweep.py) and the third-party reference values of MODEL.md.
+// from bench/numpy_sweep.py) and the third-party reference values of docs/model.md.
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -10,11 +10,11 @@ import { parseSweep, summarize, sweepPresetDocument } from "../src/sweep/index.j
 const dir = join("test", "artifacts", `sweep-table5-${process.pid}`);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const numpy = JSON.parse(readFileSync("test/fixtures/sweep-table5-numpy.json", "utf8")) as { centres: Record<string, number>; linspace: Record<string, number> };
-// MODEL.md section 5 (third-party reproduction, 3 significant digits; D = 1 "about 1.0e-1").
+// docs/model.md, section 5 (third-party reproduction, 3 significant digits; D = 1 "about 1.0e-1").
 const reference: Record<string, number> = { 1: 1.0e-1, 2: 1.35e-4, 3: 4.27e-9, 5: 5.83e-23 };
 
 describe("table5 preset", () => {
-  it("matches NumPy on the same cell-centre grid and the MODEL.md reference values", async () => {
+  it("matches NumPy on the same cell-centre grid and the docs/model.md reference values", async () => {
     mkdirSync(dir, { recursive: true });
     const plan = parseSweep(sweepPresetDocument("table5"));
     expect(plan.total).toBe(36);

@@ -1,4 +1,4 @@
-// The paper's two-group audit (MODEL.md section 5; Falahati et al. Sec. 2-3, App. B): basins,
+// The paper's two-group audit (docs/model.md, section 5; Falahati et al. Sec. 2-3, App. B): basins,
 // Assumption 2.1, the leakages kappa_i, the q-window, the Lemma 3.5 interval, the outside
 // domination of Appendix B.4, the Theorem 3.6 variance bound, and, after a run, which predictions
 // held. Pure TypeScript; the result is a plain object (JSON-friendly except that `delta` is
@@ -71,7 +71,7 @@ export interface Audit {
     supOutsideMultiplierAtNash: number;
     note: string;
   };
-  /** The K = infinity limit p* (MODEL.md section 4): its basin and outside masses. */
+  /** The K = infinity limit p* (docs/model.md, section 4): its basin and outside masses. */
   nash?: { basinMass: [number, number]; outsideMass: number; gap: number };
   /** Theorem 3.6 with a = q_1 (the Theorem 3.7 limit), and its minimum over a in [L, U]. */
   varianceBound?: { a: number; bound: [number, number]; boundOverInterval: [number, number] };
@@ -83,7 +83,7 @@ export const LEMMA_3_5_C = 1;
 
 const fmt = (v: number): string => (Number.isFinite(v) ? Number(v.toPrecision(6)).toString() : String(v));
 
-/** The audit of MODEL.md section 5 for a scenario (full for m = 2, basins only otherwise). */
+/** The audit of docs/model.md, section 5 for a scenario (full for m = 2, basins only otherwise). */
 export function auditScenario(input: AuditInput): Audit {
   const { r, w, n, m, q, p0, tau, eps } = input;
   const { basins: masks, outside } = basinMasks(r, n, m, eps);

@@ -1,4 +1,4 @@
-// Basins of the paper's two-basin analysis (MODEL.md section 5): S_i = {x : r_i(x) >= max r_i - eps}
+// Basins of the paper's two-basin analysis (docs/model.md, section 5): S_i = {x : r_i(x) >= max r_i - eps}
 // and the outside O = X \ (S_1 u ... u S_m). Written for any m; the audit uses m = 2.
 
 /** The masks of S_i (one Uint8Array per group, 1 = inside) and of the outside O. */

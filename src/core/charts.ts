@@ -17,7 +17,7 @@ export interface Series {
   p: ArrayLike<number>;
 }
 
-/** A sweep result line (issue 4): cell index, parameters, seed, status and the kept final metrics. */
+/** A sweep result line: cell index, parameters, seed, status and the kept final metrics. */
 export interface SweepRow {
   cell: number;
   params: Record<string, unknown>;

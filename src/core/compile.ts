@@ -1,6 +1,6 @@
 // From a validated Scenario to the Problem the engine runs: atom coordinates, the discretised
 // p_0 and p_data, q, and the rewards evaluated on the atoms (group-major r[i * n + x]).
-// MODEL.md section 1: atom = cell centre, mass = density x cell volume, renormalised over the box.
+// docs/model.md, section 1: atom = cell centre, mass = density x cell volume, renormalised over the box.
 
 import { dmath } from "./detmath.js";
 import { PlurisimError, formatValue } from "./errors.js";
@@ -282,7 +282,7 @@ const EXP_UNDERFLOW = -745.1332191019411;
 
 /**
  * Throws REWARD_UNDERFLOW when, for some group, the curation weights w_i = exp((r_i - max r_i)/tau)
- * of all atoms of the support but at most one are 0 in f64 (MODEL.md section 1): the dynamics
+ * of all atoms of the support but at most one are 0 in f64 (docs/model.md, section 1): the dynamics
  * would then divide 0 by 0 or collapse in one step for a numerical, not a modelling, reason.
  */
 export function checkRewardUnderflow(problem: Pick<Problem, "n" | "m" | "r" | "tau" | "p0" | "pData" | "lambda" | "groupNames" | "coords" | "dim">): void {

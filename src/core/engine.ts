@@ -110,7 +110,7 @@ export async function createEngineFrom(source: WasmSource): Promise<Engine> {
   };
 }
 
-/** Shifted weights w_i(x) = exp((r_i(x) - max r_i) / tau), group-major, with each group's max r_i (MODEL.md section 1). */
+/** Shifted weights w_i(x) = exp((r_i(x) - max r_i) / tau), group-major, with each group's max r_i (docs/model.md, section 1). */
 interface Weights {
   w: Float64Array;
   maxR: Float64Array;
@@ -178,7 +178,7 @@ function runProblem(
   const masks = basinMasks(problem.r, n, m, problem.basinEpsilon);
   const { basins, outside } = masks;
 
-  // Arena layout for the run (MODEL.md symbols): p, out, w, r, p0, pData, Z, c, masks.
+  // Arena layout for the run (docs/model.md symbols): p, out, w, r, p0, pData, Z, c, masks.
   kernels.reset();
   let p = kernels.allocF64(n);
   let out = kernels.allocF64(n);
@@ -337,7 +337,7 @@ function runProblem(
       );
     }
     // The K = infinity update renormalises itself (its output sums to 1 whatever the scale of
-    // p, MODEL.md section 3), so only the quadrature and the refits are rescaled.
+    // p, docs/model.md, section 3), so only the quadrature and the refits are rescaled.
     if (total !== 1 && K !== Infinity) raw.scale(out, n, 1 / total);
     t++;
     l1Step = needL1(t) ? raw.l1Distance(p, out, n) : Number.NaN;

@@ -1,4 +1,4 @@
-// Gaussian-mixture fitting by EM for gmm retraining (MODEL.md section 6). The E-step and the
+// Gaussian-mixture fitting by EM for gmm retraining (docs/model.md, section 6). The E-step and the
 // M-step sums run in the Wasm (assembly/fit.ts, emPass); here are the C-sized parts: the
 // M-step division, the variance floor, the empty-component rule, and the deterministic
 // k-means++ seeding of generation 0.

@@ -1,6 +1,6 @@
 /**
  * JSON text of a result. JSON has no Infinity or NaN, and an infinite KL is a real answer
- * (MODEL.md section 7), so non-finite numbers are written as the strings "Infinity",
+ * (docs/model.md, section 7), so non-finite numbers are written as the strings "Infinity",
  * "-Infinity" and "NaN" instead of JSON.stringify's silent null.
  */
 export function toJson(value: unknown, indent?: number): string {

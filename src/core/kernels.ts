@@ -30,7 +30,7 @@ export interface KernelArrays {
   computeWeightsArrays(r: Float64Array, n: number, m: number, tau: number): { w: Float64Array; max: Float64Array };
   /** out = lambda pData + (1 - lambda) p sum_i c_i w_i, zNext_i = sum out w_i, sum = sum out. */
   kinfStepArrays(p: Float64Array, w: Float64Array, n: number, m: number, c: Float64Array, lambda: number, pData?: Float64Array): KinfResult;
-  /** The exact finite-K update (MODEL.md section 3), unnormalised. */
+  /** The exact finite-K update (docs/model.md, section 3), unnormalised. */
   finiteKStepArrays(p: Float64Array, w: Float64Array, n: number, m: number, q: Float64Array, K: number, lambda: number, pData?: Float64Array): FiniteKResult;
   /** a * factor (a copy). */
   scaleArrays(a: Float64Array, factor: number): Float64Array;

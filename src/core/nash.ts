@@ -1,4 +1,4 @@
-// The weighted Nash bargaining solution of MODEL.md section 4, computed independently of the
+// The weighted Nash bargaining solution of docs/model.md, section 4, computed independently of the
 // retraining dynamics: maximise F(p) = sum_i q_i log Z_i(p), Z_i(p) = sum_x p(x) w_i(x), over
 // the distributions supported where p0 > 0. Pure TypeScript over Float64Arrays, no `node:`.
 //
@@ -14,7 +14,7 @@
 //     which is free of the cancellation that ruins comparisons of F itself). An atom of A\P whose
 //     gradient exceeds 1 enters by one Frank-Wolfe step towards its vertex (phi'(0) = g_x - 1 > 0).
 //   - Pricing: one pass over all support atoms computes g(x) = sum_i q_i w_i(x) / Z_i; the gap
-//     max g - 1 is the certificate of MODEL.md section 4. If it exceeds tol, the atoms with the
+//     max g - 1 is the certificate of docs/model.md, section 4. If it exceeds tol, the atoms with the
 //     largest g join A, with the best violator dominated by each group (largest term of g) for
 //     diversity, and the master is solved again. Each round strictly increases F, so this
 //     terminates; in practice it takes a handful of passes over memory.
@@ -53,7 +53,7 @@ export interface NashResult {
 
 const METHOD = "column-generation/active-set-newton";
 
-/** F(p) = sum_i q_i log Z_i(p) (MODEL.md section 4); -Infinity when some Z_i with q_i > 0 is 0. */
+/** F(p) = sum_i q_i log Z_i(p) (docs/model.md, section 4); -Infinity when some Z_i with q_i > 0 is 0. */
 export function nashWelfare(p: Float64Array, w: Float64Array, n: number, m: number, q: Float64Array): number {
   let f = 0;
   for (let i = 0; i < m; i++) {

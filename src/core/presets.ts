@@ -12,7 +12,7 @@ const quadratic = (center: number) => ({ kind: "quadratic", center, scale: 1 });
 
 /**
  * Two quadratic wells r_i = -(x - c_i)^2 on the 3001-cell grid of [-12, 12], uniform p_0,
- * K = infinity, tau = 1, 400 generations: the landscape of MODEL.md section 5 (with centres
+ * K = infinity, tau = 1, 400 generations: the landscape of docs/model.md, section 5 (with centres
  * -D/2 and D/2). Shared by the run presets and the sweep presets.
  */
 export function twoWells(centres: [number, number], q: number, overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -33,7 +33,7 @@ export function twoWells(centres: [number, number], q: number, overrides: Record
 }
 
 /**
- * The worked finite-K example of MODEL.md section 4: 12 atoms at x = linspace(-3, 3, 12),
+ * The worked finite-K example of docs/model.md, section 4: 12 atoms at x = linspace(-3, 3, 12),
  * r_1 = -(x - 2)^2, r_2 = -(x + 2)^2, q = (1/2, 1/2), p_0 proportional to exp(-x^2/2) (a
  * Gaussian evaluated at the coordinates, so no host Math.exp is involved), tau = 1.
  */
@@ -54,7 +54,7 @@ export function twelveAtoms(K: number | "inf", overrides: Record<string, unknown
   };
 }
 
-// MODEL.md section 5: the 4-atom counterexample to Lemma 3.3, as log-weights with tau = 1.
+// docs/model.md, section 5: the 4-atom counterexample to Lemma 3.3, as log-weights with tau = 1.
 // Atoms A, B, C, D; w_1 = {1, 1/100, 4/5, 1/1000}, w_2 swaps A and B. The rewards are written
 // as the decimal literals of log(w), which parse to the same doubles in every engine.
 const lemma33 = {
@@ -62,7 +62,7 @@ const lemma33 = {
   w2: [-4.605170185988091, 0, -0.2231435513142097, -6.907755278982137],
 };
 
-// Drift (issue 3): 30 cells on [-3, 3], wells at +2 and -2 with q = (0.93, 0.07), K = infinity,
+// Drift: 30 cells on [-3, 3], wells at +2 and -2 with q = (0.93, 0.07), K = infinity,
 // histogram retraining on N = 50 samples. The minority basin gets Binomial(50, ~0.07) samples a
 // generation and is lost for good the first time that is 0 (0.93^50 = 2.6% a generation).
 function drift(overrides: Record<string, unknown>): Record<string, unknown> {
@@ -84,9 +84,9 @@ function drift(overrides: Record<string, unknown>): Record<string, unknown> {
 
 export const presets: Record<string, Preset> = {
   "two-groups": {
-    description: "Two groups (q = 0.3 / 0.7) with wells at -2 and +2: both basins survive, at mass q (the issue's example).",
+    description: "Two groups (q = 0.3 / 0.7) with wells at -2 and +2: both basins survive, at mass q.",
     scenario: twoWells([-2, 2], 0.3, {
-      // The issue's document, written as it is: one reward as a formula, one as a quadratic.
+      // The scenario document of the README, written as it is: one reward as a formula, one as a quadratic.
       groups: [
         { name: "left", weight: 0.3, reward: { kind: "formula", expr: "-(x + 2)^2" } },
         { name: "right", weight: 0.7, reward: quadratic(2) },
@@ -99,7 +99,7 @@ export const presets: Record<string, Preset> = {
     scenario: twoWells([2, 2], 1, { groups: [{ name: "only", weight: 1, reward: quadratic(2) }] }),
   },
   "finite-k-compromise": {
-    description: "K = 2 on the 12-atom example of MODEL.md section 4: settles on the two centre atoms, a compromise no group ranks first.",
+    description: "K = 2 on the 12-atom example of docs/model.md, section 4: settles on the two centre atoms, a compromise no group ranks first.",
     scenario: twelveAtoms(2),
   },
   "finite-k-nash": {
@@ -164,7 +164,7 @@ export const presets: Record<string, Preset> = {
     },
   },
   "lemma33-counterexample": {
-    description: "The 4-atom counterexample to the paper's Lemma 3.3: the outside atom C takes all the mass (MODEL.md section 5).",
+    description: "The 4-atom counterexample to the paper's Lemma 3.3: the outside atom C takes all the mass (docs/model.md, section 5).",
     scenario: {
       space: { kind: "atoms", count: 4 },
       initial: { kind: "uniform" },

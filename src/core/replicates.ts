@@ -1,4 +1,4 @@
-// Replicates of a finite-sample run (issue 3, `--replicates R`): the seed of each replicate
+// Replicates of a finite-sample run (`--replicates R`): the seed of each replicate
 // and the aggregation of their final metrics.
 
 /** fmix32 of MurmurHash3: a bijective avalanche on 32-bit integers. */

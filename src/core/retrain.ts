@@ -1,5 +1,5 @@
-// Finite-sample retraining (MODEL.md section 6, issue 3): each generation draws N training
-// samples (curated ones as in MODEL.md section 2, plus real ones from p_data) and refits a
+// Finite-sample retraining (docs/model.md, section 6): each generation draws N training
+// samples (curated ones as in docs/model.md, section 2, plus real ones from p_data) and refits a
 // histogram, a Gaussian mixture or a kernel density estimate; the refitted model's masses on
 // the atoms are what the engine's metrics see. All sampling runs in the Wasm from the Philox
 // counter (assembly/prng.ts) keyed by (seed, generation), so a run is bit-identical in any

@@ -190,7 +190,7 @@ export const scenarioSchema = z
     earlyStop: z
       .strictObject({ tolerance: positive.meta({ description: "Stop once the L1 change between generations is below this." }) })
       .optional(),
-    basinEpsilon: positive.default(0.1).meta({ description: "Basin width eps (MODEL.md section 5)." }),
+    basinEpsilon: positive.default(0.1).meta({ description: "Basin width eps (docs/model.md, section 5)." }),
     seed: z
       .int({ error: "must be an integer in [0, 2^32)" })
       .min(0, { error: "must be an integer in [0, 2^32)" })

@@ -16,7 +16,7 @@ const MAX_NODES = 27 * 151;
 const TINY_MASS = 2 ** -1000;
 
 /**
- * H_i(x; p / P) for one group by the trapezoid in s = log u (MODEL.md section 3), one direct
+ * H_i(x; p / P) for one group by the trapezoid in s = log u (docs/model.md, section 3), one direct
  * exp per node and atom; P = sum p. Near phi = P the power uses psi = sum p (1 - e) from expm1
  * (as the kernel does), since phi^(K-1) amplifies an absolute error of phi K-fold.
  */

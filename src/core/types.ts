@@ -1,6 +1,6 @@
 // Shapes that cross module boundaries: the compiled problem the engine runs, and the result
 // object that `engine.run` returns (what `plurisim run --json` prints). Symbols follow
-// ../shared/MODEL.md: q, tau, K, w, Z, nashGap, basinMass.
+// docs/model.md: q, tau, K, w, Z, nashGap, basinMass.
 
 /** A scenario after validation and discretisation: plain arrays, ready for the kernels. */
 export interface Problem {
@@ -39,10 +39,10 @@ export interface Problem {
   snapshots: number[];
   /** Stop early once the L1 change between generations is below this; null = never. */
   earlyStopTolerance: number | null;
-  /** Basin width eps (MODEL.md section 5). */
+  /** Basin width eps (docs/model.md, section 5). */
   basinEpsilon: number;
   seed: number;
-  /** How the model is retrained each generation (issue 3); "exact" is the population update. */
+  /** How the model is retrained each generation; "exact" is the population update. */
   retraining: RetrainingSpec;
 }
 
@@ -85,7 +85,7 @@ export interface Metrics {
 
 export interface NashSolution {
   p: number[];
-  /** F(p*) = sum_i q_i log E_{p*}[e^{r_i/tau}], on the scale of the trajectory's nashWelfare (MODEL.md section 4). */
+  /** F(p*) = sum_i q_i log E_{p*}[e^{r_i/tau}], on the scale of the trajectory's nashWelfare (docs/model.md, section 4). */
   welfare: number;
   /** p*(S_i) for each group's basin, and p* outside every basin. */
   basinMass: number[];

@@ -125,7 +125,7 @@ export async function buildReportHtml(items: ReportItem[], options: ReportOption
     engines.size > 0 ? `<p class="stamp">${[...engines.values()].join("<br>")}</p>` : "",
     options.intro ? `<p>${esc(options.intro)}</p>` : "",
     ...sections,
-    `<p class="stamp">Written ${new Date().toISOString()} by plurisim report. Symbols follow MODEL.md: q, tau, K, nashGap, basinMass.</p>`,
+    `<p class="stamp">Written ${new Date().toISOString()} by plurisim report. Symbols follow docs/model.md: q, tau, K, nashGap, basinMass.</p>`,
     "</body></html>",
     "",
   ].join("\n");

@@ -1,4 +1,4 @@
-// Sweep presets reproducing the paper (issue 4, point 7): `plurisim sweep <name>`. Each is a
+// Sweep presets reproducing the paper: `plurisim sweep <name>`. Each is a
 // sweep document in the file form of docs/sweep.md, validated like any file.
 import { PlurisimError } from "../core/errors.js";
 import { twelveAtoms, twoWells } from "../core/presets.js";
@@ -8,7 +8,7 @@ export interface SweepPreset {
   sweep: Record<string, unknown>;
 }
 
-/** The two-basin landscape of MODEL.md section 5, recorded only at the end (the wells are set by the axes). */
+/** The two-basin landscape of docs/model.md, section 5, recorded only at the end (the wells are set by the axes). */
 const twoBasins = twoWells([-0.5, 0.5], 0.5, { record: { every: 400 } });
 
 /** Basin distances D of the Table 5 analogue. */
@@ -17,7 +17,7 @@ export const TABLE5_D = [1, 2, 3, 5];
 export const sweepPresets: Record<string, SweepPreset> = {
   table5: {
     description:
-      "Table 5 analogue (MODEL.md section 5): basin mass a_400 of group 1 against q = 0.1..0.9 for D in {1, 2, 3, 5}; prints the mean over q of (a_400 - q)^2 per D.",
+      "Table 5 analogue (docs/model.md, section 5): basin mass a_400 of group 1 against q = 0.1..0.9 for D in {1, 2, 3, 5}; prints the mean over q of (a_400 - q)^2 per D.",
     sweep: {
       name: "table5",
       summary: "table5",
@@ -49,7 +49,7 @@ export const sweepPresets: Record<string, SweepPreset> = {
   },
   "k-phase": {
     description:
-      "K x q phase diagram on the 12-atom example of MODEL.md section 4: where the finite-K limit keeps both basins and where it settles on compromise atoms (outside mass).",
+      "K x q phase diagram on the 12-atom example of docs/model.md, section 4: where the finite-K limit keeps both basins and where it settles on compromise atoms (outside mass).",
     sweep: {
       name: "k-phase",
       summary: "k-phase",

@@ -18,7 +18,7 @@ function table(rows: string[][]): string {
 
 const num = (v: unknown): number => (typeof v === "number" ? v : v === "inf" ? Infinity : Number(v));
 
-/** Table 5 analogue: per basin distance D, the mean over q of (a_T - q)^2 (MODEL.md section 5). */
+/** Table 5 analogue: per basin distance D, the mean over q of (a_T - q)^2 (docs/model.md, section 5). */
 export function summarizeTable5(rows: Row[]): Summary {
   const byD = new Map<number, { q: number; a: number }[]>();
   let errors = 0;
@@ -45,7 +45,7 @@ export function summarizeTable5(rows: Row[]): Summary {
     ["D", "cells", "mean_q (a_T - q)^2", "max |a_T - q|"],
     ...data.map((d) => [String(d.D), String(d.cells), fmt(d.meanSquaredDeviation), fmt(d.maxAbsDeviation)]),
   ]);
-  return { title: "Table 5 analogue: basin mass of group 1 against q (MODEL.md section 5)", text: errors ? `${text}\n(${errors} cells failed)` : text, data };
+  return { title: "Table 5 analogue: basin mass of group 1 against q (docs/model.md, section 5)", text: errors ? `${text}\n(${errors} cells failed)` : text, data };
 }
 
 /** Lemma 3.5: how many landscapes end with a_T inside the audit's interval [L - c m_T, U + c m_T]. */
