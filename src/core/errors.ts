@@ -25,6 +25,8 @@ export const ERROR_CODES = [
   "NUMERIC",
   /** A file or folder named on the command line cannot be read or written. */
   "FILE",
+  /** A command-line flag or argument is malformed (an integer flag given "abc", a bad --set). */
+  "USAGE",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
