@@ -13,6 +13,7 @@ import { parseSweep, type SweepPlan } from "../sweep/spec.js";
 import { summarize } from "../sweep/summary.js";
 import { loadWasmSource } from "./index.js";
 import { writeFileAtomic } from "./files.js";
+import { lockOutput, type OutputLock } from "./lock.js";
 import { addQueueOptions, exitOnQueueError, registerWorkerCommand, submitFromCli } from "./queue/cli.js";
 import { cellLines, MANIFEST_FORMAT, planHash, readManifest, readRows, runSweep, sweepPaths, writeCsv, type SweepManifest, type SweepRunOptions } from "./sweep-run.js";
 
@@ -78,6 +79,17 @@ async function sweepCommand(arg: string | undefined, flags: SweepFlags): Promise
   const { plan, source } = await loadSweepArg(arg, flags.force);
   const shardTag = flags.shard ? `.shard-${flags.shard.index}-of-${flags.shard.count}` : "";
   const out = flags.out ?? join("out", `${plan.name}${shardTag}.jsonl`);
+  // The output is locked before the queue is touched, so a second submitter adds nothing.
+  mkdirSync(dirname(out) || ".", { recursive: true });
+  const lock = lockOutput(out);
+  try {
+    await runAndReport(plan, source, out, flags, lock);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runAndReport(plan: SweepPlan, source: Awaited<ReturnType<typeof loadSweepArg>>["source"], out: string, flags: SweepFlags, lock: OutputLock): Promise<void> {
   const controller = new AbortController();
   let signalName: NodeJS.Signals | null = null;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -112,6 +124,7 @@ async function sweepCommand(arg: string | undefined, flags: SweepFlags): Promise
       csv: flags.csv,
       progress: flags.progress !== false,
       signal: controller.signal,
+      lock,
     });
   } finally {
     process.off("SIGINT", onSignal);

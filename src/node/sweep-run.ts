@@ -18,6 +18,7 @@ import type { WasmSource } from "../core/engine.js";
 import { canonicalJson, shardCells, type SweepPlan } from "../sweep/spec.js";
 import { errorRow, type CellResult, type Row } from "../sweep/task.js";
 import { writeFileAtomic } from "./files.js";
+import { lockOutput, type OutputLock } from "./lock.js";
 import { loadWasmSource } from "./index.js";
 import { createSweepPool, defaultWorkers, type SweepPool } from "./pool.js";
 import { createProgress, type Progress } from "./progress.js";
@@ -49,6 +50,8 @@ export interface SweepRunOptions {
   queue?: QueueWhere;
   /** Where batches run instead of the local Piscina pool (the Redis queue: src/node/queue/submit.ts). */
   pool?: SweepPool;
+  /** The output's lock, when the caller took it already (lockOutput(out)); otherwise runSweep takes and releases it. */
+  lock?: OutputLock;
 }
 
 export type SweepStatus = "running" | "complete" | "interrupted" | "failed";
@@ -182,8 +185,23 @@ export async function readManifest(path: string): Promise<SweepManifest | null> 
   return manifest;
 }
 
-/** Runs (or resumes) a sweep; resolves when every cell of the shard is written, or when stopped. */
+/**
+ * Runs (or resumes) a sweep; resolves when every cell of the shard is written, or when stopped.
+ * The rows file is locked for the whole run (src/node/lock.ts): a second writer gets a FILE error
+ * and writes nothing.
+ */
 export async function runSweep(options: SweepRunOptions): Promise<SweepOutcome> {
+  if (options.lock) return runLocked(options);
+  mkdirSync(dirname(options.out) || ".", { recursive: true });
+  const lock = lockOutput(options.out);
+  try {
+    return await runLocked(options);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLocked(options: SweepRunOptions): Promise<SweepOutcome> {
   const { plan } = options;
   const shard = options.shard ?? { index: 0, count: 1 };
   if (!Number.isSafeInteger(shard.count) || shard.count < 1 || !Number.isSafeInteger(shard.index) || shard.index < 0 || shard.index >= shard.count) {
