@@ -21,6 +21,8 @@
 //   every H(x) on the support (integral >= 1 / (K wMax) there); the node sequence stops once
 //   phi_j^K < 2^-1000 (remaining mass) or every support atom has underflowed.
 
+import { ZB, ZB_SHIFT, zeroBlockCount, live, liveMixed, clearDead } from "./blocks";
+
 const TRI: i32 = 9; // triples of nodes per chunk: 1 exact + 8 squared
 const CH: i32 = 3 * TRI; // nodes per chunk
 const MAX_CHUNKS: i32 = 151; // 4077 nodes at most
@@ -132,10 +134,12 @@ function hPair(wa: f64, wb: f64, wmn: f64, uPtr: usize, gPtr: usize, c0: i32, nC
  * One exact finite-K step (docs/model.md, section 3); returns sum_x out[x] BEFORE renormalisation,
  * whose distance from 1 is the quadrature's mass defect. Groups with q_i = 0 are skipped;
  * lambda = 0 never reads pData. scratchPtr must hold finiteKScratchBytes(n, m) bytes.
+ * Zero blocks (blocks.ts) as in kinfStep: flags 0 runs dense, with the same bits.
  */
 export function finiteKStep(
   pPtr: usize, outPtr: usize, wPtr: usize, n: i32, m: i32,
   qPtr: usize, K: i32, lambda: f64, pDataPtr: usize, scratchPtr: usize,
+  flagsIn: usize, flagsOut: usize, dataFlags: usize,
 ): f64 {
   const base = (scratchPtr + 15) & ~(<usize>15);
   const uPtr = base + OFF_U;
@@ -144,10 +148,16 @@ export function finiteKStep(
   const phi2 = base + OFF_PHI2;
   const psi2 = base + OFF_PSI2;
   const even = n & ~1;
+  const mix = lambda != 0;
+  const nb = zeroBlockCount(n);
   let total: f64 = 0;
-  for (let x = 0; x < n; x++) {
-    store<f64>(outPtr + (<usize>x << 3), 0);
-    total += load<f64>(pPtr + (<usize>x << 3));
+  for (let b = 0; b < nb; b++) {
+    if (!liveMixed(flagsIn, dataFlags, mix, b)) continue;
+    const x0 = b << ZB_SHIFT;
+    const x1 = min(x0 + ZB, n);
+    memory.fill(outPtr + (<usize>x0 << 3), 0, <usize>(x1 - x0) << 3);
+    if (!live(flagsIn, b)) continue;
+    for (let x = x0; x < x1; x++) total += load<f64>(pPtr + (<usize>x << 3));
   }
   if (!(total > 0)) total = 1;
   const invTotal = 1 / total;
@@ -158,9 +168,13 @@ export function finiteKStep(
     const row = wPtr + <usize>i * <usize>n * 8;
     if (K <= 1) {
       // H = 1: a single candidate is always kept.
-      for (let x = 0; x < n; x++) {
-        const o = outPtr + (<usize>x << 3);
-        store<f64>(o, load<f64>(o) + qi);
+      for (let b = 0; b < nb; b++) {
+        if (!live(flagsIn, b)) continue;
+        const x1 = min((b + 1) << ZB_SHIFT, n);
+        for (let x = b << ZB_SHIFT; x < x1; x++) {
+          const o = outPtr + (<usize>x << 3);
+          store<f64>(o, load<f64>(o) + qi);
+        }
       }
       continue;
     }
@@ -168,11 +182,15 @@ export function finiteKStep(
     // Weights on the support of p set the node range.
     let wMax: f64 = 0;
     let wMinPos = Infinity;
-    for (let x = 0; x < n; x++) {
-      if (load<f64>(pPtr + (<usize>x << 3)) > 0) {
-        const w = load<f64>(row + (<usize>x << 3));
-        if (w > wMax) wMax = w;
-        if (w > 0 && w < wMinPos) wMinPos = w;
+    for (let b = 0; b < nb; b++) {
+      if (!live(flagsIn, b)) continue;
+      const x1 = min((b + 1) << ZB_SHIFT, n);
+      for (let x = b << ZB_SHIFT; x < x1; x++) {
+        if (load<f64>(pPtr + (<usize>x << 3)) > 0) {
+          const w = load<f64>(row + (<usize>x << 3));
+          if (w > wMax) wMax = w;
+          if (w > 0 && w < wMinPos) wMinPos = w;
+        }
       }
     }
     if (!(wMax > 0)) continue;
@@ -202,23 +220,27 @@ export function finiteKStep(
       let leftW: f64 = 0;
       // Atoms right of it: e = 0, d = 1.
       let rightMass: f64 = 0;
-      for (let x = 0; x < even; x += 2) {
-        const o = <usize>x << 3;
-        const pa = load<f64>(pPtr + o);
-        const pb = load<f64>(pPtr + o, 8);
-        if (pa == 0 && pb == 0) continue;
-        const wa = load<f64>(row + o);
-        const wb = load<f64>(row + o, 8);
-        if (uEnd * max(wa, wb) < LEFT) {
-          leftMass += pa + pb;
-          leftW += pa * wa + pb * wb;
-          continue;
+      for (let x0 = 0; x0 < even; x0 += ZB) {
+        if (!live(flagsIn, x0 >> ZB_SHIFT)) continue;
+        const x1 = min(x0 + ZB, even);
+        for (let x = x0; x < x1; x += 2) {
+          const o = <usize>x << 3;
+          const pa = load<f64>(pPtr + o);
+          const pb = load<f64>(pPtr + o, 8);
+          if (pa == 0 && pb == 0) continue;
+          const wa = load<f64>(row + o);
+          const wb = load<f64>(row + o, 8);
+          if (uEnd * max(wa, wb) < LEFT) {
+            leftMass += pa + pb;
+            leftW += pa * wa + pb * wb;
+            continue;
+          }
+          if (uStart * min(wa, wb) > RIGHT) {
+            rightMass += pa + pb;
+            continue;
+          }
+          phiPair(pa, pb, wa, wb, uPtr, j0, phi2, psi2);
         }
-        if (uStart * min(wa, wb) > RIGHT) {
-          rightMass += pa + pb;
-          continue;
-        }
-        phiPair(pa, pb, wa, wb, uPtr, j0, phi2, psi2);
       }
       if (even < n) {
         const o = <usize>even << 3;
@@ -262,19 +284,23 @@ export function finiteKStep(
 
     // Pass 2: per pair of support atoms, q_i H_i(x) into out.
     const kq = <f64>K * qi * invTotal;
-    for (let x = 0; x < even; x += 2) {
-      const o = <usize>x << 3;
-      const pa = load<f64>(pPtr + o);
-      const pb = load<f64>(pPtr + o, 8);
-      if (pa == 0 && pb == 0) continue;
-      const wa = load<f64>(row + o);
-      const wb = load<f64>(row + o, 8);
-      const wmx = max(wa, wb);
-      let c0 = 0;
-      while (c0 < nChunks && load<f64>(uPtr + (<usize>(c0 * CH + CH - 1) << 3)) * wmx < LEFT) c0++;
-      const acc = hPair(wa, wb, min(wa, wb), uPtr, gPtr, c0, nChunks, load<f64>(prefix + (<usize>c0 << 3)));
-      const h = f64x2.mul(f64x2.mul(f64x2.splat(kq), f64x2(wa, wb)), acc);
-      v128.store(outPtr + o, f64x2.add(v128.load(outPtr + o), h));
+    for (let x0 = 0; x0 < even; x0 += ZB) {
+      if (!live(flagsIn, x0 >> ZB_SHIFT)) continue;
+      const x1 = min(x0 + ZB, even);
+      for (let x = x0; x < x1; x += 2) {
+        const o = <usize>x << 3;
+        const pa = load<f64>(pPtr + o);
+        const pb = load<f64>(pPtr + o, 8);
+        if (pa == 0 && pb == 0) continue;
+        const wa = load<f64>(row + o);
+        const wb = load<f64>(row + o, 8);
+        const wmx = max(wa, wb);
+        let c0 = 0;
+        while (c0 < nChunks && load<f64>(uPtr + (<usize>(c0 * CH + CH - 1) << 3)) * wmx < LEFT) c0++;
+        const acc = hPair(wa, wb, min(wa, wb), uPtr, gPtr, c0, nChunks, load<f64>(prefix + (<usize>c0 << 3)));
+        const h = f64x2.mul(f64x2.mul(f64x2.splat(kq), f64x2(wa, wb)), acc);
+        v128.store(outPtr + o, f64x2.add(v128.load(outPtr + o), h));
+      }
     }
     if (even < n) {
       const o = <usize>even << 3;
@@ -292,12 +318,23 @@ export function finiteKStep(
   // out = (1 - lambda) p sum_i q_i H_i [+ lambda pData]; the 1 / P is already in out.
   const keep = 1 - lambda;
   let s: f64 = 0;
-  for (let x = 0; x < n; x++) {
-    const o = <usize>x << 3;
-    let v = keep * load<f64>(pPtr + o) * load<f64>(outPtr + o);
-    if (lambda != 0) v += lambda * load<f64>(pDataPtr + o);
-    store<f64>(outPtr + o, v);
-    s += v;
+  for (let b = 0; b < nb; b++) {
+    const x0 = b << ZB_SHIFT;
+    const x1 = min(x0 + ZB, n);
+    if (!liveMixed(flagsIn, dataFlags, mix, b)) {
+      if (flagsOut != 0) clearDead(outPtr, flagsOut, b, x0, x1);
+      continue;
+    }
+    let any = false;
+    for (let x = x0; x < x1; x++) {
+      const o = <usize>x << 3;
+      let v = keep * load<f64>(pPtr + o) * load<f64>(outPtr + o);
+      if (mix) v += lambda * load<f64>(pDataPtr + o);
+      store<f64>(outPtr + o, v);
+      any = any || v != 0;
+      s += v;
+    }
+    if (flagsOut != 0) store<u8>(flagsOut + <usize>b, any ? 1 : 0);
   }
   return s;
 }

@@ -2,9 +2,11 @@
 // pointers into linear memory that the TypeScript engine lays out (see src/core/memory.ts).
 export { heapBase } from "./memory";
 export * from "./update";
+export { markBlocks, zeroBlockCount, liveBlocks } from "./blocks";
 export * from "./finitek";
 export * from "./reduce";
 export { uniformAt, fillUniforms, philoxBlock } from "./prng";
 export * from "./sampling";
 export * from "./fit";
 export * from "./math";
+export * from "./flow";

@@ -2,35 +2,53 @@
 // the purely arithmetic ones go two atoms per v128, the ones with a log or a branch per atom
 // stay scalar (the log dominates and is scalar anyway).
 
+import { ZB, ZB_SHIFT, zeroBlockCount, live } from "./blocks";
+
+// Every reduction over p takes p's zero-block flags (blocks.ts; 0 = dense) and skips dead
+// blocks: their atoms would add exactly +0 (or are skipped by p > 0 anyway).
+
 /**
  * Per group: out[3i] = E_p[r_i], out[3i+1] = Var_p[r_i] (shifted by the mean, second pass),
  * out[3i+2] = Z_i = E_p[w_i]. Atoms with p = 0 are skipped, so r = -Infinity there is harmless;
  * p is normalised by its own sum.
  */
-export function groupStats(pPtr: usize, rPtr: usize, wPtr: usize, n: i32, m: i32, outPtr: usize): void {
+export function groupStats(pPtr: usize, rPtr: usize, wPtr: usize, n: i32, m: i32, outPtr: usize, flags: usize): void {
+  const nb = zeroBlockCount(n);
   let total: f64 = 0;
-  for (let x = 0; x < n; x++) total += load<f64>(pPtr + (<usize>x << 3));
+  for (let b = 0; b < nb; b++) {
+    if (!live(flags, b)) continue;
+    const x1 = min((b + 1) << ZB_SHIFT, n);
+    for (let x = b << ZB_SHIFT; x < x1; x++) total += load<f64>(pPtr + (<usize>x << 3));
+  }
   const inv = total > 0 ? 1 / total : 0;
   for (let i = 0; i < m; i++) {
     const row = <usize>i * <usize>n * 8;
     let mean: f64 = 0;
     let z: f64 = 0;
-    for (let x = 0; x < n; x++) {
-      const o = <usize>x << 3;
-      const p = load<f64>(pPtr + o);
-      if (p > 0) {
-        mean += p * load<f64>(rPtr + row + o);
-        z += p * load<f64>(wPtr + row + o);
+    for (let b = 0; b < nb; b++) {
+      if (!live(flags, b)) continue;
+      const x1 = min((b + 1) << ZB_SHIFT, n);
+      for (let x = b << ZB_SHIFT; x < x1; x++) {
+        const o = <usize>x << 3;
+        const p = load<f64>(pPtr + o);
+        if (p > 0) {
+          mean += p * load<f64>(rPtr + row + o);
+          z += p * load<f64>(wPtr + row + o);
+        }
       }
     }
     mean *= inv;
     let v: f64 = 0;
-    for (let x = 0; x < n; x++) {
-      const o = <usize>x << 3;
-      const p = load<f64>(pPtr + o);
-      if (p > 0) {
-        const d = load<f64>(rPtr + row + o) - mean;
-        v += p * d * d;
+    for (let b = 0; b < nb; b++) {
+      if (!live(flags, b)) continue;
+      const x1 = min((b + 1) << ZB_SHIFT, n);
+      for (let x = b << ZB_SHIFT; x < x1; x++) {
+        const o = <usize>x << 3;
+        const p = load<f64>(pPtr + o);
+        if (p > 0) {
+          const d = load<f64>(rPtr + row + o) - mean;
+          v += p * d * d;
+        }
       }
     }
     const out = outPtr + <usize>i * 24;
@@ -55,46 +73,67 @@ export function maskedMultiplierMax(wPtr: usize, n: i32, m: i32, cPtr: usize, ma
 }
 
 /** Returns sum of p[x] over x with mask[x] = 1. */
-export function maskedSum(pPtr: usize, maskPtr: usize, n: i32): f64 {
+export function maskedSum(pPtr: usize, maskPtr: usize, n: i32, flags: usize): f64 {
   let s: f64 = 0;
-  for (let x = 0; x < n; x++) {
-    if (load<u8>(maskPtr + <usize>x) != 0) s += load<f64>(pPtr + (<usize>x << 3));
+  const nb = zeroBlockCount(n);
+  for (let b = 0; b < nb; b++) {
+    if (!live(flags, b)) continue;
+    const x1 = min((b + 1) << ZB_SHIFT, n);
+    for (let x = b << ZB_SHIFT; x < x1; x++) {
+      if (load<u8>(maskPtr + <usize>x) != 0) s += load<f64>(pPtr + (<usize>x << 3));
+    }
   }
   return s;
 }
 
 /** Returns the entropy -sum p log p in nats (0 log 0 = 0). */
-export function entropy(pPtr: usize, n: i32): f64 {
+export function entropy(pPtr: usize, n: i32, flags: usize): f64 {
   let h: f64 = 0;
-  for (let x = 0; x < n; x++) {
-    const p = load<f64>(pPtr + (<usize>x << 3));
-    if (p > 0) h -= p * Math.log(p);
+  const nb = zeroBlockCount(n);
+  for (let b = 0; b < nb; b++) {
+    if (!live(flags, b)) continue;
+    const x1 = min((b + 1) << ZB_SHIFT, n);
+    for (let x = b << ZB_SHIFT; x < x1; x++) {
+      const p = load<f64>(pPtr + (<usize>x << 3));
+      if (p > 0) h -= p * Math.log(p);
+    }
   }
   return h;
 }
 
 /** Returns KL(p || q) = sum p log(p / q); +Infinity when p > 0 where q = 0, never NaN. */
-export function klDivergence(pPtr: usize, qPtr: usize, n: i32): f64 {
+export function klDivergence(pPtr: usize, qPtr: usize, n: i32, flags: usize): f64 {
   let d: f64 = 0;
-  for (let x = 0; x < n; x++) {
-    const o = <usize>x << 3;
-    const p = load<f64>(pPtr + o);
-    if (p > 0) {
-      const q = load<f64>(qPtr + o);
-      if (!(q > 0)) return Infinity;
-      d += p * Math.log(p / q);
+  const nb = zeroBlockCount(n);
+  for (let b = 0; b < nb; b++) {
+    if (!live(flags, b)) continue;
+    const x1 = min((b + 1) << ZB_SHIFT, n);
+    for (let x = b << ZB_SHIFT; x < x1; x++) {
+      const o = <usize>x << 3;
+      const p = load<f64>(pPtr + o);
+      if (p > 0) {
+        const q = load<f64>(qPtr + o);
+        if (!(q > 0)) return Infinity;
+        d += p * Math.log(p / q);
+      }
     }
   }
   return d;
 }
 
-/** Returns sum |a - b| (twice the total variation). */
-export function l1Distance(aPtr: usize, bPtr: usize, n: i32): f64 {
+/** Returns sum |a - b| (twice the total variation); a block is skipped when both a's and b's flags say dead. */
+export function l1Distance(aPtr: usize, bPtr: usize, n: i32, flagsA: usize, flagsB: usize): f64 {
   let acc = f64x2.splat(0);
   const even = n & ~1;
-  for (let x = 0; x < even; x += 2) {
-    const o = <usize>x << 3;
-    acc = f64x2.add(acc, f64x2.abs(f64x2.sub(v128.load(aPtr + o), v128.load(bPtr + o))));
+  const both = flagsA != 0 && flagsB != 0;
+  for (let x0 = 0; x0 < even; x0 += ZB) {
+    const b = x0 >> ZB_SHIFT;
+    if (both && !live(flagsA, b) && !live(flagsB, b)) continue;
+    const x1 = min(x0 + ZB, even);
+    for (let x = x0; x < x1; x += 2) {
+      const o = <usize>x << 3;
+      acc = f64x2.add(acc, f64x2.abs(f64x2.sub(v128.load(aPtr + o), v128.load(bPtr + o))));
+    }
   }
   let s = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
   if (even < n) {
@@ -147,8 +186,13 @@ export function w1Grid(pPtr: usize, qPtr: usize, n: i32, width: f64): f64 {
 }
 
 /** Returns the number of atoms with p[x] > 0. */
-export function countPositive(pPtr: usize, n: i32): i32 {
+export function countPositive(pPtr: usize, n: i32, flags: usize): i32 {
   let c = 0;
-  for (let x = 0; x < n; x++) if (load<f64>(pPtr + (<usize>x << 3)) > 0) c++;
+  const nb = zeroBlockCount(n);
+  for (let b = 0; b < nb; b++) {
+    if (!live(flags, b)) continue;
+    const x1 = min((b + 1) << ZB_SHIFT, n);
+    for (let x = b << ZB_SHIFT; x < x1; x++) if (load<f64>(pPtr + (<usize>x << 3)) > 0) c++;
+  }
   return c;
 }

@@ -3,6 +3,8 @@
 // Loops go two atoms per v128; rows of w start 8-aligned only (n may be odd), which Wasm's
 // v128.load accepts (alignment is a hint).
 
+import { ZB, ZB_SHIFT, zeroBlockCount, liveMixed, clearDead } from "./blocks";
+
 // Atoms per block in the general-m step: 4096 atoms x (m rows + p + out) stay in L2 while
 // the block's Z accumulations reread them, so memory is still streamed once.
 const BLOCK: i32 = 4096;
@@ -69,19 +71,29 @@ export function sum(ptr: usize, n: i32): f64 {
  * out[x] = lambda pData[x] + (1 - lambda) p[x] sum_i c[i] w_i(x), and zNext[i] = sum_x out[x] w_i(x).
  * The caller passes c[i] = q_i / Z_i (per-sample) or a one-hot c (per-generation). The factor
  * (1 - lambda) is folded into c first: out = p * (sum_i c'_i w_i) [+ lambda pData].
+ * Zero blocks (blocks.ts): flagsIn are p's flags, flagsOut out's (updated here), dataFlags
+ * pData's; pass 0 for all three to run dense. Either way the result has the same bits.
  */
 export function kinfStep(
   pPtr: usize, outPtr: usize, wPtr: usize, n: i32, m: i32,
   cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  flagsIn: usize, flagsOut: usize, dataFlags: usize,
 ): f64 {
-  if (m == 1) return kinfStep1(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr);
-  if (m == 2) return kinfStep2(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr);
-  return kinfStepM(pPtr, outPtr, wPtr, n, m, cPtr, zNextPtr, lambda, pDataPtr);
+  if (m == 1) return kinfStep1(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+  if (m == 2) return kinfStep2(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+  return kinfStepM(pPtr, outPtr, wPtr, n, m, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+}
+
+/** Flags the block of a computed tail atom (n odd) live when it holds mass. */
+@inline
+function flagTail(flagsOut: usize, n: i32, out: f64): void {
+  if (flagsOut != 0 && out != 0) store<u8>(flagsOut + <usize>((n - 1) >> ZB_SHIFT), 1);
 }
 
 function kinfStep1(
   pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
   cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  flagsIn: usize, flagsOut: usize, dataFlags: usize,
 ): f64 {
   const keep = 1 - lambda;
   const c0 = keep * load<f64>(cPtr);
@@ -91,14 +103,26 @@ function kinfStep1(
   let z0 = f64x2.splat(0);
   let s = f64x2.splat(0);
   const even = n & ~1;
-  for (let x = 0; x < even; x += 2) {
-    const o = <usize>x << 3;
-    const w0 = v128.load(wPtr + o);
-    let out = f64x2.mul(v128.load(pPtr + o), f64x2.mul(vc0, w0));
-    if (mix) out = f64x2.add(out, f64x2.mul(vl, v128.load(pDataPtr + o)));
-    v128.store(outPtr + o, out);
-    z0 = f64x2.add(z0, f64x2.mul(out, w0));
-    s = f64x2.add(s, out);
+  const nb = zeroBlockCount(n);
+  for (let b = 0; b < nb; b++) {
+    const x0 = b << ZB_SHIFT;
+    if (!liveMixed(flagsIn, dataFlags, mix, b)) {
+      if (flagsOut != 0) clearDead(outPtr, flagsOut, b, x0, min(x0 + ZB, n));
+      continue;
+    }
+    const x1 = min(x0 + ZB, even);
+    let nz = f64x2.splat(0);
+    for (let x = x0; x < x1; x += 2) {
+      const o = <usize>x << 3;
+      const w0 = v128.load(wPtr + o);
+      let out = f64x2.mul(v128.load(pPtr + o), f64x2.mul(vc0, w0));
+      if (mix) out = f64x2.add(out, f64x2.mul(vl, v128.load(pDataPtr + o)));
+      v128.store(outPtr + o, out);
+      nz = v128.or(nz, out);
+      z0 = f64x2.add(z0, f64x2.mul(out, w0));
+      s = f64x2.add(s, out);
+    }
+    if (flagsOut != 0) store<u8>(flagsOut + <usize>b, v128.any_true(nz) ? 1 : 0);
   }
   let zs = f64x2.extract_lane(z0, 0) + f64x2.extract_lane(z0, 1);
   let ss = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
@@ -108,6 +132,7 @@ function kinfStep1(
     let out = load<f64>(pPtr + o) * (c0 * w0);
     if (mix) out += lambda * load<f64>(pDataPtr + o);
     store<f64>(outPtr + o, out);
+    flagTail(flagsOut, n, out);
     zs += out * w0;
     ss += out;
   }
@@ -118,6 +143,7 @@ function kinfStep1(
 function kinfStep2(
   pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
   cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  flagsIn: usize, flagsOut: usize, dataFlags: usize,
 ): f64 {
   const keep = 1 - lambda;
   const c0 = keep * load<f64>(cPtr);
@@ -131,17 +157,29 @@ function kinfStep2(
   let z1 = f64x2.splat(0);
   let s = f64x2.splat(0);
   const even = n & ~1;
-  for (let x = 0; x < even; x += 2) {
-    const o = <usize>x << 3;
-    const w0 = v128.load(wPtr + o);
-    const w1 = v128.load(w1Ptr + o);
-    const mult = f64x2.add(f64x2.mul(vc0, w0), f64x2.mul(vc1, w1));
-    let out = f64x2.mul(v128.load(pPtr + o), mult);
-    if (mix) out = f64x2.add(out, f64x2.mul(vl, v128.load(pDataPtr + o)));
-    v128.store(outPtr + o, out);
-    z0 = f64x2.add(z0, f64x2.mul(out, w0));
-    z1 = f64x2.add(z1, f64x2.mul(out, w1));
-    s = f64x2.add(s, out);
+  const nb = zeroBlockCount(n);
+  for (let b = 0; b < nb; b++) {
+    const x0 = b << ZB_SHIFT;
+    if (!liveMixed(flagsIn, dataFlags, mix, b)) {
+      if (flagsOut != 0) clearDead(outPtr, flagsOut, b, x0, min(x0 + ZB, n));
+      continue;
+    }
+    const x1 = min(x0 + ZB, even);
+    let nz = f64x2.splat(0);
+    for (let x = x0; x < x1; x += 2) {
+      const o = <usize>x << 3;
+      const w0 = v128.load(wPtr + o);
+      const w1 = v128.load(w1Ptr + o);
+      const mult = f64x2.add(f64x2.mul(vc0, w0), f64x2.mul(vc1, w1));
+      let out = f64x2.mul(v128.load(pPtr + o), mult);
+      if (mix) out = f64x2.add(out, f64x2.mul(vl, v128.load(pDataPtr + o)));
+      v128.store(outPtr + o, out);
+      nz = v128.or(nz, out);
+      z0 = f64x2.add(z0, f64x2.mul(out, w0));
+      z1 = f64x2.add(z1, f64x2.mul(out, w1));
+      s = f64x2.add(s, out);
+    }
+    if (flagsOut != 0) store<u8>(flagsOut + <usize>b, v128.any_true(nz) ? 1 : 0);
   }
   let zs0 = f64x2.extract_lane(z0, 0) + f64x2.extract_lane(z0, 1);
   let zs1 = f64x2.extract_lane(z1, 0) + f64x2.extract_lane(z1, 1);
@@ -153,6 +191,7 @@ function kinfStep2(
     let out = load<f64>(pPtr + o) * (c0 * w0 + c1 * w1);
     if (mix) out += lambda * load<f64>(pDataPtr + o);
     store<f64>(outPtr + o, out);
+    flagTail(flagsOut, n, out);
     zs0 += out * w0;
     zs1 += out * w1;
     ss += out;
@@ -164,10 +203,12 @@ function kinfStep2(
 
 // General m: per block of atoms, out first holds sum_i c'_i w_i (rows streamed two at a time),
 // then the mixed mass, then the block's rows are reread (from cache) two at a time for the Z
-// accumulations (two independent chains). zNext doubles as the accumulator array.
+// accumulations (two independent chains). zNext doubles as the accumulator array. Each pass
+// walks the BLOCK's live zero blocks only (BLOCK is a multiple of ZB).
 function kinfStepM(
   pPtr: usize, outPtr: usize, wPtr: usize, n: i32, m: i32,
   cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  flagsIn: usize, flagsOut: usize, dataFlags: usize,
 ): f64 {
   const keep = 1 - lambda;
   const vl = f64x2.splat(lambda);
@@ -179,6 +220,14 @@ function kinfStepM(
   for (let b0 = 0; b0 < n; b0 += BLOCK) {
     const b1 = min(b0 + BLOCK, n);
     const even = b0 + ((b1 - b0) & ~1);
+    // Dead zero blocks of this BLOCK read as zeros in out; the passes below skip them.
+    let anyLive = false;
+    for (let x0 = b0; x0 < b1; x0 += ZB) {
+      const zb = x0 >> ZB_SHIFT;
+      if (liveMixed(flagsIn, dataFlags, mix, zb)) anyLive = true;
+      else if (flagsOut != 0) clearDead(outPtr, flagsOut, zb, x0, min(x0 + ZB, n));
+    }
+    if (!anyLive) continue;
     // out = c'_0 w_0 + c'_1 w_1 (m >= 3 here)
     {
       const c0 = keep * load<f64>(cPtr);
@@ -186,9 +235,13 @@ function kinfStepM(
       const vc0 = f64x2.splat(c0);
       const vc1 = f64x2.splat(c1);
       const row1 = wPtr + rowBytes;
-      for (let x = b0; x < even; x += 2) {
-        const o = <usize>x << 3;
-        v128.store(outPtr + o, f64x2.add(f64x2.mul(vc0, v128.load(wPtr + o)), f64x2.mul(vc1, v128.load(row1 + o))));
+      for (let x0 = b0; x0 < even; x0 += ZB) {
+        if (!liveMixed(flagsIn, dataFlags, mix, x0 >> ZB_SHIFT)) continue;
+        const x1 = min(x0 + ZB, even);
+        for (let x = x0; x < x1; x += 2) {
+          const o = <usize>x << 3;
+          v128.store(outPtr + o, f64x2.add(f64x2.mul(vc0, v128.load(wPtr + o)), f64x2.mul(vc1, v128.load(row1 + o))));
+        }
       }
       if (even < b1) {
         const o = <usize>even << 3;
@@ -204,10 +257,14 @@ function kinfStepM(
       const vcb = f64x2.splat(cb);
       const ra = wPtr + <usize>i * rowBytes;
       const rb = ra + rowBytes;
-      for (let x = b0; x < even; x += 2) {
-        const o = <usize>x << 3;
-        const t = f64x2.add(v128.load(outPtr + o), f64x2.mul(vca, v128.load(ra + o)));
-        v128.store(outPtr + o, f64x2.add(t, f64x2.mul(vcb, v128.load(rb + o))));
+      for (let x0 = b0; x0 < even; x0 += ZB) {
+        if (!liveMixed(flagsIn, dataFlags, mix, x0 >> ZB_SHIFT)) continue;
+        const x1 = min(x0 + ZB, even);
+        for (let x = x0; x < x1; x += 2) {
+          const o = <usize>x << 3;
+          const t = f64x2.add(v128.load(outPtr + o), f64x2.mul(vca, v128.load(ra + o)));
+          v128.store(outPtr + o, f64x2.add(t, f64x2.mul(vcb, v128.load(rb + o))));
+        }
       }
       if (even < b1) {
         const o = <usize>even << 3;
@@ -218,9 +275,13 @@ function kinfStepM(
       const c = keep * load<f64>(cPtr + (<usize>i << 3));
       const vc = f64x2.splat(c);
       const row = wPtr + <usize>i * rowBytes;
-      for (let x = b0; x < even; x += 2) {
-        const o = <usize>x << 3;
-        v128.store(outPtr + o, f64x2.add(v128.load(outPtr + o), f64x2.mul(vc, v128.load(row + o))));
+      for (let x0 = b0; x0 < even; x0 += ZB) {
+        if (!liveMixed(flagsIn, dataFlags, mix, x0 >> ZB_SHIFT)) continue;
+        const x1 = min(x0 + ZB, even);
+        for (let x = x0; x < x1; x += 2) {
+          const o = <usize>x << 3;
+          v128.store(outPtr + o, f64x2.add(v128.load(outPtr + o), f64x2.mul(vc, v128.load(row + o))));
+        }
       }
       if (even < b1) {
         const o = <usize>even << 3;
@@ -228,18 +289,27 @@ function kinfStepM(
       }
     }
     // out = p * out [+ lambda pData]
-    for (let x = b0; x < even; x += 2) {
-      const o = <usize>x << 3;
-      let out = f64x2.mul(v128.load(pPtr + o), v128.load(outPtr + o));
-      if (mix) out = f64x2.add(out, f64x2.mul(vl, v128.load(pDataPtr + o)));
-      v128.store(outPtr + o, out);
-      s = f64x2.add(s, out);
+    for (let x0 = b0; x0 < even; x0 += ZB) {
+      const zb = x0 >> ZB_SHIFT;
+      if (!liveMixed(flagsIn, dataFlags, mix, zb)) continue;
+      const x1 = min(x0 + ZB, even);
+      let nz = f64x2.splat(0);
+      for (let x = x0; x < x1; x += 2) {
+        const o = <usize>x << 3;
+        let out = f64x2.mul(v128.load(pPtr + o), v128.load(outPtr + o));
+        if (mix) out = f64x2.add(out, f64x2.mul(vl, v128.load(pDataPtr + o)));
+        v128.store(outPtr + o, out);
+        nz = v128.or(nz, out);
+        s = f64x2.add(s, out);
+      }
+      if (flagsOut != 0) store<u8>(flagsOut + <usize>zb, v128.any_true(nz) ? 1 : 0);
     }
     if (even < b1) {
       const o = <usize>even << 3;
       let out = load<f64>(pPtr + o) * load<f64>(outPtr + o);
       if (mix) out += lambda * load<f64>(pDataPtr + o);
       store<f64>(outPtr + o, out);
+      flagTail(flagsOut, n, out);
       sTail += out;
     }
     // zNext_i += sum_{x in block} out[x] w_i(x), two rows per pass
@@ -249,11 +319,15 @@ function kinfStepM(
       const rb = two ? ra + rowBytes : ra;
       let za = f64x2.splat(0);
       let zb = f64x2.splat(0);
-      for (let x = b0; x < even; x += 2) {
-        const o = <usize>x << 3;
-        const out = v128.load(outPtr + o);
-        za = f64x2.add(za, f64x2.mul(out, v128.load(ra + o)));
-        zb = f64x2.add(zb, f64x2.mul(out, v128.load(rb + o)));
+      for (let x0 = b0; x0 < even; x0 += ZB) {
+        if (!liveMixed(flagsIn, dataFlags, mix, x0 >> ZB_SHIFT)) continue;
+        const x1 = min(x0 + ZB, even);
+        for (let x = x0; x < x1; x += 2) {
+          const o = <usize>x << 3;
+          const out = v128.load(outPtr + o);
+          za = f64x2.add(za, f64x2.mul(out, v128.load(ra + o)));
+          zb = f64x2.add(zb, f64x2.mul(out, v128.load(rb + o)));
+        }
       }
       let sa = f64x2.extract_lane(za, 0) + f64x2.extract_lane(za, 1);
       let sb = f64x2.extract_lane(zb, 0) + f64x2.extract_lane(zb, 1);

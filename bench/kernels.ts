@@ -80,7 +80,7 @@ export async function kernelsSuite(): Promise<SuiteOutput> {
       const op = k.allocF64(n);
       const zp = k.allocF64(m);
       const big = n >= 1e6;
-      const wasmMs = await timeMs(`${name} wasm`, () => k.raw.kinfStep(pp, op, wp, n, m, cp, zp, 0, 0), big ? BIG : SMALL);
+      const wasmMs = await timeMs(`${name} wasm`, () => k.raw.kinfStep(pp, op, wp, n, m, cp, zp, 0, 0, 0, 0, 0), big ? BIG : SMALL);
       const tsMs = await timeMs(`${name} ts`, () => twins.kinfStepArrays(p, w, n, m, c, 0).sum, big ? BIG : SMALL);
       cases[name] = result(wasmMs, tsMs, numpy[name] ?? null);
       console.log(`${name}: wasm ${wasmMs.toFixed(3)} ms, ts ${tsMs.toFixed(3)} ms, numpy ${numpy[name]?.toFixed(3) ?? "-"} ms`);
@@ -102,7 +102,7 @@ export async function kernelsSuite(): Promise<SuiteOutput> {
     k.write(qp, qa);
     const op = k.allocF64(n);
     const sp = k.allocU8(k.raw.finiteKScratchBytes(n, m));
-    const wasmMs = await timeMs(`${name} wasm`, () => k.raw.finiteKStep(pp, op, wp, n, m, qp, K, 0, 0, sp), SMALL);
+    const wasmMs = await timeMs(`${name} wasm`, () => k.raw.finiteKStep(pp, op, wp, n, m, qp, K, 0, 0, sp, 0, 0, 0), SMALL);
     const tsMs = await timeMs(`${name} ts`, () => twins.finiteKStepArrays(p, w, n, m, qa, K, 0).sum, BIG);
     cases[name] = result(wasmMs, tsMs, numpy[name] ?? null);
     console.log(`${name}: wasm ${wasmMs.toFixed(3)} ms, ts ${tsMs.toFixed(3)} ms, numpy ${numpy[name]?.toFixed(3) ?? "-"} ms`);

@@ -28,6 +28,11 @@ export interface RunOptions {
   onProgress?: (done: number, total: number) => void;
   /** Called at every recorded generation with its metrics; `p()` copies the distribution out (only when called). */
   onRecord?: (metrics: Metrics, p: () => Float64Array) => void;
+  /**
+   * Skip blocks of atoms whose mass is exactly 0 (default true). false runs every kernel dense;
+   * the results have the same bits either way (benchmarks and tests compare the two).
+   */
+  zeroBlocks?: boolean;
 }
 
 export interface Engine {
@@ -196,6 +201,12 @@ function runProblem(
   const nashPtr = wantNash ? kernels.allocF64(n) : 0;
   const finiteK = K !== Infinity && problem.retraining.model === "exact";
   const scratchPtr = finiteK ? kernels.allocU8(kernels.raw.finiteKScratchBytes(n, m)) : 0;
+  // Zero-block flags of p and of out (swapped with them) and of pData (assembly/blocks.ts).
+  const zeroBlocks = options.zeroBlocks !== false;
+  const nBlocks = kernels.raw.zeroBlockCount(n);
+  let flagsP = zeroBlocks ? kernels.allocU8(nBlocks) : 0;
+  let flagsOut = zeroBlocks ? kernels.allocU8(nBlocks) : 0;
+  const dataFlags = zeroBlocks && lambda !== 0 ? kernels.allocU8(nBlocks) : 0;
 
   kernels.write(rPtr, problem.r);
   const maxR = computeWeights(kernels, problem, rPtr, wPtr);
@@ -213,6 +224,12 @@ function runProblem(
   kernels.writeU8(outsidePtr, outside);
   basins.forEach((mask, i) => kernels.writeU8(basinPtrs[i], mask));
   if (nash) kernels.write(nashPtr, nash.p);
+  if (zeroBlocks) {
+    kernels.raw.markBlocks(p, n, flagsP);
+    // out holds whatever the arena held before: every block may be nonzero.
+    kernels.writeU8(flagsOut, new Uint8Array(nBlocks).fill(1));
+    if (dataFlags) kernels.raw.markBlocks(pDataPtr, n, dataFlags);
+  }
 
   let retrainer: ReturnType<typeof createRetrainer> | null = null;
   if (problem.retraining.model !== "exact") {
@@ -238,7 +255,7 @@ function runProblem(
   let stoppedEarly = false;
 
   const record = () => {
-    raw.groupStats(p, rPtr, wPtr, n, m, statsPtr);
+    raw.groupStats(p, rPtr, wPtr, n, m, statsPtr, flagsP);
     const stats = kernels.read(statsPtr, 3 * m);
     const expectedReward: number[] = [];
     const rewardVariance: number[] = [];
@@ -261,8 +278,8 @@ function runProblem(
     }
     kernels.write(cPtr, c);
     const gapOn = (mask: number) => (lost ? Infinity : raw.maskedMultiplierMax(wPtr, n, m, cPtr, mask) - 1);
-    const entropy = raw.entropy(p, n);
-    const basinMass = basinPtrs.map((ptr) => raw.maskedSum(p, ptr, n));
+    const entropy = raw.entropy(p, n, flagsP);
+    const basinMass = basinPtrs.map((ptr) => raw.maskedSum(p, ptr, n, flagsP));
     const metrics: Metrics = {
       generation: t,
       expectedReward,
@@ -273,18 +290,18 @@ function runProblem(
       entropy,
       effectiveSupport: dmath.exp(entropy),
       basinMass,
-      outsideMass: raw.maskedSum(p, outsidePtr, n),
-      klFromInitial: raw.klDivergence(p, p0Ptr, n),
+      outsideMass: raw.maskedSum(p, outsidePtr, n, flagsP),
+      klFromInitial: raw.klDivergence(p, p0Ptr, n, flagsP),
       l1Step,
       massDefect,
     };
     if (nash) {
-      metrics.tvToNash = raw.l1Distance(p, nashPtr, n) / 2;
-      metrics.klToNash = raw.klDivergence(p, nashPtr, n);
+      metrics.tvToNash = raw.l1Distance(p, nashPtr, n, 0, 0) / 2;
+      metrics.klToNash = raw.klDivergence(p, nashPtr, n, flagsP);
       if (problem.cellWidth !== null) metrics.w1ToNash = raw.w1Grid(p, nashPtr, n, problem.cellWidth);
     }
     if (retrainer) {
-      metrics.supportSize = raw.countPositive(p, n);
+      metrics.supportSize = raw.countPositive(p, n, flagsP);
       metrics.lostBasins = basinMass.filter((b) => b < lostBelow).length;
     }
     if (audit) supOutside.push(gapOn(outsidePtr) + 1);
@@ -307,15 +324,16 @@ function runProblem(
     let total: number;
     if (retrainer) {
       retrainer.step(p, out, t);
+      if (zeroBlocks) raw.markBlocks(out, n, flagsOut);
       total = 1;
     } else if (K === Infinity) {
       for (let i = 0; i < m; i++) c[i] = g < 0 ? q[i] / Z[i] : i === g ? 1 / Z[i] : 0;
       kernels.write(cPtr, c);
-      total = raw.kinfStep(p, out, wPtr, n, m, cPtr, zPtr, lambda, pDataPtr);
+      total = raw.kinfStep(p, out, wPtr, n, m, cPtr, zPtr, lambda, pDataPtr, flagsP, flagsOut, dataFlags);
     } else {
       for (let i = 0; i < m; i++) qStep[i] = g < 0 ? q[i] : i === g ? 1 : 0;
       kernels.write(qPtr, qStep);
-      total = raw.finiteKStep(p, out, wPtr, n, m, qPtr, K, lambda, pDataPtr, scratchPtr);
+      total = raw.finiteKStep(p, out, wPtr, n, m, qPtr, K, lambda, pDataPtr, scratchPtr, flagsP, flagsOut, dataFlags);
     }
     if (!(total > 0) || !Number.isFinite(total)) {
       throw new PlurisimError(
@@ -340,8 +358,9 @@ function runProblem(
     // p, docs/model.md, section 3), so only the quadrature and the refits are rescaled.
     if (total !== 1 && K !== Infinity) raw.scale(out, n, 1 / total);
     t++;
-    l1Step = needL1(t) ? raw.l1Distance(p, out, n) : Number.NaN;
+    l1Step = needL1(t) ? raw.l1Distance(p, out, n, flagsP, flagsOut) : Number.NaN;
     [p, out] = [out, p];
+    [flagsP, flagsOut] = [flagsOut, flagsP];
     // Only the K = infinity update needs Z (its kernel accumulated the next one while writing
     // p). It never moves mass off an atom whose weights are representable, so a zero Z_i is a
     // numerical failure there; the finite-K step reports the same trouble as a mass defect, and

@@ -153,7 +153,7 @@ export async function instantiateKernels(module: WebAssembly.Module): Promise<Ke
         const dp = lambda !== 0 && pData ? put(pData) : 0;
         const op = allocF64(n);
         const zp = allocF64(m);
-        const sum = raw.kinfStep(pp, op, wp, n, m, cp, zp, lambda, dp);
+        const sum = raw.kinfStep(pp, op, wp, n, m, cp, zp, lambda, dp, 0, 0, 0);
         return { out: read(op, n), zNext: read(zp, m), sum };
       }),
     finiteKStepArrays: (p, w, n, m, q, K, lambda, pData) =>
@@ -164,7 +164,7 @@ export async function instantiateKernels(module: WebAssembly.Module): Promise<Ke
         const dp = lambda !== 0 && pData ? put(pData) : 0;
         const op = allocF64(n);
         const sp = allocU8(raw.finiteKScratchBytes(n, m));
-        const sum = raw.finiteKStep(pp, op, wp, n, m, qp, K, lambda, dp, sp);
+        const sum = raw.finiteKStep(pp, op, wp, n, m, qp, K, lambda, dp, sp, 0, 0, 0);
         return { out: read(op, n), sum };
       }),
     scaleArrays: (a, factor) =>
@@ -183,17 +183,17 @@ export async function instantiateKernels(module: WebAssembly.Module): Promise<Ke
     groupStatsArrays: (p, r, w, n, m) =>
       frame(() => {
         const op = allocF64(3 * m);
-        raw.groupStats(put(p), put(r), put(w), n, m, op);
+        raw.groupStats(put(p), put(r), put(w), n, m, op, 0);
         return read(op, 3 * m);
       }),
     maskedMultiplierMaxArrays: (w, n, m, c, mask) => frame(() => raw.maskedMultiplierMax(put(w), n, m, put(c), putU8(mask))),
-    maskedSumArrays: (p, mask) => frame(() => raw.maskedSum(put(p), putU8(mask), p.length)),
-    entropyArray: (p) => frame(() => raw.entropy(put(p), p.length)),
-    klDivergenceArrays: (p, q) => frame(() => raw.klDivergence(put(p), put(q), p.length)),
-    l1DistanceArrays: (a, b) => frame(() => raw.l1Distance(put(a), put(b), a.length)),
+    maskedSumArrays: (p, mask) => frame(() => raw.maskedSum(put(p), putU8(mask), p.length, 0)),
+    entropyArray: (p) => frame(() => raw.entropy(put(p), p.length, 0)),
+    klDivergenceArrays: (p, q) => frame(() => raw.klDivergence(put(p), put(q), p.length, 0)),
+    l1DistanceArrays: (a, b) => frame(() => raw.l1Distance(put(a), put(b), a.length, 0, 0)),
     hellinger2Arrays: (a, b) => frame(() => raw.hellinger2(put(a), put(b), a.length)),
     jensenShannonArrays: (a, b) => frame(() => raw.jensenShannon(put(a), put(b), a.length)),
     w1GridArrays: (p, q, width) => frame(() => raw.w1Grid(put(p), put(q), p.length, width)),
-    countPositiveArray: (p) => frame(() => raw.countPositive(put(p), p.length)),
+    countPositiveArray: (p) => frame(() => raw.countPositive(put(p), p.length, 0)),
   };
 }
