@@ -108,3 +108,35 @@ export function checkMemory(s: MemoryShape): MemoryEstimate {
   }
   return e;
 }
+
+/**
+ * Deepest nesting of arrays and objects in a scenario or sweep document. The deepest valid
+ * scenario nests 6 levels (a box reward's corner in 2-D), a sweep 8; checking this first keeps
+ * every later (recursive) step, from validation to structuredClone, far from the stack limit.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Longest string anywhere in a scenario or sweep document (descriptions included). */
+export const MAX_STRING_LENGTH = 100_000;
+
+/** Longest group name, scenario name or sweep name (sweep names become file names). */
+export const MAX_NAME_LENGTH = 200;
+
+/** Most entries of one array in a document: a `values` or `coords` list of at most 2^25 atoms. */
+export const MAX_ARRAY_LENGTH = 2 ** 25;
+
+/**
+ * Largest magnitude of a coordinate (grid bounds, atom coordinates) and of a Gaussian mean. With
+ * it, the squared distances the discretisation forms stay finite, so every allowed Gaussian gives
+ * a proper distribution.
+ */
+export const MAX_COORDINATE = 1e100;
+
+/** Largest magnitude of a covariance matrix entry (the sd of a Gaussian needs no bound). */
+export const MAX_COVARIANCE = 1e100;
+
+/** Most replicates of one `runReplicates` call (each is a whole run). */
+export const MAX_REPLICATES = 100_000;
+
+/** Keys refused anywhere in a document: they would reach Object.prototype when copied by assignment. */
+export const FORBIDDEN_KEYS: readonly string[] = ["__proto__", "constructor", "prototype"];

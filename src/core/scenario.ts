@@ -6,7 +6,20 @@
 import * as z from "zod";
 import { PlurisimError, formatPath, formatValue, invalidField } from "./errors.js";
 import { compileFormula, type FormulaVar } from "./formula.js";
-import { checkMemory, MAX_K, MAX_SEED, MAX_CANDIDATES_PER_GENERATION, MAX_GENERATIONS, MAX_GROUPS, MAX_SAMPLES, MAX_SNAPSHOTS } from "./limits.js";
+import { checkJsonDocument } from "./json.js";
+import {
+  checkMemory,
+  MAX_CANDIDATES_PER_GENERATION,
+  MAX_COORDINATE,
+  MAX_COVARIANCE,
+  MAX_GENERATIONS,
+  MAX_GROUPS,
+  MAX_K,
+  MAX_NAME_LENGTH,
+  MAX_SAMPLES,
+  MAX_SEED,
+  MAX_SNAPSHOTS,
+} from "./limits.js";
 
 /** Masses and weights must sum to 1 within this tolerance unless `normalize` is true. */
 export const SUM_TOLERANCE = 1e-9;
@@ -18,14 +31,24 @@ const nonnegative = z.number().nonnegative({ error: "must be >= 0" });
 const pair = z.tuple([num, num], { error: "must be an [x, y] pair of numbers" });
 /** A point: a number in 1-D, an [x, y] pair in 2-D. */
 const point = z.union([num, pair], { error: "must be a number (1-D) or an [x, y] pair (2-D)" });
-const matrix2 = z.tuple([pair, pair], { error: "must be a 2x2 matrix [[a, b], [b, d]]" });
+// Coordinates of atoms and Gaussian means are bounded so that the squared distances of the
+// discretisation stay finite (src/core/compile.ts, gaussianLogDensity).
+const COORD_MESSAGE = `must be a number in [-${MAX_COORDINATE}, ${MAX_COORDINATE}]`;
+const coord = z.number().min(-MAX_COORDINATE, { error: COORD_MESSAGE }).max(MAX_COORDINATE, { error: COORD_MESSAGE });
+const coordPair = z.tuple([coord, coord], { error: "must be an [x, y] pair of numbers" });
+const coordPoint = z.union([coord, coordPair], { error: "must be a number (1-D) or an [x, y] pair (2-D)" });
+const COV_MESSAGE = `must be a number in [-${MAX_COVARIANCE}, ${MAX_COVARIANCE}]`;
+const covEntry = z.number().min(-MAX_COVARIANCE, { error: COV_MESSAGE }).max(MAX_COVARIANCE, { error: COV_MESSAGE });
+const covRow = z.tuple([covEntry, covEntry], { error: "must be an [x, y] pair of numbers" });
+const matrix2 = z.tuple([covRow, covRow], { error: "must be a 2x2 matrix [[a, b], [b, d]]" });
+const NAME_MESSAGE = `must have between 1 and ${MAX_NAME_LENGTH} characters`;
 const count = (what: string) => z.int({ error: `must be an integer >= 1 (${what})` }).min(1, { error: `must be an integer >= 1 (${what})` });
 
 const grid1d = z
   .strictObject({
     kind: z.literal("grid1d"),
-    min: num.meta({ description: "Left end of the interval." }),
-    max: num.meta({ description: "Right end of the interval (> min)." }),
+    min: coord.meta({ description: "Left end of the interval." }),
+    max: coord.meta({ description: "Right end of the interval (> min)." }),
     cells: count("number of cells").meta({ description: "Number of cells; atoms are the cell centres min + (i + 0.5)(max - min)/cells." }),
   })
   .meta({ description: "A 1-D grid of equal cells on [min, max]." });
@@ -33,8 +56,8 @@ const grid1d = z
 const grid2d = z
   .strictObject({
     kind: z.literal("grid2d"),
-    min: pair.meta({ description: "Lower-left corner [a, b]." }),
-    max: pair.meta({ description: "Upper-right corner [c, d]." }),
+    min: coordPair.meta({ description: "Lower-left corner [a, b]." }),
+    max: coordPair.meta({ description: "Upper-right corner [c, d]." }),
     cells: z.tuple([count("cells along x"), count("cells along y")], { error: "must be a pair [cells_x, cells_y] of integers >= 1" }),
   })
   .meta({ description: "A 2-D grid of cells_x x cells_y equal cells; atom index = ix * cells_y + iy." });
@@ -44,7 +67,7 @@ const atoms = z
     kind: z.literal("atoms"),
     count: count("number of atoms"),
     coords: z
-      .union([z.array(num), z.array(pair)], { error: "must be an array of numbers (1-D) or of [x, y] pairs (2-D)" })
+      .union([z.array(coord), z.array(coordPair)], { error: "must be an array of numbers (1-D) or of [x, y] pairs (2-D)" })
       .optional()
       .meta({ description: "Optional coordinates, one per atom: numbers (1-D) or [x, y] pairs (2-D)." }),
   })
@@ -56,7 +79,7 @@ const uniform = z.strictObject({ kind: z.literal("uniform") }).meta({ descriptio
 const gaussian = z
   .strictObject({
     kind: z.literal("gaussian"),
-    mean: point,
+    mean: coordPoint,
     sd: positive.optional().meta({ description: "Standard deviation (1-D; in 2-D an isotropic covariance sd^2 I)." }),
     cov: matrix2.optional().meta({ description: "Covariance matrix (2-D), symmetric positive definite." }),
   })
@@ -65,7 +88,7 @@ const mixture = z
   .strictObject({
     kind: z.literal("mixture"),
     weights: z.array(nonnegative).min(1, { error: "must list at least one component" }),
-    means: z.array(point),
+    means: z.array(coordPoint),
     sds: z.array(positive).optional(),
     covs: z.array(matrix2).optional(),
   })
@@ -109,7 +132,12 @@ const rewardSchemas = [
 export const rewardSchema = z.discriminatedUnion("kind", [...rewardSchemas]);
 
 export const groupSchema = z.strictObject({
-  name: z.string().min(1, { error: "must not be empty" }).optional().meta({ description: "Group name; default g0, g1, ..." }),
+  name: z
+    .string()
+    .min(1, { error: NAME_MESSAGE })
+    .max(MAX_NAME_LENGTH, { error: NAME_MESSAGE })
+    .optional()
+    .meta({ description: "Group name; default g0, g1, ..." }),
   weight: positive.meta({ description: "Group weight q_i > 0; the weights sum to 1 (or set normalize)." }),
   reward: rewardSchema,
 });
@@ -142,7 +170,7 @@ export const retrainingSchema = z.discriminatedUnion("model", [
 export const scenarioSchema = z
   .strictObject({
     $schema: z.string().optional().meta({ description: "JSON Schema reference for editors; ignored." }),
-    name: z.string().optional().meta({ description: "A short name; ignored by the engine." }),
+    name: z.string().max(MAX_NAME_LENGTH, { error: `must have at most ${MAX_NAME_LENGTH} characters` }).optional().meta({ description: "A short name; ignored by the engine." }),
     description: z.string().optional().meta({ description: "One line about the scenario; ignored by the engine." }),
     space: spaceSchema,
     initial: distributionSchema.prefault({ kind: "uniform" }).meta({ description: "Initial distribution p_0; default uniform." }),
@@ -497,6 +525,7 @@ export function defaultVarianceFloor(space: SpaceSpec): number {
  * FORMULA_*, MEMORY_LIMIT) naming the field path and showing the value.
  */
 export function parseScenario(input: unknown): Scenario {
+  checkJsonDocument(input, "INVALID_SCENARIO", "scenario");
   const copy = copyChecked(input, [], new Set());
   if (copy === null || typeof copy !== "object" || Array.isArray(copy)) {
     throw invalidField("", "must be a JSON object", input);

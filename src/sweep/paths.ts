@@ -1,6 +1,7 @@
 // Parameter paths such as `curation.K` or `groups[0].reward.center`: parsing, reading and
 // writing them on plain JSON objects. Runs anywhere (no `node:` imports).
 import { PlurisimError } from "../core/errors.js";
+import { FORBIDDEN_KEYS } from "../core/limits.js";
 
 /** One step of a path: an object key or an array index. */
 export type PathKey = string | number;
@@ -18,6 +19,12 @@ export function parsePath(path: string, field: string): PathKey[] {
   }
   const keys: PathKey[] = [];
   for (const m of path.matchAll(/([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]/g)) {
+    if (m[1] !== undefined && FORBIDDEN_KEYS.includes(m[1])) {
+      throw new PlurisimError("INVALID_SWEEP", `${field}: ${JSON.stringify(path)} steps through ${JSON.stringify(m[1])}, which is not allowed (${FORBIDDEN_KEYS.join(", ")} are refused as path segments)`, {
+        field,
+        value: path,
+      });
+    }
     keys.push(m[1] !== undefined ? m[1] : Number(m[2]));
   }
   return keys;
@@ -60,6 +67,7 @@ export function setPath(obj: Record<string, unknown>, keys: readonly PathKey[], 
         cur = arr[k];
       }
     } else {
+      if (FORBIDDEN_KEYS.includes(k)) fail(path, field, `${k} is not allowed as a path segment`);
       if (cur === null || typeof cur !== "object" || Array.isArray(cur)) fail(path, field, `${where} is not an object, so .${k} does not exist`);
       const o = cur as Record<string, unknown>;
       // undefined unsets the field (the page clears an input so that its default applies).

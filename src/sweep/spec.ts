@@ -5,6 +5,8 @@
 import { GROUP_METRICS, SCALAR_METRICS } from "../core/types.js";
 import { formatValue, isPlurisimError, PlurisimError } from "../core/errors.js";
 import { evaluateExpression, parseExpression, type FormulaNode } from "../core/formula.js";
+import { checkJsonDocument } from "../core/json.js";
+import { MAX_NAME_LENGTH, MAX_SNAPSHOTS } from "../core/limits.js";
 import { presetScenario } from "../core/presets.js";
 import { parseScenario } from "../core/scenario.js";
 import { expandAxis } from "./axes.js";
@@ -15,6 +17,9 @@ import { cellSeed } from "./seed.js";
 export const MAX_CELLS = 1_000_000;
 /** Hard limit even with `force`: cell indices and seeds are u32. */
 export const MAX_CELLS_FORCED = 2 ** 32;
+
+/** Most parameter paths a sweep may set (axes, zipped axes and derived parameters together). */
+export const MAX_SWEEP_PATHS = 256;
 
 /** The metric names of the engine core (src/core/types.ts Metrics). */
 export const METRIC_NAMES = ["generation", ...GROUP_METRICS, ...SCALAR_METRICS] as const;
@@ -96,6 +101,7 @@ function parseKeep(v: unknown): Keep {
   }
   if (v.generations !== undefined) {
     if (!Array.isArray(v.generations)) bad("keep.generations", "must be a list of generations", v.generations);
+    if (v.generations.length > MAX_SNAPSHOTS) bad("keep.generations", `must list at most ${MAX_SNAPSHOTS} generations`, v.generations);
     v.generations.forEach((t, i) => {
       if (!Number.isSafeInteger(t) || (t as number) < 0) bad(`keep.generations[${i}]`, "must be a non-negative integer", t);
     });
@@ -126,6 +132,7 @@ function numericLeaves(v: unknown, prefix: string, out: string[]): void {
 
 /** Validates a sweep document and returns its plan. Throws PlurisimError INVALID_SWEEP naming the field and value. */
 export function parseSweep(input: unknown, options: ParseSweepOptions = {}): SweepPlan {
+  checkJsonDocument(input, "INVALID_SWEEP", "sweep");
   if (!isObject(input)) bad("sweep", "must be a JSON object with base and axes", input);
   checkKeys(input, TOP_KEYS, "");
   let base: Record<string, unknown>;
@@ -150,6 +157,7 @@ export function parseSweep(input: unknown, options: ParseSweepOptions = {}): Swe
   const seen = new Map<string, string>();
   const claim = (path: string, field: string) => {
     parsePath(path, field);
+    if (seen.size >= MAX_SWEEP_PATHS) bad(field, `is one parameter path too many: a sweep sets at most ${MAX_SWEEP_PATHS} paths`, path);
     for (const [other, otherField] of seen) {
       if (other === path || other.startsWith(`${path}.`) || other.startsWith(`${path}[`) || path.startsWith(`${other}.`) || path.startsWith(`${other}[`)) {
         bad(field, `sets ${JSON.stringify(path)}, which ${otherField} already sets (${JSON.stringify(other)})`, path);
@@ -209,7 +217,7 @@ export function parseSweep(input: unknown, options: ParseSweepOptions = {}): Swe
     seed = input.seed as number;
   }
   const keep = parseKeep(input.keep);
-  if (input.name !== undefined && typeof input.name !== "string") bad("name", "must be a string", input.name);
+  if (input.name !== undefined) checkName(input.name, "name");
   if (input.description !== undefined && typeof input.description !== "string") bad("description", "must be a string", input.description);
   if (input.summary !== undefined && typeof input.summary !== "string") bad("summary", "must be a string", input.summary);
 
@@ -235,6 +243,15 @@ export function parseSweep(input: unknown, options: ParseSweepOptions = {}): Swe
   compileDerived(plan);
   validateCells(plan);
   return plan;
+}
+
+// A sweep's name names its output files (out/<name>.jsonl): it must stay one plain file name.
+function checkName(name: unknown, field: string): void {
+  if (typeof name !== "string") bad(field, "must be a string", name);
+  if (name.length === 0 || name.length > MAX_NAME_LENGTH) bad(field, `must have between 1 and ${MAX_NAME_LENGTH} characters`, name);
+  if (/[\u0000-\u001f\u007f-\u009f/\\]/.test(name) || name === "." || name === "..") {
+    bad(field, "must be a plain file name: no control characters, no / or \\, not . or ..", name);
+  }
 }
 
 interface CompiledDerived {
