@@ -3,6 +3,7 @@
 // the very same specs headless in Node (src/node/plot.ts). This file builds data and specs only:
 // it imports no renderer and nothing from `node:`.
 import { PlurisimError } from "./errors.js";
+import { sweepFigureSpec, type SweepFigureOptions } from "./sweep-figure.js";
 import { GROUP_METRICS, SCALAR_METRICS, type Metrics, type Problem, type RunResult } from "./types.js";
 
 /** A Vega-Lite spec (plain JSON). */
@@ -59,87 +60,125 @@ export function metricValue(metrics: Record<string, unknown> | undefined, name: 
   return finite(v);
 }
 
-/**
- * p_t over the atoms with the Nash solution p* overlaid: a density line on a 1-D grid, a heat
- * map with p* as circles on a 2-D grid, grouped bars with p* as ticks on explicit atoms.
- */
-export function distributionSpec(geometry: Geometry, series: Series[], nash?: ArrayLike<number>, title?: string): ChartSpec {
-  if (geometry.gridShape && geometry.dim === 2) return heatmapSpec(geometry, series[series.length - 1], nash, title);
-  if (geometry.dim === 1 && geometry.cellWidth !== null) return densitySpec(geometry, series, nash, title);
-  return atomBarsSpec(geometry, series, nash, title);
+/** Options of the distribution panel. */
+export interface DistributionOptions {
+  /** A log scale for the mass (zero masses are then left out). */
+  logY?: boolean;
+  /** The run's K is finite: its Nash overlay is the K = infinity limit, and is named so. */
+  finiteK?: boolean;
 }
 
-function densitySpec(g: Geometry, series: Series[], nash: ArrayLike<number> | undefined, title?: string): ChartSpec {
+/** The name of the Nash overlay: at finite K it is the K = infinity limit, not the run's own fixed point. */
+export const nashLabel = (finiteK?: boolean): string => (finiteK ? "K = infinity Nash limit" : "Nash p*");
+
+/**
+ * p_t over the atoms with the Nash solution p* overlaid: a density line on a 1-D grid with p*
+ * as stems (mass per atom, right axis), a heat map with p* as circles on a 2-D grid, grouped
+ * bars with p* as ticks on explicit atoms.
+ */
+export function distributionSpec(geometry: Geometry, series: Series[], nash?: ArrayLike<number>, title?: string, options: DistributionOptions = {}): ChartSpec {
+  if (geometry.gridShape && geometry.dim === 2) return heatmapSpec(geometry, series[series.length - 1], nash, title, options);
+  if (geometry.dim === 1 && geometry.cellWidth !== null) return densitySpec(geometry, series, nash, title, options);
+  return atomBarsSpec(geometry, series, nash, title, options);
+}
+
+/** Series colours: p_0 grey and dashed (the start, always visible), later generations light to dark blue. */
+function seriesStyle(series: Series[]): { labels: string[]; colors: string[]; dashes: number[][] } {
+  const labels = series.map((s) => s.label);
+  const rest = sequentialColors(series.filter((s) => s.label !== "p_0").length);
+  let k = 0;
+  const colors = series.map((s) => (s.label === "p_0" ? "#7f7f7f" : rest[k++]));
+  const dashes = series.map((s) => (s.label === "p_0" ? [4, 2] : [1, 0]));
+  return { labels, colors, dashes };
+}
+
+function densitySpec(g: Geometry, series: Series[], nash: ArrayLike<number> | undefined, title: string | undefined, options: DistributionOptions): ChartSpec {
   const h = g.cellWidth!;
   const values: { x: number; density: number | null; series: string }[] = [];
-  const add = (label: string, p: ArrayLike<number>) => {
-    for (let x = 0; x < g.n; x++) values.push({ x: g.coords[x], density: finite(p[x] / h), series: label });
-  };
-  for (const s of series) add(s.label, s.p);
-  const labels = series.map((s) => s.label);
-  const colors = sequentialColors(series.length);
-  if (nash) {
-    add("Nash p*", nash);
-    labels.push("Nash p*");
-    colors.push(NASH_COLOR);
+  for (const s of series) {
+    for (let x = 0; x < g.n; x++) {
+      const d = finite(s.p[x] / h);
+      values.push({ x: g.coords[x], density: options.logY && d !== null && d <= 0 ? null : d, series: s.label });
+    }
   }
-  return {
-    ...base(title),
-    width: WIDTH,
-    height: 260,
-    data: { values },
-    mark: { type: "line", strokeWidth: 1.6, clip: true },
-    encoding: {
-      x: { field: "x", type: "quantitative", title: "x", scale: { nice: false } },
-      y: { field: "density", type: "quantitative", title: "density p(x) / cell width" },
-      color: { field: "series", type: "nominal", title: null, scale: { domain: labels, range: colors }, sort: labels },
-      strokeDash: {
-        field: "series",
-        type: "nominal",
-        title: null,
-        sort: labels,
-        scale: { domain: labels, range: labels.map((l) => (l === "Nash p*" ? [5, 3] : [1, 0])) },
+  const { labels, colors, dashes } = seriesStyle(series);
+  const yScale = options.logY ? { type: "log" } : {};
+  const layers: ChartSpec[] = [
+    {
+      data: { values },
+      mark: { type: "line", strokeWidth: 1.6, clip: true },
+      encoding: {
+        x: { field: "x", type: "quantitative", title: "x", scale: { nice: false } },
+        y: { field: "density", type: "quantitative", title: `density p(x) / cell width${options.logY ? " (log)" : ""}`, scale: yScale },
+        color: { field: "series", type: "nominal", title: null, scale: { domain: labels, range: colors } },
+        strokeDash: { field: "series", type: "nominal", title: null, scale: { domain: labels, range: dashes } },
       },
     },
+  ];
+  const name = nashLabel(options.finiteK);
+  if (nash) {
+    // p* is typically a few point masses: drawn as stems in mass per atom on its own axis, not as a density spike.
+    let top = 0;
+    for (let x = 0; x < g.n; x++) top = Math.max(top, nash[x]);
+    const stems: Record<string, unknown>[] = [];
+    for (let x = 0; x < g.n; x++) if (nash[x] > top * 1e-3) stems.push({ x: g.coords[x], mass: finite(nash[x]), zero: 0, series: name });
+    const y = { field: "mass", type: "quantitative", title: `${name}: mass per atom`, axis: { orient: "right", titleColor: NASH_COLOR }, scale: { domain: [0, Math.max(top, 1e-300) * 1.05] } };
+    layers.push({
+      data: { values: stems },
+      layer: [
+        { mark: { type: "rule", color: NASH_COLOR, strokeWidth: 1.5 }, encoding: { x: { field: "x", type: "quantitative" }, y, y2: { field: "zero" } } },
+        { mark: { type: "point", color: NASH_COLOR, filled: true, size: 36 }, encoding: { x: { field: "x", type: "quantitative" }, y: { field: "mass", type: "quantitative" }, shape: { field: "series", type: "nominal", title: null, scale: { range: ["circle"] } } } },
+      ],
+    });
+  }
+  return {
+    ...base(title ?? (nash ? `p_t over x (red stems: ${name})` : "p_t over x")),
+    width: WIDTH,
+    height: 260,
+    layer: layers,
+    resolve: { scale: { y: "independent" } },
   };
 }
 
-function atomBarsSpec(g: Geometry, series: Series[], nash: ArrayLike<number> | undefined, title?: string): ChartSpec {
+function atomBarsSpec(g: Geometry, series: Series[], nash: ArrayLike<number> | undefined, title: string | undefined, options: DistributionOptions): ChartSpec {
+  const name = nashLabel(options.finiteK);
   const atomLabel = (x: number) => (g.dim === 1 ? `${x + 1}: ${Number(g.coords[x].toPrecision(3))}` : String(x + 1));
   const order = Array.from({ length: g.n }, (_, x) => atomLabel(x));
   const bars: Record<string, unknown>[] = [];
   for (const s of series) for (let x = 0; x < g.n; x++) bars.push({ atom: atomLabel(x), mass: finite(s.p[x]), series: s.label });
-  const ticks = nash ? Array.from({ length: g.n }, (_, x) => ({ atom: atomLabel(x), mass: finite(nash[x]), series: "Nash p*" })) : [];
-  const labels = series.map((s) => s.label);
-  const x = { field: "atom", type: "ordinal", sort: order, title: g.dim === 1 ? "atom: coordinate" : "atom" };
+  const ticks = nash ? Array.from({ length: g.n }, (_, x) => ({ atom: atomLabel(x), mass: finite(nash[x]), series: name })) : [];
+  const { labels, colors } = seriesStyle(series);
+  const yScale = options.logY ? { type: "log" } : {};
+  const x = { field: "atom", type: "ordinal", scale: { domain: order }, title: g.dim === 1 ? "atom: coordinate" : "atom" };
   const layers: ChartSpec[] = [
     {
-      data: { values: bars },
+      data: { values: options.logY ? bars.filter((b) => (b.mass as number | null) !== null && (b.mass as number) > 0) : bars },
       mark: "bar",
       encoding: {
         x,
         xOffset: { field: "series", type: "nominal", sort: labels },
-        y: { field: "mass", type: "quantitative", title: "mass p(x)" },
-        color: { field: "series", type: "nominal", title: null, scale: { domain: labels, range: sequentialColors(labels.length) } },
+        y: { field: "mass", type: "quantitative", title: `mass p(x)${options.logY ? " (log)" : ""}`, scale: yScale },
+        color: { field: "series", type: "nominal", title: null, scale: { domain: labels, range: colors } },
       },
     },
   ];
   if (nash) {
     layers.push({
-      data: { values: ticks },
+      data: { values: options.logY ? ticks.filter((t) => t.mass !== null && t.mass > 0) : ticks },
       mark: { type: "tick", color: NASH_COLOR, thickness: 2.5 },
-      encoding: { x, y: { field: "mass", type: "quantitative" }, tooltip: [{ field: "mass", title: "Nash p*" }] },
+      encoding: { x, y: { field: "mass", type: "quantitative", scale: yScale }, tooltip: [{ field: "mass", title: name }] },
     });
   }
   return {
-    ...base(title ?? (nash ? "p_t per atom (red ticks: Nash p*)" : "p_t per atom")),
+    ...base(title ?? (nash ? `p_t per atom (red ticks: ${name})` : "p_t per atom")),
     width: Math.min(WIDTH, Math.max(240, g.n * 14 * Math.max(1, series.length))),
     height: 240,
     layer: layers,
   };
 }
 
-function heatmapSpec(g: Geometry, s: Series, nash: ArrayLike<number> | undefined, title?: string): ChartSpec {
+function heatmapSpec(g: Geometry, s: Series, nash: ArrayLike<number> | undefined, title: string | undefined, options: DistributionOptions): ChartSpec {
+  const name = nashLabel(options.finiteK);
   const [nx, ny] = g.gridShape!;
   const cells: Record<string, unknown>[] = [];
   for (let x = 0; x < g.n; x++) cells.push({ x: g.coords[2 * x], y: g.coords[2 * x + 1], mass: finite(s.p[x]) });
@@ -178,11 +217,11 @@ function heatmapSpec(g: Geometry, s: Series, nash: ArrayLike<number> | undefined
       encoding: {
         x: { field: "x", type: "quantitative" },
         y: { field: "y", type: "quantitative" },
-        size: { field: "nash", type: "quantitative", title: "Nash p*", scale: { range: [4, 160] } },
+        size: { field: "nash", type: "quantitative", title: name, scale: { range: [4, 160] } },
       },
     });
   }
-  return { ...base(title ?? `${s.label} on the ${nx} x ${ny} grid (red circles: Nash p*)`), width: side, height: side, layer: layers };
+  return { ...base(title ?? `${s.label} on the ${nx} x ${ny} grid${nash ? ` (red circles: ${name})` : ""}`), width: side, height: side, layer: layers };
 }
 
 function sequentialColors(k: number): string[] {
@@ -297,13 +336,6 @@ export function paramLabel(v: unknown): string {
   return typeof v === "string" ? v : JSON.stringify(v);
 }
 
-function paramOrder(v: unknown): number {
-  if (typeof v === "number") return v;
-  if (v === "inf" || v === "Infinity") return Infinity;
-  const n = Number(v);
-  return Number.isNaN(n) ? Infinity : n;
-}
-
 /** The parameter paths that vary across the rows, in the order of the first row. */
 export function sweepAxes(rows: SweepRow[]): string[] {
   if (rows.length === 0) return [];
@@ -311,15 +343,8 @@ export function sweepAxes(rows: SweepRow[]): string[] {
   return keys.filter((k) => new Set(rows.map((r) => paramLabel(r.params?.[k]))).size > 1);
 }
 
-export interface PhaseOptions {
-  /** Parameter path on the x axis (default: the first varying parameter). */
-  x?: string;
-  /** Parameter path on the y axis (default: the second varying parameter). */
-  y?: string;
-  /** Final metric to colour by, e.g. `basinMass[0]`, `nashGap`, `entropy` (default `basinMass[0]`). */
-  metric?: string;
-  title?: string;
-}
+/** Sweep figure options: parameters on x and y (or the line series), facet, filters, aggregate and the final metric. */
+export type PhaseOptions = Omit<SweepFigureOptions, "read">;
 
 /** Per-group metrics of Metrics (read as `name[i]`); every other metric is a scalar. */
 const ARRAY_METRICS = new Set<string>(GROUP_METRICS);
@@ -394,81 +419,180 @@ export function checkPhaseOptions(rows: SweepRow[], options: PhaseOptions): void
   }
 }
 
-/** A row's value of a parameter path ("cell" is the row's cell index). */
-const paramOf = (row: SweepRow, path: string): unknown => (path === "cell" ? row.cell : row.params?.[path]);
-
 /**
- * Sweep phase diagram: a heat map of a final metric over two parameters (mean over replicates).
- * Throws INVALID_SCENARIO when x, y or metric name nothing the rows carry (checkPhaseOptions).
+ * Sweep figure: a heat map of a final metric over two parameters, or a line plot against one
+ * (src/core/sweep-figure.ts). Throws INVALID_SCENARIO when an option names nothing the rows carry
+ * (checkPhaseOptions) or when a parameter varies unplotted and unaggregated.
  */
 export function phaseDiagramSpec(rows: SweepRow[], options: PhaseOptions = {}): ChartSpec {
   checkPhaseOptions(rows, options);
-  const axes = sweepAxes(rows);
-  const xPath = options.x ?? axes[0] ?? Object.keys(rows[0]?.params ?? {})[0] ?? "cell";
-  const yPath = options.y ?? axes.find((a) => a !== xPath) ?? null;
-  const metric = options.metric ?? "basinMass[0]";
-  const values: Record<string, unknown>[] = [];
-  let failed = 0;
-  for (const row of rows) {
-    const xv = paramOf(row, xPath);
-    const yv = yPath ? paramOf(row, yPath) : "";
-    if (row.status !== "ok") failed++;
-    values.push({
-      x: paramLabel(xv),
-      y: paramLabel(yv),
-      xo: paramOrder(xv),
-      yo: paramOrder(yv),
-      value: row.status === "ok" ? metricValue(row.final as Record<string, unknown>, metric) : null,
-      status: row.status,
-    });
+  return sweepFigureSpec(rows, { ...options, read: metricValue }, CONFIG);
+}
+
+/** What the reward-landscape panel reads: rewards r[i * n + x] over 1-D (or abstract) atoms, and the basin width. */
+export type Landscape = Pick<Problem, "n" | "m" | "dim" | "coords" | "cellWidth" | "r" | "basinEpsilon" | "groupNames">;
+
+/**
+ * The reward landscape: each r_i(x) as a line, each basin S_i = {x : r_i(x) >= max r_i - eps}
+ * shaded in its group's colour and the outside region (in no basin) shaded grey. Null for 2-D
+ * grids (their landscape is a surface per group).
+ */
+export function landscapeSpec(p: Landscape, title?: string): ChartSpec | null {
+  if (p.dim === 2 || p.n === 0 || p.r.length < p.m * p.n) return null;
+  const xs = Array.from({ length: p.n }, (_, x) => (p.dim === 1 ? p.coords[x] : x));
+  const half = (x: number) => (p.cellWidth !== null ? p.cellWidth / 2 : x + 1 < p.n ? (xs[x + 1] - xs[x]) / 2 : x > 0 ? (xs[x] - xs[x - 1]) / 2 : 0.5);
+  const names = Array.from({ length: p.m }, (_, i) => p.groupNames[i] ?? `g${i}`);
+  const lines: Record<string, unknown>[] = [];
+  const inBasin: boolean[][] = [];
+  for (let i = 0; i < p.m; i++) {
+    let top = -Infinity;
+    for (let x = 0; x < p.n; x++) top = Math.max(top, p.r[i * p.n + x]);
+    inBasin.push(Array.from({ length: p.n }, (_, x) => p.r[i * p.n + x] >= top - p.basinEpsilon));
+    for (let x = 0; x < p.n; x++) lines.push({ x: xs[x], r: finite(p.r[i * p.n + x]), group: names[i] });
   }
-  const sorted = (key: "x" | "y", order: "xo" | "yo") =>
-    [...new Map(values.map((v) => [v[key] as string, v[order] as number])).entries()]
-      .sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]))
-      .map((e) => e[0]);
-  const xs = sorted("x", "xo");
-  const ys = sorted("y", "yo").reverse();
-  const cellSize = Math.max(14, Math.min(64, Math.floor(420 / Math.max(xs.length, ys.length, 1))));
-  const x = { field: "x", type: "ordinal", sort: xs, title: xPath, axis: { grid: false, labelAngle: 0 } };
-  const y = { field: "y", type: "ordinal", sort: ys, title: yPath ?? "", axis: { grid: false } };
+  // Shaded regions as runs of neighbouring atoms, so the data stays small on fine grids.
+  const regions: Record<string, unknown>[] = [];
+  const runs = (member: (x: number) => boolean, label: string) => {
+    for (let x = 0; x < p.n; x++) {
+      if (!member(x)) continue;
+      const start = x;
+      while (x + 1 < p.n && member(x + 1)) x++;
+      regions.push({ x0: xs[start] - half(start), x1: xs[x] + half(x), region: label });
+    }
+  };
+  names.forEach((name, i) => runs((x) => inBasin[i][x], `basin ${name}`));
+  runs((x) => inBasin.every((b) => !b[x]), "outside");
+  const regionNames = [...names.map((n) => `basin ${n}`), "outside"];
+  const palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"];
+  const colors = names.map((_, i) => palette[i % palette.length]);
+  const xEnc = { type: "quantitative", title: p.dim === 1 ? "x" : "atom", scale: { nice: false, zero: false } };
   return {
-    ...base(options.title ?? `${metric} over ${xPath}${yPath ? ` x ${yPath}` : ""}${failed ? ` (${failed} failed cells hatched grey)` : ""}`),
-    width: cellSize * xs.length,
-    height: cellSize * ys.length,
-    data: { values },
+    ...base(title ?? `reward landscape r_i(x): basins (eps = ${p.basinEpsilon}) shaded, outside grey`),
+    width: WIDTH,
+    height: 200,
     layer: [
       {
-        mark: { type: "rect", color: "#bbb" },
-        encoding: { x, y },
-      },
-      {
-        transform: [{ filter: "datum.value !== null" }],
-        mark: "rect",
+        data: { values: regions },
+        mark: { type: "rect", opacity: 0.16 },
         encoding: {
-          x,
-          y,
-          color: { aggregate: "mean", field: "value", type: "quantitative", title: metric, scale: { scheme: "viridis" } },
-          tooltip: [
-            { field: "x", title: xPath },
-            { field: "y", title: yPath ?? "" },
-            { aggregate: "mean", field: "value", title: metric, format: ".4g" },
-          ],
+          x: { field: "x0", ...xEnc },
+          x2: { field: "x1" },
+          color: { field: "region", type: "nominal", title: "region", scale: { domain: regionNames, range: [...colors, "#7f7f7f"] } },
         },
       },
+      {
+        data: { values: lines },
+        mark: { type: "line", strokeWidth: 1.6 },
+        encoding: {
+          x: { field: "x", ...xEnc },
+          y: { field: "r", type: "quantitative", title: "reward r_i(x)", scale: { zero: false } },
+          stroke: { field: "group", type: "nominal", title: "group", scale: { domain: names, range: colors } },
+        },
+      },
+    ],
+    resolve: { scale: { color: "independent" } },
+  };
+}
+
+/** Options of a run's figure. */
+export interface RunFigureOptions {
+  logY?: boolean;
+  /** The compiled scenario, for the reward-landscape panel (omitted without it). */
+  landscape?: Landscape | null;
+}
+
+/** One figure for a run: the reward landscape, the distribution (with the Nash overlay) and the metric curves. */
+export function runFigureSpec(result: RunResult, geometry: Geometry, p0?: ArrayLike<number>, title?: string, options: RunFigureOptions = {}): ChartSpec {
+  const names = groupNamesOf(result);
+  const series = resultSeries(result, p0);
+  const parts: ChartSpec[] = [];
+  const strip = ({ $schema: _s, config: _c, ...rest }: ChartSpec) => rest;
+  const land = options.landscape ? landscapeSpec(options.landscape) : null;
+  if (land) parts.push(strip(land));
+  if (series.length > 0) parts.push(strip(distributionSpec(geometry, series, result.nash?.p, undefined, { logY: options.logY, finiteK: isFiniteK(result) })));
+  parts.push(strip(metricsSpec(result.trajectory, names, result.nash)));
+  return { ...base(title), vconcat: parts, resolve: { scale: { color: "independent", strokeDash: "independent", stroke: "independent", shape: "independent" } } };
+}
+
+/** True when a result's curation has a finite K: its Nash overlay is then the K = infinity limit. */
+export function isFiniteK(result: { scenario: unknown }): boolean {
+  const K = (result.scenario as { curation?: { K?: unknown } } | null)?.curation?.K;
+  return typeof K === "number" && Number.isFinite(K);
+}
+
+/** Several runs overlaid: basin masses (one dash per group), Nash welfare, nashGap (log) and entropy, one colour per run. */
+export function compareSpec(runs: { label: string; result: RunResult }[], title?: string): ChartSpec {
+  const basin: Record<string, unknown>[] = [];
+  const scalars: Record<string, Record<string, unknown>[]> = { nashWelfare: [], nashGap: [], entropy: [] };
+  const labels = runs.map((r) => r.label);
+  const groups = new Set<string>();
+  for (const { label, result } of runs) {
+    const names = groupNamesOf(result);
+    for (const m of result.trajectory) {
+      names.forEach((name, i) => {
+        groups.add(name);
+        basin.push({ generation: m.generation, run: label, group: name, value: metricValue(m as never, `basinMass[${i}]`) });
+      });
+      for (const k of Object.keys(scalars)) {
+        const v = metricValue(m as never, k);
+        scalars[k].push({ generation: m.generation, run: label, value: k === "nashGap" && v !== null ? Math.max(v, 1e-16) : v });
+      }
+    }
+  }
+  const x = { field: "generation", type: "quantitative", title: "generation t" };
+  const color = { field: "run", type: "nominal", title: "run", scale: { domain: labels } };
+  const panel = (t: string, values: Record<string, unknown>[], y: ChartSpec, extra: ChartSpec = {}): ChartSpec => ({
+    title: t,
+    width: SMALL,
+    height: 170,
+    data: { values },
+    mark: { type: "line", strokeWidth: 1.5 },
+    encoding: { x, y, color, ...extra },
+  });
+  return {
+    ...base(title ?? `${runs.length} runs overlaid`),
+    columns: 2,
+    concat: [
+      panel("basin masses p_t(S_i) (dash: group)", basin, { field: "value", type: "quantitative", title: "basin mass", scale: { domain: [0, 1] } }, { strokeDash: { field: "group", type: "nominal", title: "group", scale: { domain: [...groups] } }, detail: { field: "group" } }),
+      panel("Nash welfare F(p_t)", scalars.nashWelfare, { field: "value", type: "quantitative", title: "nashWelfare", scale: { zero: false } }),
+      panel("nashGap (log scale)", scalars.nashGap, { field: "value", type: "quantitative", title: "nashGap(p_t)", scale: { type: "log" } }),
+      panel("entropy", scalars.entropy, { field: "value", type: "quantitative", title: "H(p_t) (nats)", scale: { zero: false } }),
     ],
   };
 }
 
-/** One figure for a run: the distribution (with Nash overlay) above the metric curves. */
-export function runFigureSpec(result: RunResult, geometry: Geometry, p0?: ArrayLike<number>, title?: string): ChartSpec {
-  const names = groupNamesOf(result);
-  const series = resultSeries(result, p0);
-  const parts: ChartSpec[] = [];
-  if (series.length > 0) {
-    const { $schema: _s, config: _c, ...dist } = distributionSpec(geometry, series, result.nash?.p);
-    parts.push(dist);
-  }
-  const { $schema: _s2, config: _c2, ...metrics } = metricsSpec(result.trajectory, names, result.nash);
-  parts.push(metrics);
-  return { ...base(title), vconcat: parts, resolve: { scale: { color: "independent", strokeDash: "independent" } } };
+/** The replicates of one scenario: each replicate's final basin masses as dots, their mean as a bar with a ± sd whisker. */
+export function replicatesSpec(result: { finals: { basinMass: number[] }[]; seeds: number[]; scenario?: unknown }, title?: string): ChartSpec {
+  const m = result.finals[0].basinMass.length;
+  const names = Array.from({ length: m }, (_, i) => `basinMass[${i}]`);
+  const scalarNames = ["outsideMass", "entropy", "nashGap"];
+  const dots: Record<string, unknown>[] = [];
+  const stats: Record<string, unknown>[] = [];
+  const add = (metric: string, values: (number | null)[]) => {
+    const v = values.filter((e): e is number => e !== null);
+    values.forEach((value, r) => dots.push({ metric, value, seed: result.seeds[r] }));
+    if (v.length === 0) return;
+    const mu = v.reduce((a, b) => a + b, 0) / v.length;
+    const sd = v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mu) ** 2, 0) / (v.length - 1)) : 0;
+    stats.push({ metric, mean: mu, lo: mu - sd, hi: mu + sd });
+  };
+  names.forEach((n) => add(n, result.finals.map((f) => metricValue(f as never, n))));
+  for (const k of scalarNames) if (result.finals.some((f) => metricValue(f as never, k) !== null)) add(k, result.finals.map((f) => metricValue(f as never, k)));
+  const metrics = [...new Set(stats.map((s) => s.metric as string))];
+  const panel = (which: string[], t: string): ChartSpec => ({
+    title: t,
+    width: Math.max(160, 70 * which.length),
+    height: 220,
+    layer: [
+      { data: { values: stats.filter((s) => which.includes(s.metric as string)) }, mark: { type: "bar", opacity: 0.35, color: "#1f77b4" }, encoding: { x: { field: "metric", type: "nominal", title: null, scale: { domain: which } }, y: { field: "mean", type: "quantitative", title: "final value" } } },
+      { data: { values: stats.filter((s) => which.includes(s.metric as string)) }, mark: { type: "rule", strokeWidth: 2, color: "#08306b" }, encoding: { x: { field: "metric", type: "nominal", scale: { domain: which } }, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } } },
+      { data: { values: dots.filter((d) => which.includes(d.metric as string) && d.value !== null) }, mark: { type: "point", filled: true, size: 18, opacity: 0.6, color: "#d62728" }, encoding: { x: { field: "metric", type: "nominal", scale: { domain: which } }, y: { field: "value", type: "quantitative" } } },
+    ],
+  });
+  const groupPanel = panel(metrics.filter((n) => n.startsWith("basinMass")), "final basin masses");
+  const others = metrics.filter((n) => !n.startsWith("basinMass"));
+  return {
+    ...base(title ?? `${result.finals.length} replicates: mean (bar) ± sd (whisker), each replicate a dot`),
+    hconcat: others.length ? [groupPanel, ...others.map((o) => panel([o], o))] : [groupPanel],
+  };
 }

@@ -1,25 +1,44 @@
-// `plurisim report`: one self-contained HTML file (no scripts, no external assets) with the
-// figures of src/core/charts.ts inlined as SVG and the metric tables beside them. Also what
+// `plurisim report`: one self-contained HTML file (no scripts, no external assets, a
+// Content-Security-Policy that forbids both) with the figures of src/core inlined as SVG and the
+// metric tables beside them. Every string from an input reaches the page escaped. Also what
 // `npm start` calls to write the report of its demonstration.
-import { groupNamesOf, metricValue, phaseDiagramSpec, runFigureSpec, sweepAxes, paramLabel, type SweepRow } from "../core/charts.js";
+import { existsSync, readFileSync } from "node:fs";
+import { compareSpec, groupNamesOf, metricValue, phaseDiagramSpec, replicatesSpec, runFigureSpec, sweepAxes, paramLabel, type ChartSpec, type SweepRow } from "../core/charts.js";
+import type { ReplicatesResult } from "../core/engine.js";
+import { isPlurisimError } from "../core/errors.js";
 import { SCALAR_METRICS, type RunResult } from "../core/types.js";
+import { summaries, type Summary } from "../sweep/summary.js";
+import type { Row } from "../sweep/task.js";
 import { writeFileAtomic } from "./files.js";
-import { checkOutPath, geometryOfResult, readPlotInput, renderSvg, REPORT_EXTENSIONS, type PlotInput } from "./plot.js";
+import { geometryOfResult, readPlotInput, type PlotInput } from "./plot-input.js";
+import type { PlotOptions } from "./plot.js";
+import { checkOutPath, renderSvg, REPORT_EXTENSIONS } from "./render.js";
 
-/** One section of a report: a run result or the rows of a sweep, with a heading. */
+/** One section of a report: a run result, replicates, or the rows of a sweep, with a heading. */
 export type ReportItem =
   | { kind: "run"; title: string; result: RunResult; note?: string }
-  | { kind: "sweep"; title: string; rows: SweepRow[]; metric?: string; note?: string };
+  | { kind: "replicates"; title: string; result: ReplicatesResult; note?: string }
+  | { kind: "sweep"; title: string; rows: SweepRow[]; metric?: string; note?: string; summary?: string };
 
 export interface ReportOptions {
   title?: string;
-  /** Default final metric of sweep phase diagrams. */
+  /** Default final metric of sweep figures. */
   metric?: string;
+  /** Sweep figure options (axes, facet, filters, aggregate, line or heat map). */
+  figure?: PlotOptions;
   /** A paragraph under the title. */
   intro?: string;
 }
 
-const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+/** HTML-escapes text for element content and attribute values. */
+export const esc = (s: unknown): string =>
+  String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+
+/**
+ * The report's Content-Security-Policy: nothing may load or run (no script, no fetch, no frame);
+ * only the report's own <style> element and the data: images inside its SVG figures.
+ */
+export const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
 
 /** Numbers as the CLI tables show them: 6 significant digits, exponent form when tiny or huge. */
 function fmt(v: unknown): string {
@@ -38,24 +57,33 @@ function table(head: string[], rows: unknown[][]): string {
   return `<table><thead><tr>${th}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 
-/** The SVG of a spec, ready to inline (the XML prolog-free root element). */
-async function inlineSvg(spec: Record<string, unknown>): Promise<string> {
+/** The SVG of a spec, ready to inline (vega escapes the text it draws). */
+async function inlineSvg(spec: ChartSpec): Promise<string> {
   return `<figure>${await renderSvg(spec)}</figure>`;
 }
 
+/** A figure, or the reason it cannot be drawn (a sweep whose dimensions need --aggregate, say). */
+async function figureOrNote(make: () => ChartSpec): Promise<string> {
+  try {
+    return await inlineSvg(make());
+  } catch (err) {
+    if (!isPlurisimError(err)) throw err;
+    return `<p class="note">No figure: ${esc(err.message)}</p>`;
+  }
+}
 
-async function runSection(item: Extract<ReportItem, { kind: "run" }>): Promise<string> {
+async function runSection(item: Extract<ReportItem, { kind: "run" }>, options: ReportOptions): Promise<string> {
   const { result } = item;
-  const { geometry, p0 } = geometryOfResult(result);
+  const { geometry, p0, landscape } = geometryOfResult(result);
   const names = groupNamesOf(result);
   const f = result.final;
-  const q = ((result.scenario as { groups?: { weight?: number }[] } | null)?.groups ?? []).map((g) => g.weight);
+  const q = ((result.scenario as { groups?: { weight?: number }[] } | null)?.groups ?? []).map((g) => g?.weight);
   const groupRows = names.map((name, i) => [
     name,
     q[i],
-    f.expectedReward[i],
-    f.rewardVariance[i],
-    f.logPartition[i],
+    f.expectedReward?.[i],
+    f.rewardVariance?.[i],
+    f.logPartition?.[i],
     f.basinMass[i],
     result.nash ? result.nash.basinMass[i] : "",
   ]);
@@ -68,11 +96,11 @@ async function runSection(item: Extract<ReportItem, { kind: "run" }>): Promise<s
   const shown = traj.filter((_, i) => i % step === 0 || i === traj.length - 1);
   const trajHead = ["generation", ...names.map((n) => `basinMass ${n}`), "outsideMass", "nashWelfare", "nashGap", "entropy"];
   const trajRows = shown.map((m) => [m.generation, ...m.basinMass, m.outsideMass, m.nashWelfare, m.nashGap, m.entropy]);
-  const description = (result.scenario as { description?: string } | null)?.description;
+  const description = (result.scenario as { description?: unknown } | null)?.description;
   return [
     `<section><h2>${esc(item.title)}</h2>`,
-    item.note ? `<p>${esc(item.note)}</p>` : description ? `<p>${esc(description)}</p>` : "",
-    await inlineSvg(runFigureSpec(result, geometry, p0)),
+    item.note ? `<p>${esc(item.note)}</p>` : typeof description === "string" ? `<p>${esc(description)}</p>` : "",
+    await inlineSvg(runFigureSpec(result, geometry, p0, undefined, { logY: options.figure?.logY, landscape })),
     `<div class="tables"><div><h3>Final metrics by group</h3>`,
     table(["group", "q", "expectedReward", "rewardVariance", "logPartition", "basinMass", "Nash p* basin"], groupRows),
     `</div><div><h3>Final metrics</h3>`,
@@ -83,19 +111,69 @@ async function runSection(item: Extract<ReportItem, { kind: "run" }>): Promise<s
   ].join("\n");
 }
 
-async function sweepSection(item: Extract<ReportItem, { kind: "sweep" }>, metric: string): Promise<string> {
+async function replicatesSection(item: Extract<ReportItem, { kind: "replicates" }>): Promise<string> {
+  const r = item.result;
+  const keys = Object.keys(r.mean);
+  const rows: unknown[][] = [];
+  for (const k of keys) {
+    const mu = r.mean[k];
+    const sd = r.std[k];
+    if (Array.isArray(mu)) mu.forEach((v, i) => rows.push([`${k}[${i}]`, v, (sd as number[] | undefined)?.[i]]));
+    else rows.push([k, mu, sd]);
+  }
+  return [
+    `<section><h2>${esc(item.title)}</h2>`,
+    `<p>${esc(r.finals.length)} replicates, seeds ${esc(r.seeds.slice(0, 6).join(", "))}${r.seeds.length > 6 ? ", ..." : ""}. Basin survival: ${esc((r.basinSurvival ?? []).map((s) => fmt(s)).join(", "))}.</p>`,
+    await inlineSvg(replicatesSpec(r)),
+    table(["metric", "mean", "sd"], rows),
+    `</section>`,
+  ].join("\n");
+}
+
+/** The preset summary of a sweep (Table 5 analogue, k-phase, lemma35) with its figure, when its rows carry what it reads. */
+async function summarySection(name: string, rows: SweepRow[]): Promise<string> {
+  const entry = Object.hasOwn(summaries, name) ? summaries[name] : undefined;
+  if (!entry || name === "counts") return "";
+  let s: Summary;
+  try {
+    s = entry.summarize(rows as unknown as Row[]);
+  } catch (err) {
+    if (!isPlurisimError(err)) throw err;
+    return `<p class="note">No ${esc(name)} summary: ${esc(err.message)}</p>`;
+  }
+  const figure = s.chart ? await figureOrNote(() => s.chart!) : "";
+  return [`<h3>${esc(s.title)}</h3>`, figure, `<pre>${esc(s.text)}</pre>`].join("\n");
+}
+
+/** The summary a sweep's manifest names (x.manifest.json beside x.jsonl), or undefined. */
+function manifestSummary(rowsPath: string): string | undefined {
+  const path = `${rowsPath.endsWith(".jsonl") ? rowsPath.slice(0, -".jsonl".length) : rowsPath}.manifest.json`;
+  if (!existsSync(path)) return undefined;
+  try {
+    const s = (JSON.parse(readFileSync(path, "utf8")) as { plan?: { summary?: unknown } }).plan?.summary;
+    return typeof s === "string" ? s : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function sweepSection(item: Extract<ReportItem, { kind: "sweep" }>, metric: string, options: ReportOptions): Promise<string> {
   const rows = item.rows;
   const axes = sweepAxes(rows);
   const keys = axes.length > 0 ? axes : Object.keys(rows[0]?.params ?? {});
   const shownMetrics = [metric, "nashGap", "entropy", "outsideMass"].filter((m, i, a) => a.indexOf(m) === i);
   const ok = rows.filter((r) => r.status === "ok").length;
   const cap = 300;
-  const body = rows.slice(0, cap).map((r) => [r.cell, ...keys.map((k) => paramLabel(r.params?.[k])), r.seed ?? "", r.status, ...shownMetrics.map((m) => (r.status === "ok" ? metricValue(r.final as Record<string, unknown>, m) ?? "" : String(r.error ?? r.message ?? "")))]);
+  const body = rows
+    .slice(0, cap)
+    .map((r) => [r.cell, ...keys.map((k) => paramLabel(r.params?.[k])), r.seed ?? "", r.status, ...shownMetrics.map((m) => (r.status === "ok" ? (metricValue(r.final as Record<string, unknown>, m) ?? "") : String(r.error ?? r.message ?? "")))]);
+  const { logY: _l, chart, ...figure } = options.figure ?? {};
   return [
     `<section><h2>${esc(item.title)}</h2>`,
     item.note ? `<p>${esc(item.note)}</p>` : "",
     `<p>${rows.length} cells, ${ok} ok, ${rows.length - ok} failed.</p>`,
-    await inlineSvg(phaseDiagramSpec(rows, { metric })),
+    await inlineSvg(phaseDiagramSpec(rows, { ...figure, chart: chart === "line" || chart === "heatmap" ? chart : undefined, metric })),
+    item.summary ? await summarySection(item.summary, rows) : "",
     table(["cell", ...keys, "seed", "status", ...shownMetrics], body),
     rows.length > cap ? `<p>First ${cap} of ${rows.length} rows shown.</p>` : "",
     `</section>`,
@@ -106,21 +184,29 @@ const CSS = `body{font-family:"DejaVu Sans",Helvetica,Arial,sans-serif;margin:2e
 h1{font-size:1.5em}h2{font-size:1.25em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}h3{font-size:1em}
 table{border-collapse:collapse;font-size:.85em;margin:.5em 0}td,th{border:1px solid #ddd;padding:.2em .5em;text-align:right}
 th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}figure{margin:1em 0;overflow-x:auto}
-.tables{display:flex;gap:2em;flex-wrap:wrap}code{background:#f4f4f4;padding:0 .2em}.stamp{color:#666;font-size:.85em}`;
+.tables{display:flex;gap:2em;flex-wrap:wrap}code{background:#f4f4f4;padding:0 .2em}.stamp{color:#666;font-size:.85em}.note{color:#a33}`;
 
-/** The HTML text of a report over run results and sweeps. */
+/** The HTML text of a report over run results, replicates and sweeps. */
 export async function buildReportHtml(items: ReportItem[], options: ReportOptions = {}): Promise<string> {
   const title = options.title ?? "plurisim report";
   const engines = new Map<string, string>();
   for (const item of items) {
-    const e = item.kind === "run" ? item.result.engine : ((item.rows[0] as { engine?: { version: string; wasmSha256: string } })?.engine ?? null);
-    if (e) engines.set(`${e.version} ${e.wasmSha256}`, `plurisim ${e.version}, Wasm SHA-256 <code>${esc(e.wasmSha256)}</code>`);
+    const e = item.kind === "sweep" ? ((item.rows[0] as { engine?: { version: unknown; wasmSha256: unknown } })?.engine ?? null) : item.result.engine;
+    if (e) engines.set(`${e.version} ${e.wasmSha256}`, `plurisim ${esc(e.version)}, Wasm SHA-256 <code>${esc(e.wasmSha256)}</code>`);
   }
   const sections: string[] = [];
-  for (const item of items) sections.push(item.kind === "run" ? await runSection(item) : await sweepSection(item, item.metric ?? options.metric ?? "basinMass[0]"));
+  const runs = items.filter((i): i is Extract<ReportItem, { kind: "run" }> => i.kind === "run");
+  if (runs.length > 1) {
+    sections.push(`<section><h2>${runs.length} runs overlaid</h2>`, await inlineSvg(compareSpec(runs.map((r) => ({ label: r.title, result: r.result })))), `</section>`);
+  }
+  for (const item of items) {
+    if (item.kind === "run") sections.push(await runSection(item, options));
+    else if (item.kind === "replicates") sections.push(await replicatesSection(item));
+    else sections.push(await sweepSection(item, item.metric ?? options.metric ?? "basinMass[0]", options));
+  }
   return [
     "<!doctype html>",
-    `<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title><style>${CSS}</style></head><body>`,
+    `<html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}"><title>${esc(title)}</title><style>${CSS}</style></head><body>`,
     `<h1>${esc(title)}</h1>`,
     engines.size > 0 ? `<p class="stamp">${[...engines.values()].join("<br>")}</p>` : "",
     options.intro ? `<p>${esc(options.intro)}</p>` : "",
@@ -137,13 +223,13 @@ export async function writeRunReport(runs: { title: string; result: RunResult; n
   await writeFileAtomic(out, await buildReportHtml(runs.map((r) => ({ kind: "run" as const, ...r })), options));
 }
 
-/** Reads result.json and sweep .jsonl files and writes their report to `out`. */
+/** Reads result.json, replicates and sweep .jsonl files and writes their report to `out`. */
 export async function writeReportFromFiles(paths: string[], out: string, options: ReportOptions = {}): Promise<void> {
   checkOutPath(out, REPORT_EXTENSIONS);
   const inputs: PlotInput[] = [];
   for (const p of paths) inputs.push(await readPlotInput(p));
   const items: ReportItem[] = inputs.map((input) =>
-    input.kind === "run" ? { kind: "run", title: input.path, result: input.result } : { kind: "sweep", title: input.path, rows: input.rows },
+    input.kind === "sweep" ? { kind: "sweep", title: input.path, rows: input.rows, summary: manifestSummary(input.path) } : input.kind === "run" ? { kind: "run", title: input.path, result: input.result } : { kind: "replicates", title: input.path, result: input.result },
   );
   await writeFileAtomic(out, await buildReportHtml(items, options));
 }

@@ -1,5 +1,6 @@
 // Per-preset summaries of a finished sweep's rows: the Table 5 analogue, the Lemma 3.5 check
 // and the K x q phase diagram, each as data and as a printable table. Runs anywhere.
+import { phaseDiagramSpec, type ChartSpec } from "../core/charts.js";
 import { PlurisimError } from "../core/errors.js";
 import type { Row } from "./task.js";
 
@@ -7,6 +8,8 @@ export interface Summary {
   title: string;
   text: string;
   data: unknown;
+  /** A figure of the summary (Vega-Lite), for reports and the page. */
+  chart?: ChartSpec;
 }
 
 const fmt = (v: number, digits = 3): string => (Number.isFinite(v) ? (v === 0 ? "0" : Math.abs(v) < 1e-3 || Math.abs(v) >= 1e5 ? v.toExponential(digits - 1) : v.toPrecision(digits)) : String(v));
@@ -93,10 +96,19 @@ export function summarizeKPhase(rows: Row[]): Summary {
     ["K \\ q", ...qs.map((q) => fmt(q, 2))],
     ...Ks.map((K) => [String(K), ...qs.map((q) => fmt(cell.get(`${K}|${q}`) ?? NaN, 2))]),
   ]);
+  let chart: ChartSpec | undefined;
+  try {
+    // Replicates or other swept parameters share a (K, q) cell: the figure says it shows their mean.
+    const repeated = new Set(rows.map((r) => `${r.params["curation.K"]}|${r.params["groups[0].weight"]}`)).size < rows.length;
+    chart = phaseDiagramSpec(rows as never, { x: "groups[0].weight", y: "curation.K", metric: "outsideMass", aggregate: repeated ? "mean" : undefined });
+  } catch {
+    chart = undefined;
+  }
   return {
     title: "K x q phase diagram: final mass outside both basins (compromise atoms); ~0 = both basins kept (Nash), large = compromise",
     text,
     data: Ks.map((K) => ({ K, outsideMass: qs.map((q) => cell.get(`${K}|${q}`) ?? null), q: qs })),
+    chart,
   };
 }
 
@@ -119,8 +131,13 @@ export const summaries: Record<string, { summarize: (rows: Row[]) => Summary; pa
 /** The summary named by a plan (or the counts when it names none); INVALID_SWEEP when the rows lack its parameters. */
 export function summarize(name: string | undefined, rows: Row[]): Summary {
   const entry = (name && Object.hasOwn(summaries, name) ? summaries[name] : undefined) ?? summaries.counts;
+  rows.forEach((r, i) => {
+    const where = `row ${i + 1}${r && typeof r === "object" && typeof r.cell === "number" ? ` (cell ${r.cell})` : ""}`;
+    if (!r || typeof r !== "object" || r.params === null || typeof r.params !== "object") throw new PlurisimError("INVALID_SWEEP", `${where} has no params object`, { field: "params", value: r });
+    if (r.status === "ok" && (r.final === null || typeof r.final !== "object")) throw new PlurisimError("INVALID_SWEEP", `${where} is "ok" but has no final metrics object`, { field: "final", value: r.final });
+  });
   const sample = rows.find((r) => r.status === "ok") ?? rows[0];
-  const missing = sample ? entry.params.filter((p) => !Object.hasOwn(sample.params, p)) : [];
+  const missing = sample ? entry.params.filter((p) => rows.some((r) => !Object.hasOwn(r.params, p))) : [];
   if (missing.length > 0) {
     throw new PlurisimError("INVALID_SWEEP", `the ${name} summary needs the swept parameters ${missing.join(", ")}, which these rows do not have (they sweep ${Object.keys(sample.params).join(", ") || "nothing"})`, {
       field: "summary",

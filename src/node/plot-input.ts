@@ -1,0 +1,259 @@
+// What `plot`, `report`, `compare` and `summarize` read: a run result (result.json), the output
+// of `run --replicates`, or a sweep's rows (.jsonl, streamed line by line). Every field a figure
+// or report reads is checked here, so a damaged file is an error naming the file and the field,
+// never a stack trace from deep inside a chart.
+import { createReadStream } from "node:fs";
+import { open, stat } from "node:fs/promises";
+import type { SweepRow } from "../core/charts.js";
+import { compileScenario } from "../core/compile.js";
+import type { Geometry, Landscape } from "../core/charts.js";
+import { PlurisimError } from "../core/errors.js";
+import { parseScenario } from "../core/scenario.js";
+import type { RunResult } from "../core/types.js";
+import type { ReplicatesResult } from "../core/engine.js";
+import { MAX_RESULT_BYTES, readTextFile } from "./files.js";
+
+/** A plot input: one run's result object, the replicates of one scenario, or the rows of a sweep. */
+export type PlotInput =
+  | { kind: "run"; path: string; result: RunResult }
+  | { kind: "replicates"; path: string; result: ReplicatesResult }
+  | { kind: "sweep"; path: string; rows: SweepRow[] };
+
+function bad(path: string, field: string, problem: string): never {
+  throw new PlurisimError("INVALID_SCENARIO", `${path}: ${field} ${problem}`, { field, value: path });
+}
+
+/** Deepest nesting of arrays and objects a result or row may have (a valid one nests fewer than 10). */
+export const MAX_DEPTH = 64;
+
+const NON_FINITE: Record<string, number> = { Infinity: Infinity, "-Infinity": -Infinity, NaN: NaN };
+
+/**
+ * JSON.parse that restores the "Infinity" / "-Infinity" / "NaN" strings toJson writes for
+ * non-finite numbers. The walk keeps its own stack (a reviver recurses, and overflows on deep
+ * input); nesting past MAX_DEPTH throws a SyntaxError.
+ */
+export function parseJson(text: string): unknown {
+  const root = JSON.parse(text) as unknown;
+  const stack: [Record<string, unknown> | unknown[], number][] = [];
+  if (root !== null && typeof root === "object") stack.push([root as Record<string, unknown>, 1]);
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (depth > MAX_DEPTH) throw new SyntaxError(`nested more than ${MAX_DEPTH} levels deep`);
+    const keys = Array.isArray(node) ? node.keys() : Object.keys(node);
+    for (const k of keys) {
+      const v = (node as Record<string | number, unknown>)[k];
+      if (typeof v === "string" && Object.hasOwn(NON_FINITE, v)) (node as Record<string | number, unknown>)[k] = NON_FINITE[v];
+      else if (v !== null && typeof v === "object") stack.push([v as Record<string, unknown>, depth + 1]);
+    }
+  }
+  return root;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+const isNumber = (v: unknown): v is number => typeof v === "number";
+
+function numberArray(path: string, field: string, v: unknown, length?: number): void {
+  if (!Array.isArray(v) || !v.every((e) => isNumber(e) || e === null)) bad(path, field, "must be a list of numbers");
+  if (length !== undefined && v.length !== length) bad(path, field, `must have ${length} entries (one per group), not ${v.length}`);
+}
+
+/** Checks every field of a run result that figures and reports read; throws INVALID_SCENARIO naming the file and field. */
+export function checkRunResult(path: string, value: unknown): RunResult {
+  if (!isObject(value)) bad(path, "the result", "must be a JSON object");
+  const final = value.final;
+  if (!isObject(final)) bad(path, "final", "must be an object of final metrics");
+  numberArray(path, "final.basinMass", final.basinMass);
+  const m = (final.basinMass as unknown[]).length;
+  if (m === 0) bad(path, "final.basinMass", "must have one entry per group");
+  for (const k of ["expectedReward", "rewardVariance", "logPartition"]) if (final[k] !== undefined) numberArray(path, `final.${k}`, final[k], m);
+  if (final.p !== undefined) numberArray(path, "final.p", final.p);
+  for (const [k, v] of Object.entries(final)) if (!Array.isArray(v) && v !== null && !isNumber(v)) bad(path, `final.${k}`, "must be a number");
+  if (!Array.isArray(value.trajectory)) bad(path, "trajectory", "must be a list of metrics per recorded generation");
+  value.trajectory.forEach((t, i) => {
+    if (!isObject(t)) bad(path, `trajectory[${i}]`, "must be an object of metrics");
+    if (!isNumber(t.generation)) bad(path, `trajectory[${i}].generation`, "must be a number");
+    numberArray(path, `trajectory[${i}].basinMass`, t.basinMass, m);
+    for (const [k, v] of Object.entries(t)) if (!Array.isArray(v) && v !== null && !isNumber(v)) bad(path, `trajectory[${i}].${k}`, "must be a number");
+  });
+  if (value.nash !== undefined && value.nash !== null) {
+    const n = value.nash;
+    if (!isObject(n)) bad(path, "nash", "must be an object");
+    numberArray(path, "nash.p", n.p);
+    numberArray(path, "nash.basinMass", n.basinMass, m);
+    for (const k of ["welfare", "gap"]) if (!isNumber(n[k])) bad(path, `nash.${k}`, "must be a number");
+  }
+  if (value.snapshots !== undefined) {
+    if (!Array.isArray(value.snapshots)) bad(path, "snapshots", "must be a list");
+    value.snapshots.forEach((s, i) => {
+      if (!isObject(s) || !isNumber(s.generation)) bad(path, `snapshots[${i}].generation`, "must be a number");
+      numberArray(path, `snapshots[${i}].p`, s.p);
+    });
+  }
+  checkEngine(path, value.engine);
+  for (const k of ["generationsRun", "maxMassDefect"]) if (value[k] !== undefined && !isNumber(value[k])) bad(path, k, "must be a number");
+  return value as unknown as RunResult;
+}
+
+function checkEngine(path: string, engine: unknown): void {
+  if (engine === undefined || engine === null) return;
+  if (!isObject(engine) || typeof engine.version !== "string" || typeof engine.wasmSha256 !== "string") bad(path, "engine", 'must be {"version": text, "wasmSha256": text}');
+}
+
+/** Checks the output of `run --replicates --json`. */
+export function checkReplicates(path: string, value: Record<string, unknown>): ReplicatesResult {
+  if (!Array.isArray(value.finals) || value.finals.length === 0) bad(path, "finals", "must be a non-empty list of final metrics");
+  value.finals.forEach((f, i) => {
+    if (!isObject(f)) bad(path, `finals[${i}]`, "must be an object of final metrics");
+    numberArray(path, `finals[${i}].basinMass`, f.basinMass);
+  });
+  for (const k of ["mean", "std"]) if (!isObject(value[k])) bad(path, k, "must be an object of metrics");
+  numberArray(path, "seeds", value.seeds);
+  checkEngine(path, value.engine);
+  return value as unknown as ReplicatesResult;
+}
+
+/** Checks one sweep row; throws INVALID_SCENARIO naming the file, line and field. */
+export function checkRow(path: string, line: number, row: unknown): SweepRow {
+  const where = `line ${line}`;
+  if (!isObject(row)) bad(path, where, "must be a JSON object (a sweep row)");
+  if (!Number.isSafeInteger(row.cell) || (row.cell as number) < 0) bad(path, `${where}: cell`, "must be a non-negative integer");
+  if (!isObject(row.params)) bad(path, `${where}: params`, "must be an object of parameter values");
+  if (typeof row.status !== "string") bad(path, `${where}: status`, 'must be "ok" or "error"');
+  if (row.final !== undefined && row.final !== null && !isObject(row.final)) bad(path, `${where}: final`, "must be an object of metrics");
+  if (row.replicate !== undefined && !isNumber(row.replicate)) bad(path, `${where}: replicate`, "must be a number");
+  checkEngine(path, row.engine);
+  return row as SweepRow;
+}
+
+/** Options of readSweepRows: which parts of each row to keep in memory. */
+export interface ReadRowsOptions {
+  /** Keep only these fields of `final` (by name; `basinMass[0]` keeps basinMass). Default: all. */
+  finalFields?: string[];
+  /** Keep `at`, `nash`, `audit` and the other fields (default true). */
+  whole?: boolean;
+}
+
+/** Streams a sweep rows file: every line checked, rows slimmed to what the caller reads. */
+export async function readSweepRows(path: string, options: ReadRowsOptions = {}): Promise<SweepRow[]> {
+  const keep = options.finalFields?.map((f) => f.replace(/[[.].*$/, ""));
+  const rows: SweepRow[] = [];
+  let lineNo = 0;
+  const take = (text: string) => {
+    lineNo++;
+    if (text.trim() === "") return;
+    let value: unknown;
+    try {
+      value = parseJson(text);
+    } catch (err) {
+      bad(path, `line ${lineNo}`, `is not valid JSON: ${(err as Error).message}`);
+    }
+    const row = checkRow(path, lineNo, value);
+    if (options.whole === false || keep) {
+      const slim: SweepRow = { cell: row.cell, params: row.params, status: row.status };
+      if (row.replicate !== undefined) slim.replicate = row.replicate;
+      if (row.seed !== undefined) slim.seed = row.seed;
+      if (row.error !== undefined) slim.error = row.error;
+      if (row.final) {
+        if (!keep) slim.final = row.final;
+        else {
+          const f: Record<string, unknown> = {};
+          for (const k of keep) if (k in row.final) f[k] = row.final[k];
+          slim.final = f;
+        }
+      }
+      if (options.whole !== false) for (const k of Object.keys(row)) if (!(k in slim) && k !== "final") slim[k] = row[k];
+      rows.push(slim);
+    } else rows.push(row);
+  };
+  let carry = "";
+  const stream = createReadStream(path, { encoding: "utf8", highWaterMark: 1 << 20 });
+  try {
+    for await (const chunk of stream as AsyncIterable<string>) {
+      const text = carry + chunk;
+      let start = 0;
+      for (;;) {
+        const nl = text.indexOf("\n", start);
+        if (nl < 0) break;
+        take(text.slice(start, nl));
+        start = nl + 1;
+      }
+      carry = text.slice(start);
+    }
+  } catch (err) {
+    if (err instanceof PlurisimError) throw err;
+    throw new PlurisimError("FILE", `cannot read ${path}: ${(err as Error).message}`, { field: "input", value: path });
+  } finally {
+    stream.destroy();
+  }
+  if (carry.trim() !== "") take(carry);
+  if (rows.length === 0) bad(path, "the file", 'has no sweep rows (lines with "cell" and "params")');
+  return rows;
+}
+
+/** The first non-blank bytes of a file, to tell a rows file from a result object. */
+async function head(path: string): Promise<string> {
+  const fh = await open(path, "r");
+  try {
+    const buf = Buffer.alloc(4096);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead).toString("utf8");
+  } finally {
+    await fh.close();
+  }
+}
+
+/** True when a file holds sweep rows: a .jsonl name, or a first line that is a whole object with "cell" and "params". */
+async function looksLikeRows(path: string): Promise<boolean> {
+  if (path.endsWith(".jsonl")) return true;
+  const text = await head(path);
+  const nl = text.indexOf("\n");
+  if (nl < 0) return false;
+  try {
+    const first = JSON.parse(text.slice(0, nl));
+    return isObject(first) && "cell" in first && "params" in first;
+  } catch {
+    return false;
+  }
+}
+
+/** Reads a result.json (`plurisim run --json`), a replicates result (`run --replicates --json`) or a sweep .jsonl. */
+export async function readPlotInput(path: string, rowOptions: ReadRowsOptions = {}): Promise<PlotInput> {
+  let size: number;
+  try {
+    const s = await stat(path);
+    if (!s.isFile()) throw new PlurisimError("FILE", `cannot read ${path}: not a regular file`, { field: "input", value: path });
+    size = s.size;
+  } catch (err) {
+    if (err instanceof PlurisimError) throw err;
+    throw new PlurisimError("FILE", `cannot read ${path}: ${(err as Error).message}`, { field: "input", value: path });
+  }
+  if (await looksLikeRows(path)) return { kind: "sweep", path, rows: await readSweepRows(path, rowOptions) };
+  if (size > MAX_RESULT_BYTES) bad(path, "the file", `is ${size} bytes, over the ${MAX_RESULT_BYTES}-byte limit of a result file`);
+  const text = readTextFile(path, { field: "input", maxBytes: MAX_RESULT_BYTES });
+  let value: unknown;
+  try {
+    value = parseJson(text);
+  } catch (err) {
+    bad(path, "the file", `is not valid JSON: ${(err as Error).message}`);
+  }
+  if (isObject(value) && "finals" in value && "replicates" in value) return { kind: "replicates", path, result: checkReplicates(path, value) };
+  if (!isObject(value) || !("trajectory" in value) || !("final" in value)) {
+    bad(path, "the file", 'is not a run result (no "trajectory" and "final"); write one with `plurisim run <scenario> --json --out result.json`');
+  }
+  return { kind: "run", path, result: checkRunResult(path, value) };
+}
+
+/** Atom geometry, p_0 and rewards of a result, from its echoed scenario (abstract atoms when it has none). */
+export function geometryOfResult(result: RunResult): { geometry: Geometry; p0?: Float64Array; landscape?: Landscape } {
+  try {
+    const problem = compileScenario(parseScenario(result.scenario));
+    // A scenario that does not match the result (edited by hand) draws abstract atoms instead.
+    const n = result.final.p?.length ?? result.nash?.p.length ?? problem.n;
+    if (n !== problem.n) throw new Error("atoms differ");
+    return { geometry: problem, p0: problem.p0, landscape: problem };
+  } catch {
+    const n = result.final.p?.length ?? result.nash?.p.length ?? 0;
+    return { geometry: { n, dim: 0, coords: new Float64Array(0), cellWidth: null, gridShape: null } };
+  }
+}
