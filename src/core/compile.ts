@@ -357,6 +357,7 @@ export function compileScenario(s: Scenario): Problem {
     retraining = { model: "gmm", samples: rt.samples, components: rt.components, varianceFloor: rt.varianceFloor ?? defaultVarianceFloor(space), emIterations: rt.emIterations };
   } else if (rt.model === "histogram") retraining = { model: "histogram", samples: rt.samples, smoothing: rt.smoothing };
   else if (rt.model === "kde") retraining = { model: "kde", samples: rt.samples, bandwidth: rt.bandwidth };
+  else if (rt.model === "flow") retraining = { ...rt, hidden: [...rt.hidden] };
   else retraining = { model: "exact" };
 
   const problem: Problem = {

@@ -11,6 +11,9 @@ import { mergeOrdered } from "../sweep/merge.js";
 import { sweepPresetDocument, sweepPresets } from "../sweep/presets.js";
 import { parseSweep, type SweepPlan } from "../sweep/spec.js";
 import { summarize } from "../sweep/summary.js";
+import type { Row } from "../sweep/task.js";
+import { exportSweepParquet, isParquetPath } from "./parquet.js";
+import { readSweepRows } from "./plot-input.js";
 import { loadWasmSource } from "./index.js";
 import { writeFileAtomic } from "./files.js";
 import { lockOutput, type OutputLock } from "./lock.js";
@@ -78,12 +81,15 @@ async function sweepCommand(arg: string | undefined, flags: SweepFlags): Promise
   }
   const { plan, source } = await loadSweepArg(arg, flags.force);
   const shardTag = flags.shard ? `.shard-${flags.shard.index}-of-${flags.shard.count}` : "";
-  const out = flags.out ?? join("out", `${plan.name}${shardTag}.jsonl`);
+  const requested = flags.out ?? join("out", `${plan.name}${shardTag}.jsonl`);
+  // --out x.parquet: the rows journal is x.jsonl beside it (resume, shards and merge read it); the Parquet is written from it once the sweep is complete.
+  const out = isParquetPath(requested) ? requested.replace(/\.parquet$/i, ".jsonl") : requested;
   // The output is locked before the queue is touched, so a second submitter adds nothing.
   mkdirSync(dirname(out) || ".", { recursive: true });
   const lock = lockOutput(out);
   try {
     await runAndReport(plan, source, out, flags, lock);
+    if (out !== requested) await exportSweepParquet(out, requested);
   } finally {
     lock.release();
   }
@@ -272,7 +278,7 @@ export function registerSweepCommands(program: Command): void {
       if (!existsSync(rowsPath)) throw new PlurisimError("INVALID_SWEEP", `cannot read ${rowsPath}: no such file`, { field: "rows", value: rowsPath });
       const mPath = sweepPaths(rowsPath).manifest;
       const name = flags.as ?? (existsSync(mPath) ? (JSON.parse(await readFile(mPath, "utf8")) as SweepManifest).plan.summary : undefined);
-      const s = summarize(name, await readRows(rowsPath));
+      const s = summarize(name, (await readSweepRows(rowsPath)) as unknown as Row[]);
       process.stdout.write(flags.json ? toJson(s.data, 2) + "\n" : `${s.title}\n${s.text}\n`);
     });
 }
