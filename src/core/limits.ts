@@ -47,7 +47,8 @@ export interface MemoryShape {
     | { model: "exact" }
     | { model: "histogram"; samples: number }
     | { model: "gmm"; samples: number; components: number }
-    | { model: "kde"; samples: number };
+    | { model: "kde"; samples: number }
+    | { model: "flow"; samples: number; poolFactor?: number };
   /** Snapshots of p kept in JavaScript memory. */
   snapshots: number;
   /** Candidates per curated sample (Infinity for "inf"); sizes the sampling buffers. */
@@ -83,7 +84,9 @@ export function estimateMemory(s: MemoryShape): MemoryEstimate {
     // scratch (12 bytes each) and, for points, a chunk of candidates with their rewards.
     const tilted = K === Infinity ? m * n * 16 : 12 * K;
     const candidates = r.model === "histogram" || K === Infinity ? 0 : Math.min(N, 1 << 16) * K * (Math.max(dim, 1) * 8 + 8);
-    samplingBytes = atomBytes + N * perSample + resp + tilted + candidates;
+    // flow: N fresh points for the metrics, and at K = infinity a pool of points with rewards and cumulative weights.
+    const flow = r.model === "flow" ? N * Math.max(dim, 1) * 8 + (K === Infinity ? (r.poolFactor ?? 4) * N * (Math.max(dim, 1) * 8 + 16) : 0) : 0;
+    samplingBytes = atomBytes + N * perSample + resp + tilted + candidates + flow;
   }
   const snapshotBytes = s.snapshots * n * 8;
   return { engineBytes, samplingBytes, snapshotBytes, totalBytes: engineBytes + samplingBytes + snapshotBytes };

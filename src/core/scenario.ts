@@ -148,6 +148,31 @@ const samples = z
   .max(MAX_SAMPLES, { error: `must be <= ${MAX_SAMPLES}` })
   .meta({ description: "Training samples N drawn per generation." });
 
+const positiveInt = (max: number) => z.int({ error: "must be an integer >= 1" }).min(1, { error: "must be an integer >= 1" }).max(max, { error: `must be <= ${max}` });
+
+/** The flow model (docs/model.md, "The flow model"): an MLP vector field trained by conditional flow matching. */
+const flowRetrainingSchema = z
+  .strictObject({
+    model: z.literal("flow"),
+    samples,
+    hidden: z
+      .array(positiveInt(1024))
+      .min(1, { error: "must list between 1 and 8 hidden widths" })
+      .max(8, { error: "must list between 1 and 8 hidden widths" })
+      .default([64, 64])
+      .meta({ description: "Hidden layer widths of the MLP vector field, each an integer >= 1." }),
+    activation: z.enum(["silu", "tanh"]).default("silu"),
+    lr: positive.max(1, { error: "must be <= 1" }).default(1e-3).meta({ description: "Adam learning rate > 0." }),
+    steps: positiveInt(1_000_000).default(500).meta({ description: "Adam steps per generation." }),
+    batch: positiveInt(4096).default(256).meta({ description: "Minibatch size of each Adam step." }),
+    warmStart: z.boolean().default(true).meta({ description: "Start each generation from the previous weights (false: re-initialise)." }),
+    odeSteps: positiveInt(10_000).default(32).meta({ description: "Steps of the ODE sampler from t = 0 to 1." }),
+    solver: z.enum(["euler", "heun"]).default("euler"),
+    coupling: z.enum(["independent", "ot"]).default("independent").meta({ description: "Pairing of source noise and data in a minibatch: independent, or minibatch optimal transport (OT-CFM)." }),
+    poolFactor: positiveInt(64).default(4).meta({ description: "K = infinity: network samples resampled by the curation weights, as a multiple of the curated count." }),
+  })
+  .meta({ description: "A small MLP vector field trained by conditional flow matching, retrained each generation (grid spaces only)." });
+
 export const retrainingSchema = z.discriminatedUnion("model", [
   z.strictObject({ model: z.literal("exact") }).meta({ description: "Population update: infinite samples, unlimited model." }),
   z
@@ -165,6 +190,7 @@ export const retrainingSchema = z.discriminatedUnion("model", [
   z
     .strictObject({ model: z.literal("kde"), samples, bandwidth: positive.meta({ description: "Kernel bandwidth h > 0." }) })
     .meta({ description: "A Gaussian kernel density estimate (grid spaces only)." }),
+  flowRetrainingSchema,
 ]);
 
 export const scenarioSchema = z
@@ -556,7 +582,11 @@ export function parseScenario(input: unknown): Scenario {
     n,
     m,
     dim,
-    retraining: rt.model === "exact" ? rt : rt.model === "gmm" ? { model: "gmm", samples: rt.samples, components: rt.components } : { model: rt.model, samples: rt.samples },
+    retraining:
+      rt.model === "exact" ? rt
+      : rt.model === "gmm" ? { model: "gmm", samples: rt.samples, components: rt.components }
+      : rt.model === "flow" ? { model: "flow", samples: rt.samples, poolFactor: rt.poolFactor }
+      : { model: rt.model, samples: rt.samples },
     snapshots: s.record.snapshots?.length ?? 0,
     K: s.curation.K === "inf" ? Infinity : s.curation.K,
   });
@@ -583,7 +613,10 @@ export function parseScenario(input: unknown): Scenario {
   });
 
   if (rt.model !== "exact") {
-    if ((rt.model === "gmm" || rt.model === "kde") && space.kind !== "grid1d" && space.kind !== "grid2d") {
+    if (rt.model === "flow" && rt.coupling === "ot" && space.kind === "grid2d" && rt.batch > 256) {
+      throw invalidField("retraining.batch", 'must be <= 256 with coupling "ot" in 2-D (the exact assignment is O(batch^3) per step)', rt.batch);
+    }
+    if ((rt.model === "gmm" || rt.model === "kde" || rt.model === "flow") && space.kind !== "grid1d" && space.kind !== "grid2d") {
       throw invalidField("retraining.model", "needs a grid1d or grid2d space (candidates are points in the box)", rt.model);
     }
     const K = s.curation.K;

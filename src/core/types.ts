@@ -50,7 +50,28 @@ export type RetrainingSpec =
   | { model: "exact" }
   | { model: "histogram"; samples: number; smoothing: number }
   | { model: "gmm"; samples: number; components: number; varianceFloor: number; emIterations: number }
-  | { model: "kde"; samples: number; bandwidth: number };
+  | { model: "kde"; samples: number; bandwidth: number }
+  | FlowSpec;
+
+/** The flow model's settings (docs/model.md, "The flow model"). */
+export interface FlowSpec {
+  model: "flow";
+  samples: number;
+  /** Hidden layer widths of the MLP vector field. */
+  hidden: number[];
+  activation: "silu" | "tanh";
+  /** Adam learning rate, steps per generation and minibatch size. */
+  lr: number;
+  steps: number;
+  batch: number;
+  /** Keep the previous generation's weights (true) or re-initialise them each generation. */
+  warmStart: boolean;
+  odeSteps: number;
+  solver: "euler" | "heun";
+  coupling: "independent" | "ot";
+  /** K = infinity: network samples resampled per generation, as a multiple of the curated count. */
+  poolFactor: number;
+}
 
 /** The per-group metrics of Metrics (arrays indexed by group). */
 export const GROUP_METRICS = ["expectedReward", "rewardVariance", "logPartition", "basinMass"] as const;
