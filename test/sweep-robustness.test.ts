@@ -17,7 +17,7 @@ const cli = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], {
 
 // Error rows are cheap and carry the group's name in their message: a long non-ASCII name makes
 // rows of about 1 KB, so the 64 KiB read chunks of merge split multi-byte characters.
-const name = "é".repeat(301);
+const name = "é".repeat(200);
 const doc = (extra: Record<string, unknown> = {}) => ({
   base: {
     space: { kind: "grid1d", min: -3, max: 3, cells: 31 },
@@ -70,7 +70,7 @@ describe("sweep outputs", () => {
     expect(r.stdout).not.toContain("NaN");
   });
 
-  it("bad output paths exit 2 naming the path; the manifest is complete even when the CSV cannot be written", () => {
+  it("bad output paths exit 2 naming the path; a bad --csv path is refused before any cell runs", () => {
     const file = join(dir, "small.json");
     writeFileSync(file, JSON.stringify({ base: "two-groups", axes: { "groups[0].weight": [0.2, 0.4] }, derived: { "groups[1].weight": "1 - groups[0].weight" } }));
     const folder = cli("sweep", file, "--out", dir, "--overwrite", "--no-progress");
@@ -79,8 +79,9 @@ describe("sweep outputs", () => {
     const out = join(dir, "csv.jsonl");
     const csv = cli("sweep", file, "--out", out, "--csv", "/nonexistent-dir/x.csv", "--no-progress");
     expect(csv.status).toBe(2);
-    expect(csv.stderr).toMatch(/\[FILE\].*\/nonexistent-dir\/x\.csv.*no such file/);
-    expect(JSON.parse(readFileSync(join(dir, "csv.manifest.json"), "utf8")).status).toBe("complete");
+    expect(csv.stderr).toMatch(/\[FILE\].*\/nonexistent-dir\/x\.csv.*does not exist/);
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(join(dir, "csv.manifest.json"))).toBe(false);
     const run = cli("run", "two-groups", "--out", "/nonexistent-dir/r.json");
     expect(run.status).toBe(2);
     expect(run.stderr).toContain("/nonexistent-dir/r.json");

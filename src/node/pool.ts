@@ -32,6 +32,23 @@ export function defaultWorkers(): number {
 }
 
 /**
+ * The threads a run of `cells` cells uses: the request (default: the cores), at most one per core
+ * and one per cell, since more only adds start-up time and memory; 0 (the main thread) stays 0.
+ * A request that is lowered is reported through `note`.
+ */
+export function capWorkers(requested: number | undefined, cells: number, note: (text: string) => void = () => {}, cores = availableParallelism()): number {
+  if (requested === 0) return 0;
+  const want = requested ?? cores;
+  const cap = Math.max(1, Math.min(cores, cells));
+  if (want <= cap) return want;
+  if (requested !== undefined) {
+    const why = cells < cores ? `${cells} cell${cells === 1 ? "" : "s"} to run` : `${cores} core${cores === 1 ? "" : "s"}`;
+    note(`--workers ${requested}: using ${cap} (only ${why})`);
+  }
+  return cap;
+}
+
+/**
  * The compiled worker file. Under dist/ it sits beside this one; when this module runs from
  * src/ (vitest), the compiled copy in dist/src/node/ is used (build it first: npm run build:ts).
  */

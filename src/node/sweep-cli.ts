@@ -1,13 +1,11 @@
 // `plurisim sweep`, `plurisim merge` and `plurisim summarize` (docs/sweep.md).
-import { existsSync } from "node:fs";
-import { readFile, rename, rm } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
-import { mkdirSync, openSync, writeSync, closeSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
+import { basename } from "node:path";
 import { Command, Option } from "commander";
 import { PlurisimError } from "../core/errors.js";
 import { toJson } from "../core/json.js";
 import { sha256Hex } from "../core/sha256.js";
-import { mergeOrdered } from "../sweep/merge.js";
+import { mergeOrdered, rowMismatch } from "../sweep/merge.js";
 import { sweepPresetDocument, sweepPresets } from "../sweep/presets.js";
 import { parseSweep, type SweepPlan } from "../sweep/spec.js";
 import { summarize } from "../sweep/summary.js";
@@ -15,22 +13,17 @@ import type { Row } from "../sweep/task.js";
 import { exportSweepParquet, isParquetPath } from "./parquet.js";
 import { readSweepRows } from "./plot-input.js";
 import { loadWasmSource } from "./index.js";
-import { writeFileAtomic } from "./files.js";
+import { checkOutputTarget, ensureParentDir, MAX_SPEC_BYTES, openAtomic, readBytes, writeFileAtomic } from "./files.js";
 import { lockOutput, type OutputLock } from "./lock.js";
 import { addQueueOptions, exitOnQueueError, registerWorkerCommand, submitFromCli } from "./queue/cli.js";
-import { cellLines, MANIFEST_FORMAT, planHash, readManifest, readRows, runSweep, sweepPaths, writeCsv, type SweepManifest, type SweepRunOptions } from "./sweep-run.js";
+import { cellLines, defaultOut, MANIFEST_FORMAT, planHash, readManifest, readRows, runSweep, sweepPaths, writeCsv, type SweepRunOptions } from "./sweep-run.js";
 
 /** A sweep argument: a JSON file if one exists (or the name ends in .json), else a sweep preset. */
 export async function loadSweepArg(arg: string, force = false): Promise<{ plan: SweepPlan; source: { path: string; sha256: string } | { preset: string } }> {
   // Expanding the axes uses the Wasm's libm (logspace): load the module first (src/core/detmath.ts).
   await loadWasmSource();
   if (existsSync(arg) || arg.endsWith(".json")) {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(arg);
-    } catch (e) {
-      throw new PlurisimError("INVALID_SWEEP", `cannot read ${arg}: ${(e as Error).message}`, { field: "sweep", value: arg });
-    }
+    const bytes = readBytes(arg, { field: "sweep", maxBytes: MAX_SPEC_BYTES, code: "INVALID_SWEEP" });
     let doc: unknown;
     try {
       doc = JSON.parse(bytes.toString("utf8"));
@@ -80,12 +73,11 @@ async function sweepCommand(arg: string | undefined, flags: SweepFlags): Promise
     return;
   }
   const { plan, source } = await loadSweepArg(arg, flags.force);
-  const shardTag = flags.shard ? `.shard-${flags.shard.index}-of-${flags.shard.count}` : "";
-  const requested = flags.out ?? join("out", `${plan.name}${shardTag}.jsonl`);
+  const requested = flags.out ?? defaultOut(plan.name, flags.shard);
   // --out x.parquet: the rows journal is x.jsonl beside it (resume, shards and merge read it); the Parquet is written from it once the sweep is complete.
   const out = isParquetPath(requested) ? requested.replace(/\.parquet$/i, ".jsonl") : requested;
   // The output is locked before the queue is touched, so a second submitter adds nothing.
-  mkdirSync(dirname(out) || ".", { recursive: true });
+  ensureParentDir(out, "--out");
   const lock = lockOutput(out);
   try {
     await runAndReport(plan, source, out, flags, lock);
@@ -131,6 +123,7 @@ async function runAndReport(plan: SweepPlan, source: Awaited<ReturnType<typeof l
       progress: flags.progress !== false,
       signal: controller.signal,
       lock,
+      onNote: (text) => process.stderr.write(`plurisim: ${text}\n`),
     });
   } finally {
     process.off("SIGINT", onSignal);
@@ -161,77 +154,96 @@ interface MergeFlags {
   csv?: boolean | string;
 }
 
-/** Merges shard outputs (each cell-ordered) into one ordered file; refuses missing or duplicated cells. */
+/** Merges shard outputs (each cell-ordered) into one ordered file; refuses missing or duplicated cells, and rows of another sweep. */
 export async function mergeFiles(files: string[], flags: MergeFlags): Promise<{ cells: number; out: string }> {
-  const manifests: (SweepManifest | null)[] = await Promise.all(files.map((f) => readManifest(sweepPaths(f).manifest)));
   for (const f of files) if (!existsSync(f)) throw new PlurisimError("INVALID_SWEEP", `cannot merge: ${f} does not exist`, { field: "files", value: f });
+  const manifests = await Promise.all(files.map((f) => readManifest(sweepPaths(f).manifest)));
   let plan: SweepPlan | undefined;
   let hash: string | undefined;
   if (flags.sweep) {
     plan = (await loadSweepArg(flags.sweep, flags.force)).plan;
     hash = await planHash(plan);
   }
-  manifests.forEach((m, k) => {
-    if (!m) return;
-    if (hash && m.planSha256 !== hash) throw new PlurisimError("INVALID_SWEEP", `cannot merge: ${files[k]} was written by a different sweep than ${flags.sweep}`, { field: "files", value: files[k] });
+  for (const [k, m] of manifests.entries()) {
+    if (!m) continue;
+    if (hash && m.planSha256 !== hash) throw new PlurisimError("INVALID_SWEEP", `cannot merge: ${files[k]} was written by a different sweep than ${flags.sweep ?? files[0]}`, { field: "files", value: files[k] });
     hash ??= m.planSha256;
     plan ??= m.plan;
-    if (m.planSha256 !== hash) throw new PlurisimError("INVALID_SWEEP", `cannot merge: ${files[k]} comes from a different sweep than ${files[0]} (plan hashes differ)`, { field: "files", value: files[k] });
-  });
+  }
   const wasm = new Set(manifests.filter((m) => m).map((m) => m!.engine.wasmSha256));
   if (wasm.size > 1) throw new PlurisimError("INVALID_SWEEP", `cannot merge: the files come from different engine builds (wasm ${[...wasm].map((h) => h.slice(0, 12)).join(", ")})`, { field: "files", value: [...wasm] });
   if (!plan) throw new PlurisimError("INVALID_SWEEP", "cannot merge: no manifest beside the files (x.manifest.json) and no --sweep to say how many cells there are", { field: "--sweep" });
+  const thePlan = plan;
 
-  const outPaths = sweepPaths(flags.out);
-  mkdirSync(dirname(flags.out) || ".", { recursive: true });
-  const mergeOne = async (inputs: string[], target: string) => {
-    const tmp = `${target}.${process.pid}.tmp`;
-    const fd = openSync(tmp, "w");
-    let lines: string[] = [];
-    try {
-      const r = await mergeOrdered(inputs.map((f) => ({ name: f, lines: cellLines(f) })), plan!.total, (line) => {
-        lines.push(line);
-        if (lines.length >= 1000) {
-          writeSync(fd, lines.join("\n") + "\n");
-          lines = [];
-        }
-      });
-      if (lines.length) writeSync(fd, lines.join("\n") + "\n");
-      closeSync(fd);
-      await rename(tmp, target);
-      return r.cells;
-    } catch (e) {
-      closeSync(fd);
-      await rm(tmp, { force: true });
-      throw e;
-    }
-  };
-  const cells = await mergeOne(files, outPaths.rows);
-  const trajectories = files.map((f) => sweepPaths(f).trajectories);
-  const haveTraj = plan.keep.trajectory && trajectories.every((t) => existsSync(t));
-  if (haveTraj) await mergeOne(trajectories, outPaths.trajectories);
-  if (flags.csv) await writeCsv(outPaths.rows, typeof flags.csv === "string" ? flags.csv : outPaths.csv);
-  const rows = await readRows(outPaths.rows);
-  const failed = rows.filter((r) => r.status !== "ok").length;
-  const first = manifests.find((m) => m);
-  const manifest = {
-    format: MANIFEST_FORMAT,
-    name: plan.name,
-    status: "complete",
-    mergedFrom: files.map((f, k) => ({ file: f, shard: manifests[k]?.shard ?? null, status: manifests[k]?.status ?? null })),
-    sweepFile: first?.sweepFile ?? (flags.sweep ? { path: flags.sweep } : null),
-    planSha256: hash ?? (await planHash(plan)),
-    plan,
-    engine: first?.engine ?? null,
-    shard: { index: 0, count: 1 },
-    cells: { total: plan.total, shard: plan.total, done: cells, ok: cells - failed, failed, pending: 0 },
-    startedAt: manifests.map((m) => m?.startedAt).filter(Boolean).sort()[0] ?? null,
-    endedAt: manifests.map((m) => m?.endedAt).filter(Boolean).sort().pop() ?? null,
-    mergedAt: new Date().toISOString(),
-    files: { rows: outPaths.rows, trajectories: haveTraj ? outPaths.trajectories : null, csv: flags.csv ? outPaths.csv : null },
-  };
-  await writeFileAtomic(outPaths.manifest, toJson(manifest, 2) + "\n");
-  return { cells, out: outPaths.rows };
+  const outPaths = sweepPaths(flags.out, typeof flags.csv === "string" ? flags.csv : undefined);
+  const inputs = new Set(files.flatMap((f) => [f, sweepPaths(f).trajectories, sweepPaths(f).manifest]).filter(existsSync).map((f) => identity(f)));
+  for (const target of [outPaths.rows, outPaths.trajectories, outPaths.manifest, ...(flags.csv ? [outPaths.csv] : [])]) {
+    checkOutputTarget(target, target === outPaths.csv ? "--csv" : "--out");
+    if (existsSync(target) && inputs.has(identity(target))) throw new PlurisimError("FILE", `refusing to write ${target}: it is one of the files being merged; merge into another file`, { field: "--out", value: target });
+  }
+  ensureParentDir(flags.out, "--out");
+  const lock = lockOutput(flags.out);
+  try {
+    const mergeOne = async (sources: { name: string; lines: AsyncIterable<{ cell: number; line: string }> }[], target: string) => {
+      const file = openAtomic(target);
+      let lines: string[] = [];
+      try {
+        const r = await mergeOrdered(sources, thePlan.total, (line) => {
+          lines.push(line);
+          if (lines.length >= 1000) {
+            file.write(lines.join("\n") + "\n");
+            lines = [];
+          }
+        });
+        if (lines.length) file.write(lines.join("\n") + "\n");
+        file.commit();
+        return r.cells;
+      } catch (e) {
+        file.abort();
+        throw e;
+      }
+    };
+    const checked = async function* (f: string) {
+      for await (const l of cellLines(f)) {
+        const why = rowMismatch(thePlan, l.row);
+        if (why) throw new PlurisimError("INVALID_SWEEP", `cannot merge: ${f}: the row of cell ${l.cell} ${why}, so it comes from another sweep than its manifest says`, { field: "files", value: f });
+        yield l;
+      }
+    };
+    const cells = await mergeOne(files.map((f) => ({ name: f, lines: checked(f) })), outPaths.rows);
+    const trajectories = files.map((f) => sweepPaths(f).trajectories);
+    const haveTraj = thePlan.keep.trajectory && trajectories.every((t) => existsSync(t));
+    if (haveTraj) await mergeOne(trajectories.map((f) => ({ name: f, lines: cellLines(f) })), outPaths.trajectories);
+    if (flags.csv) await writeCsv(outPaths.rows, outPaths.csv);
+    const rows = await readRows(outPaths.rows);
+    const failed = rows.filter((r) => r.status !== "ok").length;
+    const first = manifests.find((m) => m);
+    const manifest = {
+      format: MANIFEST_FORMAT,
+      name: thePlan.name,
+      status: "complete",
+      mergedFrom: files.map((f, k) => ({ file: f, shard: manifests[k]?.shard ?? null, status: manifests[k]?.status ?? null })),
+      sweepFile: first?.sweepFile ?? (flags.sweep ? { path: flags.sweep } : null),
+      planSha256: hash ?? (await planHash(thePlan)),
+      plan: thePlan,
+      engine: first?.engine ?? null,
+      shard: { index: 0, count: 1 },
+      cells: { total: thePlan.total, shard: thePlan.total, done: cells, ok: cells - failed, failed, pending: 0 },
+      startedAt: manifests.map((m) => m?.startedAt).filter(Boolean).sort()[0] ?? null,
+      endedAt: manifests.map((m) => m?.endedAt).filter(Boolean).sort().pop() ?? null,
+      mergedAt: new Date().toISOString(),
+      files: { rows: outPaths.rows, trajectories: haveTraj ? outPaths.trajectories : null, csv: flags.csv ? outPaths.csv : null },
+    };
+    await writeFileAtomic(outPaths.manifest, toJson(manifest, 2) + "\n");
+    return { cells, out: outPaths.rows };
+  } finally {
+    lock.release();
+  }
+}
+
+function identity(path: string): string {
+  const st = statSync(path);
+  return `${st.dev}:${st.ino}`;
 }
 
 /** Adds `sweep`, `merge` and `summarize` to the plurisim program. */
@@ -276,8 +288,8 @@ export function registerSweepCommands(program: Command): void {
     .option("--json", "print the summary data as JSON")
     .action(async (rowsPath: string, flags: { as?: string; json?: boolean }) => {
       if (!existsSync(rowsPath)) throw new PlurisimError("INVALID_SWEEP", `cannot read ${rowsPath}: no such file`, { field: "rows", value: rowsPath });
-      const mPath = sweepPaths(rowsPath).manifest;
-      const name = flags.as ?? (existsSync(mPath) ? (JSON.parse(await readFile(mPath, "utf8")) as SweepManifest).plan.summary : undefined);
+      if (!statSync(rowsPath).isFile()) throw new PlurisimError("FILE", `cannot read ${rowsPath}: it is not a regular file`, { field: "rows", value: rowsPath });
+      const name = flags.as ?? (await readManifest(sweepPaths(rowsPath).manifest))?.plan.summary;
       const s = summarize(name, (await readSweepRows(rowsPath)) as unknown as Row[]);
       process.stdout.write(flags.json ? toJson(s.data, 2) + "\n" : `${s.title}\n${s.text}\n`);
     });

@@ -1,15 +1,18 @@
 // Running a sweep on a pool and streaming its results to disk: rows (JSONL), trajectories
 // (JSONL), optional CSV and a manifest; resume, shards, fail-fast, Ctrl-C / SIGTERM.
 //
-// Ordering: rows are written in cell order. Completed batches wait in a reorder buffer until
-// every earlier cell of this shard is written, then go out as whole lines (trajectory line first,
-// then the row line). So the rows file is always a prefix, in cell order, of the shard's cells,
-// whatever the worker count or batch size; `--resume` keeps that prefix (dropping a torn last
-// line) and runs the rest; `merge` is a k-way merge of ordered files. Dispatch runs at most
-// WINDOW cells ahead of the last written one, which bounds the buffer.
-import { closeSync, createReadStream, existsSync, ftruncateSync, mkdirSync, openSync, statSync, writeSync } from "node:fs";
-import { readFile, rm } from "node:fs/promises";
-import { dirname } from "node:path";
+// Ordering: rows are written in cell order by the ordered writer (ordered-writer.ts), as whole
+// lines, trajectory line first. So the rows file is always a prefix, in cell order, of the shard's
+// cells, whatever the worker count or batch size; `--resume` keeps the longest prefix that is whole
+// in both the rows and the trajectories file (dropping a torn or unmatched tail) and runs the rest;
+// `merge` is a k-way merge of ordered files. Dispatch runs at most WINDOW cells ahead of the last
+// written one, which bounds the buffer.
+//
+// Safety: the rows file is locked for the run (lock.ts); every line is written whole or the sweep
+// stops with a FILE error (a full disk); every target is checked before any cell runs (files.ts).
+import { closeSync, createReadStream, existsSync, ftruncateSync, openSync, statSync } from "node:fs";
+import { join, relative, resolve, sep } from "node:path";
+import { csvLine } from "../core/csv.js";
 import { PlurisimError } from "../core/errors.js";
 import { toJson } from "../core/json.js";
 import { sha256Hex } from "../core/sha256.js";
@@ -17,10 +20,11 @@ import { VERSION } from "../core/version.js";
 import type { WasmSource } from "../core/engine.js";
 import { canonicalJson, shardCells, type SweepPlan } from "../sweep/spec.js";
 import { errorRow, type CellResult, type Row } from "../sweep/task.js";
-import { writeFileAtomic } from "./files.js";
+import { checkOutputTarget, ensureParentDir, fileError, MAX_RESULT_BYTES, openAtomic, readTextFile, writeAll, writeFileAtomic } from "./files.js";
 import { lockOutput, type OutputLock } from "./lock.js";
 import { loadWasmSource } from "./index.js";
-import { createSweepPool, defaultWorkers, type SweepPool } from "./pool.js";
+import { OrderedWriter } from "./ordered-writer.js";
+import { capWorkers, createSweepPool, type SweepPool } from "./pool.js";
 import { createProgress, type Progress } from "./progress.js";
 
 export interface SweepRunOptions {
@@ -52,6 +56,8 @@ export interface SweepRunOptions {
   pool?: SweepPool;
   /** The output's lock, when the caller took it already (lockOutput(out)); otherwise runSweep takes and releases it. */
   lock?: OutputLock;
+  /** Notes for the user (workers capped, rows dropped by a resume); the CLI prints them on stderr. */
+  onNote?: (text: string) => void;
 }
 
 export type SweepStatus = "running" | "complete" | "interrupted" | "failed";
@@ -75,6 +81,20 @@ export interface SweepPaths {
 export function sweepPaths(out: string, csv?: string): SweepPaths {
   const stem = out.endsWith(".jsonl") ? out.slice(0, -".jsonl".length) : out;
   return { rows: out, trajectories: `${stem}.trajectories.jsonl`, csv: csv ?? `${stem}.csv`, manifest: `${stem}.manifest.json` };
+}
+
+/**
+ * The rows file of a sweep run without --out: out/<name>[.shard-i-of-n].jsonl. A name that would
+ * leave out/ (a separator, "..", a control character) is an INVALID_SWEEP error naming `name`.
+ */
+export function defaultOut(name: string, shard?: { index: number; count: number }): string {
+  if (typeof name !== "string" || name === "" || name === "." || name === ".." || /[\u0000-\u001f\u007f-\u009f/\\]/.test(name)) {
+    throw usage("name", `name ${JSON.stringify(name)} cannot name an output file (no control characters, no / or \\, not . or ..); rename the sweep or give --out`, name);
+  }
+  const out = join("out", `${name}${shard ? `.shard-${shard.index}-of-${shard.count}` : ""}.jsonl`);
+  const rel = relative(resolve("out"), resolve(out));
+  if (rel.startsWith("..") || rel.includes(sep)) throw usage("name", `name ${JSON.stringify(name)} would write outside out/; rename the sweep or give --out`, name);
+  return out;
 }
 
 export interface SweepManifest {
@@ -114,6 +134,13 @@ function usage(field: string, message: string, value?: unknown): PlurisimError {
   return new PlurisimError("INVALID_SWEEP", message, { field, value });
 }
 
+/** Longest line a JSONL reader accepts: 64 MiB (a row or a trajectory is far smaller; /dev/zero has no newline). */
+export const MAX_LINE_BYTES = 64 * 2 ** 20;
+
+function lineTooLong(path: string): PlurisimError {
+  return new PlurisimError("FILE", `${path} has a line longer than ${MAX_LINE_BYTES / 2 ** 20} MiB: it is not a sweep rows file`, { field: "file", value: path });
+}
+
 /**
  * Reads a JSONL file line by line; `accept` returns false to stop. Returns the byte offset just
  * after the last accepted whole line (a torn last line, without its newline, is never accepted).
@@ -135,35 +162,46 @@ export async function scanLines(path: string, accept: (line: string) => boolean)
         start = nl + 1;
       }
       carry = Buffer.from(buf.subarray(start));
+      if (carry.length > MAX_LINE_BYTES) throw lineTooLong(path);
       buf = carry;
     }
+  } catch (e) {
+    throw e instanceof PlurisimError ? e : fileError(e, path, "file", "read");
   } finally {
     stream.destroy();
   }
   return offset;
 }
 
-/** Lines of a JSONL file as an async iterable of {cell, line} (for merge). */
-export async function* cellLines(path: string): AsyncGenerator<{ cell: number; line: string }> {
+/** Lines of a JSONL file as an async iterable of {cell, line, row} (for merge). */
+export async function* cellLines(path: string): AsyncGenerator<{ cell: number; line: string; row: { cell: number } & Record<string, unknown> }> {
   // A utf8 stream decoder keeps a character split across two chunks whole.
   const stream = createReadStream(path, { encoding: "utf8" });
   let carry = "";
-  for await (const chunk of stream as AsyncIterable<string>) {
-    const text = carry + chunk;
-    const parts = text.split("\n");
-    carry = parts.pop() ?? "";
-    for (const line of parts) {
-      if (line.trim() === "") continue;
-      yield { cell: cellOf(line, path), line };
+  try {
+    for await (const chunk of stream as AsyncIterable<string>) {
+      const text = carry + chunk;
+      const parts = text.split("\n");
+      carry = parts.pop() ?? "";
+      if (carry.length > MAX_LINE_BYTES) throw lineTooLong(path);
+      for (const line of parts) {
+        if (line.trim() === "") continue;
+        const row = rowOf(line, path);
+        yield { cell: row.cell, line, row };
+      }
     }
+  } catch (e) {
+    throw e instanceof PlurisimError ? e : fileError(e, path, "file", "read");
+  } finally {
+    stream.destroy();
   }
   if (carry.trim() !== "") throw usage("file", `${path}: the last line is torn (no newline): resume that sweep before merging`, path);
 }
 
-function cellOf(line: string, path: string): number {
+function rowOf(line: string, path: string): { cell: number } & Record<string, unknown> {
   try {
-    const cell = (JSON.parse(line) as { cell?: unknown }).cell;
-    if (typeof cell === "number") return cell;
+    const row = JSON.parse(line) as { cell?: unknown } & Record<string, unknown>;
+    if (row !== null && typeof row === "object" && typeof row.cell === "number") return row as { cell: number } & Record<string, unknown>;
   } catch {
     // fall through
   }
@@ -174,12 +212,13 @@ function cellOf(line: string, path: string): number {
 export async function readManifest(path: string): Promise<SweepManifest | null> {
   if (!existsSync(path)) return null;
   let manifest: SweepManifest | undefined;
+  const text = readTextFile(path, { field: "manifest", maxBytes: MAX_RESULT_BYTES, code: "INVALID_SWEEP", asInput: false });
   try {
-    manifest = JSON.parse(await readFile(path, "utf8")) as SweepManifest;
+    manifest = JSON.parse(text) as SweepManifest;
   } catch {
     // reported below
   }
-  if (!manifest || typeof manifest !== "object" || manifest.format !== MANIFEST_FORMAT) {
+  if (!manifest || typeof manifest !== "object" || manifest.format !== MANIFEST_FORMAT || !manifest.plan || typeof manifest.planSha256 !== "string") {
     throw usage("manifest", `${path} is not a plurisim sweep manifest (format ${MANIFEST_FORMAT}); remove it or pass the matching rows file`, path);
   }
   return manifest;
@@ -192,7 +231,7 @@ export async function readManifest(path: string): Promise<SweepManifest | null> 
  */
 export async function runSweep(options: SweepRunOptions): Promise<SweepOutcome> {
   if (options.lock) return runLocked(options);
-  mkdirSync(dirname(options.out) || ".", { recursive: true });
+  ensureParentDir(options.out, "--out");
   const lock = lockOutput(options.out);
   try {
     return await runLocked(options);
@@ -201,33 +240,108 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepOutcome> 
   }
 }
 
+/** Refuses every output of the run up front, before a cell runs: not a regular file, an input, a folder that cannot be written. */
+function checkTargets(paths: SweepPaths, keepTrajectories: boolean, csv: boolean): void {
+  checkOutputTarget(paths.rows, "--out");
+  if (keepTrajectories) checkOutputTarget(paths.trajectories, "--out");
+  checkOutputTarget(paths.manifest, "--out");
+  if (csv) checkOutputTarget(paths.csv, "--csv");
+}
+
+/** What resume keeps of an earlier run: rows (and trajectories) for the first `done` cells of the shard. */
+interface Kept {
+  done: number;
+  ok: number;
+  failed: number;
+  /** Rows dropped because they were torn, out of order, or had no whole trajectory line. */
+  dropped: number;
+}
+
+/**
+ * Repairs the files of an interrupted run: keeps the longest prefix of the shard's cells that is
+ * whole in the rows file and, when trajectories are kept, in the trajectories file too (a full disk
+ * or a kill can leave either one a line ahead or a torn line behind), and truncates both to it.
+ */
+async function repairForResume(paths: SweepPaths, slice: readonly number[], keepTrajectories: boolean): Promise<Kept> {
+  const statuses: boolean[] = [];
+  await scanLines(paths.rows, (line) => {
+    let row: Row;
+    try {
+      row = JSON.parse(line) as Row;
+    } catch {
+      return false;
+    }
+    if (statuses.length >= slice.length || row === null || row.cell !== slice[statuses.length]) return false;
+    statuses.push(row.status === "ok");
+    return true;
+  });
+  let keep = statuses.length;
+  if (keepTrajectories) {
+    let t = 0;
+    if (existsSync(paths.trajectories)) {
+      await scanLines(paths.trajectories, (line) => {
+        try {
+          if (t < keep && (JSON.parse(line) as { cell: number }).cell === slice[t]) {
+            t++;
+            return true;
+          }
+        } catch {
+          // a torn line
+        }
+        return false;
+      });
+    }
+    keep = Math.min(keep, t);
+    truncate(paths.trajectories, await offsetAfterLines(paths.trajectories, keep));
+  }
+  const dropped = (await countLines(paths.rows)) - keep;
+  truncate(paths.rows, await offsetAfterLines(paths.rows, keep));
+  const ok = statuses.slice(0, keep).filter(Boolean).length;
+  return { done: keep, ok, failed: keep - ok, dropped };
+}
+
+/** Byte offset just after the first `lines` lines of a file. */
+async function offsetAfterLines(path: string, lines: number): Promise<number> {
+  if (lines === 0 || !existsSync(path)) return 0;
+  let n = 0;
+  return scanLines(path, () => n++ < lines);
+}
+
+/** Lines in a file, a torn last line counting as one. */
+async function countLines(path: string): Promise<number> {
+  let n = 0;
+  const whole = await scanLines(path, () => {
+    n++;
+    return true;
+  });
+  return n + (statSync(path).size > whole ? 1 : 0);
+}
+
 async function runLocked(options: SweepRunOptions): Promise<SweepOutcome> {
   const { plan } = options;
+  const note = options.onNote ?? (() => {});
   const shard = options.shard ?? { index: 0, count: 1 };
   if (!Number.isSafeInteger(shard.count) || shard.count < 1 || !Number.isSafeInteger(shard.index) || shard.index < 0 || shard.index >= shard.count) {
     throw usage("--shard", `--shard must be i/n with 0 <= i < n (got ${shard.index}/${shard.count})`, shard);
   }
-  const workers = options.workers ?? defaultWorkers();
-  const slice = shardCells(plan.total, shard.index, shard.count);
-  const autoBatch = Math.max(1, Math.min(16, Math.floor(slice.length / Math.max(1, workers * 4))));
-  const batch = options.batch ?? autoBatch;
-  if (!Number.isSafeInteger(batch) || batch < 1) throw usage("--batch", `--batch must be a positive integer (got ${batch})`, batch);
+  if (options.batch !== undefined && (!Number.isSafeInteger(options.batch) || options.batch < 1)) throw usage("--batch", `--batch must be a positive integer (got ${options.batch})`, options.batch);
   const csvPath = typeof options.csv === "string" ? options.csv : undefined;
   const paths = sweepPaths(options.out, csvPath);
+  const keepTrajectories = plan.keep.trajectory;
+  checkTargets(paths, keepTrajectories, Boolean(options.csv));
   const wasm = options.wasm ?? (await loadWasmSource());
   const hash = await planHash(plan);
-  const keepTrajectories = plan.keep.trajectory;
+  const slice = shardCells(plan.total, shard.index, shard.count);
 
-  // Resume: keep the ordered prefix of this shard's cells already in the file.
-  let done = 0;
-  let ok = 0;
-  let failed = 0;
+  // Resume: keep the ordered prefix of this shard's cells already in the files.
+  let kept: Kept = { done: 0, ok: 0, failed: 0, dropped: 0 };
   let previous: SweepManifest | null = null;
+  const resuming = Boolean(options.resume) && existsSync(paths.rows);
   if (existsSync(paths.rows)) {
     if (!options.resume && !options.overwrite) {
       throw usage("--out", `${paths.rows} exists: pass --resume to continue that sweep, or --overwrite to start again`, paths.rows);
     }
-    if (options.resume) {
+    if (resuming) {
       previous = await readManifest(paths.manifest);
       if (!previous) throw usage("--resume", `cannot resume: ${paths.manifest} is missing, so ${paths.rows} cannot be checked against this sweep`, paths.manifest);
       if (previous.planSha256 !== hash) throw usage("--resume", `cannot resume: ${paths.rows} was written by a different sweep (plan hash ${previous.planSha256.slice(0, 12)}, this one ${hash.slice(0, 12)})`, previous.planSha256);
@@ -237,46 +351,23 @@ async function runLocked(options: SweepRunOptions): Promise<SweepOutcome> {
       if (previous.shard.index !== shard.index || previous.shard.count !== shard.count) {
         throw usage("--shard", `cannot resume: ${paths.rows} holds shard ${previous.shard.index}/${previous.shard.count}, not ${shard.index}/${shard.count}`, shard);
       }
-      const keepBytes = await scanLines(paths.rows, (line) => {
-        let row: Row;
-        try {
-          row = JSON.parse(line) as Row;
-        } catch {
-          return false;
-        }
-        if (done >= slice.length || row.cell !== slice[done]) return false;
-        done++;
-        if (row.status === "ok") ok++;
-        else failed++;
-        return true;
-      });
-      truncate(paths.rows, keepBytes);
-      if (keepTrajectories) {
-        let t = 0;
-        const trajBytes = existsSync(paths.trajectories)
-          ? await scanLines(paths.trajectories, (line) => {
-              try {
-                if (t < done && (JSON.parse(line) as { cell: number }).cell === slice[t]) {
-                  t++;
-                  return true;
-                }
-              } catch {
-                // a torn line
-              }
-              return false;
-            })
-          : 0;
-        if (t < done) throw usage("--resume", `cannot resume: ${paths.trajectories} has trajectories for ${t} cells but ${paths.rows} has ${done} rows`, paths.trajectories);
-        truncate(paths.trajectories, trajBytes);
-      }
+      kept = await repairForResume(paths, slice, keepTrajectories);
+      if (kept.dropped > 0) note(`resume: dropped ${kept.dropped} row line(s) after cell ${kept.done} of the shard (torn, or without a whole trajectory line); they run again`);
     }
   }
-  if (!options.resume || !existsSync(paths.rows)) {
-    done = ok = failed = 0;
-    mkdirSync(dirname(paths.rows) || ".", { recursive: true });
-    closeSync(openSync(paths.rows, "w"));
-    if (keepTrajectories) closeSync(openSync(paths.trajectories, "w"));
+  if (!resuming) {
+    try {
+      closeSync(openSync(paths.rows, "w"));
+      if (keepTrajectories) closeSync(openSync(paths.trajectories, "w"));
+    } catch (e) {
+      throw fileError(e, paths.rows, "--out");
+    }
   }
+  let { done, ok, failed } = kept;
+  const pending = slice.slice(done);
+  const workers = options.pool ? options.pool.workers : capWorkers(options.workers, pending.length, note);
+  const autoBatch = Math.max(1, Math.min(16, Math.floor(slice.length / Math.max(1, workers * 4))));
+  const batch = options.batch ?? autoBatch;
 
   const startedAt = new Date().toISOString();
   const run = { startedAt, endedAt: null as string | null, status: "running" as SweepStatus, workers: options.queue ? null : workers, ...(options.queue ? { queue: options.queue } : {}), batch, cellsRun: 0 };
@@ -301,115 +392,53 @@ async function runLocked(options: SweepRunOptions): Promise<SweepOutcome> {
   };
   await saveManifest();
 
-  const pending = slice.slice(done);
   const rowsFd = openSync(paths.rows, "a");
   const trajFd = keepTrajectories ? openSync(paths.trajectories, "a") : -1;
+  const writer = new OrderedWriter({
+    order: pending,
+    haltOnFailure: options.failFast,
+    sinks: {
+      rows: (text) => writeLines(rowsFd, text, paths.rows),
+      trajectories: keepTrajectories ? (text) => writeLines(trajFd, text, paths.trajectories) : undefined,
+    },
+  });
   const progress: Progress = options.progress ? createProgress(slice.length, "cells", { lines: true }) : { update() {}, stop() {} };
   progress.update(done);
 
   let status: SweepStatus = "running";
-  let ranNow = 0;
+  const count = () => {
+    done = kept.done + writer.written;
+    ok = kept.ok + writer.ok;
+    failed = kept.failed + writer.failed;
+  };
   try {
     if (pending.length > 0) {
       const pool = options.pool ?? (await createSweepPool({ plan, wasm, workers, exitOnCells: options.exitOnCells }));
       try {
-        status = await dispatch();
+        status = await dispatch(pool, writer, pending, batch, options, plan, () => {
+          count();
+          progress.update(done);
+        });
       } finally {
         await pool.destroy();
       }
-
-      async function dispatch(): Promise<SweepStatus> {
-        const inFlightMax = Math.max(2, pool.workers * 2);
-        const window = Math.max(inFlightMax * batch * 4, 1024);
-        const buffer = new Map<number, CellResult>();
-        let written = 0; // position in `pending` of the next row to write
-        let next = 0; // position in `pending` of the next cell to dispatch
-        const retry: number[][] = []; // cells of a batch whose worker died, re-run one by one
-        let inFlight = 0;
-        let stop: SweepStatus | null = null;
-        let wake: () => void = () => {};
-        const onAbort = () => {
-          stop ??= "interrupted";
-          wake();
-        };
-        options.signal?.addEventListener("abort", onAbort);
-        if (options.signal?.aborted) onAbort();
-
-        const flush = () => {
-          const rowLines: string[] = [];
-          const trajLines: string[] = [];
-          // --fail-fast: nothing after the first failed row is written, so a resume runs it again.
-          while (written < pending.length && buffer.has(pending[written]) && stop !== "failed") {
-            const r = buffer.get(pending[written])!;
-            buffer.delete(pending[written]);
-            if (keepTrajectories) trajLines.push(toJson({ cell: r.row.cell, trajectory: r.trajectory ?? null }));
-            rowLines.push(toJson(r.row));
-            if (r.row.status === "ok") ok++;
-            else {
-              failed++;
-              if (options.failFast) stop ??= "failed";
-            }
-            written++;
-            done++;
-            ranNow++;
-          }
-          if (rowLines.length === 0) return;
-          // Trajectories first: a kill between the two writes leaves an extra trajectory, which resume drops.
-          if (keepTrajectories) writeSync(trajFd, trajLines.join("\n") + "\n");
-          writeSync(rowsFd, rowLines.join("\n") + "\n");
-          progress.update(done);
-        };
-
-        const launch = (cells: number[], isolated: boolean) => {
-          inFlight++;
-          const started = performance.now();
-          pool.run(cells).then(
-            (results) => {
-              for (const r of results) buffer.set(r.row.cell, r);
-            },
-            (err: unknown) => {
-              if (stop) return;
-              if (cells.length > 1 && !isolated) {
-                // A worker died: re-run its cells one per task so only the cell that kills it fails.
-                for (const c of cells) retry.push([c]);
-              } else {
-                for (const c of cells) buffer.set(c, { row: workerDiedRow(plan, c, err, performance.now() - started) });
-              }
-            },
-          ).finally(() => {
-            inFlight--;
-            wake();
-          });
-        };
-
-        while (!stop) {
-          while (!stop && inFlight < inFlightMax && (retry.length > 0 || (next < pending.length && next - written < window))) {
-            if (retry.length > 0) launch(retry.shift()!, true);
-            else {
-              const cells = pending.slice(next, Math.min(next + batch, pending.length));
-              next += cells.length;
-              launch(cells, false);
-            }
-          }
-          if (written >= pending.length) break;
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-          });
-          flush();
-        }
-        options.signal?.removeEventListener("abort", onAbort);
-        // Stopped early: write what is contiguous, and drop the rest (resume recomputes it).
-        flush();
-        return stop ?? "complete";
-      }
     } else status = "complete";
+  } catch (e) {
+    // A write that failed (a full disk): record the run as failed if the manifest can still be written.
+    count();
+    run.cellsRun = writer.written;
+    run.status = manifest.status = "failed";
+    run.endedAt = manifest.endedAt = new Date().toISOString();
+    await saveManifest().catch(() => {});
+    throw e;
   } finally {
     closeSync(rowsFd);
     if (trajFd >= 0) closeSync(trajFd);
     progress.stop();
   }
+  count();
   if (status === "complete" && done < slice.length) status = "interrupted";
-  run.cellsRun = ranNow;
+  run.cellsRun = writer.written;
   run.status = status;
   run.endedAt = new Date().toISOString();
   manifest.status = status;
@@ -417,7 +446,82 @@ async function runLocked(options: SweepRunOptions): Promise<SweepOutcome> {
   // The manifest first: a CSV that cannot be written must not leave it saying "running".
   await saveManifest();
   if (options.csv) await writeCsv(paths.rows, paths.csv);
-  return { status, paths, counts: { total: plan.total, shard: slice.length, done, ok, failed, ranNow }, manifest };
+  return { status, paths, counts: { total: plan.total, shard: slice.length, done, ok, failed, ranNow: writer.written }, manifest };
+}
+
+/** Appends whole lines; a short write is completed, a failed one (ENOSPC) stops the sweep with a FILE error naming the file. */
+function writeLines(fd: number, text: string, path: string): void {
+  try {
+    writeAll(fd, text);
+  } catch (e) {
+    throw fileError(e, path, "--out");
+  }
+}
+
+/** Runs the pending cells on the pool, feeding the ordered writer; resolves with how the run ended. */
+async function dispatch(pool: SweepPool, writer: OrderedWriter, pending: readonly number[], batch: number, options: SweepRunOptions, plan: SweepPlan, onWritten: () => void): Promise<SweepStatus> {
+  const inFlightMax = Math.max(2, pool.workers * 2);
+  const window = Math.max(inFlightMax * batch * 4, 1024);
+  let next = 0; // position in `pending` of the next cell to dispatch
+  const retry: number[][] = []; // cells of a batch whose worker died, re-run one by one
+  let inFlight = 0;
+  let stop: SweepStatus | null = null;
+  let wake: () => void = () => {};
+  const onAbort = () => {
+    stop ??= "interrupted";
+    wake();
+  };
+  options.signal?.addEventListener("abort", onAbort);
+  if (options.signal?.aborted) onAbort();
+  const flush = () => {
+    if (writer.flush() > 0) onWritten();
+    if (writer.halted) stop ??= "failed";
+  };
+
+  const launch = (cells: number[], isolated: boolean) => {
+    inFlight++;
+    const started = performance.now();
+    pool.run(cells).then(
+      (results) => {
+        for (const r of results) writer.add(r);
+      },
+      (err: unknown) => {
+        if (stop) return;
+        if (cells.length > 1 && !isolated) {
+          // A worker died: re-run its cells one per task so only the cell that kills it fails.
+          for (const c of cells) retry.push([c]);
+        } else {
+          for (const c of cells) writer.add({ row: workerDiedRow(plan, c, err, performance.now() - started) });
+        }
+      },
+    ).finally(() => {
+      inFlight--;
+      wake();
+    });
+  };
+
+  try {
+    while (!stop) {
+      while (!stop && inFlight < inFlightMax && (retry.length > 0 || (next < pending.length && next - writer.written < window))) {
+        if (retry.length > 0) launch(retry.shift()!, true);
+        else {
+          const cells = pending.slice(next, Math.min(next + batch, pending.length));
+          next += cells.length;
+          launch(cells, false);
+        }
+      }
+      if (writer.finished) break;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      flush();
+    }
+    // Stopped early: write what is contiguous, and drop the rest (resume recomputes it).
+    flush();
+  } finally {
+    options.signal?.removeEventListener("abort", onAbort);
+  }
+  return stop ?? "complete";
 }
 
 /** The error row of a cell whose worker thread died running it alone (also used by the queue worker). */
@@ -428,7 +532,7 @@ export function workerDiedRow(plan: SweepPlan, cell: number, err: unknown, durat
 }
 
 function truncate(path: string, bytes: number): void {
-  if (statSync(path).size === bytes) return;
+  if (!existsSync(path) || statSync(path).size === bytes) return;
   const fd = openSync(path, "r+");
   try {
     ftruncateSync(fd, bytes);
@@ -450,42 +554,33 @@ export function flattenRow(row: unknown): Map<string, unknown> {
   return out;
 }
 
-function csvField(v: unknown): string {
-  if (v === undefined || v === null) return "";
-  const s = typeof v === "object" ? JSON.stringify(v) : String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-/** Writes the CSV of a rows file: one header (the union of columns, in order of first appearance), one line per row. */
+/** Writes the CSV of a rows file (atomically, streamed): one header (the union of columns, in order of first appearance), one line per row. */
 export async function writeCsv(rowsPath: string, csvPath: string): Promise<void> {
   const columns = new Map<string, number>();
   await scanLines(rowsPath, (line) => {
     for (const k of flattenRow(JSON.parse(line)).keys()) if (!columns.has(k)) columns.set(k, columns.size);
     return true;
   });
-  const tmp = `${csvPath}.${process.pid}.tmp`;
-  const fd = openSync(tmp, "w");
+  const file = openAtomic(csvPath, "--csv");
   try {
-    writeSync(fd, [...columns.keys()].map(csvField).join(",") + "\n");
+    const keys = [...columns.keys()];
+    file.write(csvLine(keys) + "\n");
     let lines: string[] = [];
     await scanLines(rowsPath, (line) => {
       const flat = flattenRow(JSON.parse(line));
-      lines.push([...columns.keys()].map((k) => csvField(flat.get(k))).join(","));
+      lines.push(csvLine(keys.map((k) => flat.get(k))));
       if (lines.length >= 1000) {
-        writeSync(fd, lines.join("\n") + "\n");
+        file.write(lines.join("\n") + "\n");
         lines = [];
       }
       return true;
     });
-    if (lines.length) writeSync(fd, lines.join("\n") + "\n");
-  } finally {
-    closeSync(fd);
-  }
-  const { rename } = await import("node:fs/promises");
-  await rename(tmp, csvPath).catch(async (e) => {
-    await rm(tmp, { force: true });
+    if (lines.length) file.write(lines.join("\n") + "\n");
+    file.commit();
+  } catch (e) {
+    file.abort();
     throw e;
-  });
+  }
 }
 
 /** Reads every row of a rows file (for summaries and tests). */

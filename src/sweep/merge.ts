@@ -1,6 +1,8 @@
 // Merging shard outputs into one result ordered by cell, refusing missing or duplicated cells.
-// Works on async streams of lines, so it runs anywhere; src/node/sweep-cli.ts feeds it files.
+// Works on async streams of lines, so it runs anywhere; src/node/sweep-cli.ts feeds it files and
+// checks each row against the plan (rowMismatch).
 import { PlurisimError } from "../core/errors.js";
+import { canonicalJson, cellAt, type Cell, type SweepPlan } from "./spec.js";
 
 /** One line of a result file with its cell index. */
 export interface CellLine {
@@ -84,4 +86,26 @@ export async function mergeOrdered(sources: MergeSource[], total: number, write:
     );
   }
   return { cells: count };
+}
+
+/**
+ * Why a row cannot be cell `row.cell` of `plan` (its replicate, seed or parameters differ from the
+ * ones the plan gives that cell), or null when it can. This is the row's own identity, so rows of
+ * another sweep are caught even when a matching manifest was put beside them.
+ */
+export function rowMismatch(plan: SweepPlan, row: { cell: number } & Record<string, unknown>): string | null {
+  let cell: Cell;
+  try {
+    cell = cellAt(plan, row.cell);
+  } catch {
+    // A cell whose own parameters fail (a derived formula) has an error row with no parameters.
+    return row.status === "error" || !Number.isSafeInteger(row.cell) || row.cell < 0 || row.cell >= plan.total ? null : "cannot be built from the sweep";
+  }
+  if (row.replicate !== cell.replicate) return `has replicate ${String(row.replicate)}, not ${cell.replicate}`;
+  if (row.seed !== cell.seed) return `has seed ${String(row.seed)}, not ${cell.seed}`;
+  // Both sides through JSON, as the row was written.
+  const want = canonicalJson(JSON.parse(JSON.stringify(cell.params)));
+  const got = canonicalJson(row.params ?? null);
+  if (got !== want) return `has parameters ${got.slice(0, 120)}, not ${want.slice(0, 120)}`;
+  return null;
 }
