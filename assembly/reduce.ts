@@ -10,7 +10,9 @@ import { ZB, ZB_SHIFT, zeroBlockCount, live } from "./blocks";
 /**
  * Per group: out[3i] = E_p[r_i], out[3i+1] = Var_p[r_i] (shifted by the mean, second pass),
  * out[3i+2] = Z_i = E_p[w_i]. Atoms with p = 0 are skipped, so r = -Infinity there is harmless;
- * p is normalised by its own sum.
+ * p is normalised by its own sum. The variance is taken of r - r(x0), x0 the first atom with
+ * p > 0: the mean of r is off by a few ulps of |r|, which squared would swamp the variance (a
+ * constant reward of 1e300 would give Infinity), while r - r(x0) is exactly 0 for a constant.
  */
 export function groupStats(pPtr: usize, rPtr: usize, wPtr: usize, n: i32, m: i32, outPtr: usize, flags: usize): void {
   const nb = zeroBlockCount(n);
@@ -23,7 +25,15 @@ export function groupStats(pPtr: usize, rPtr: usize, wPtr: usize, n: i32, m: i32
   const inv = total > 0 ? 1 / total : 0;
   for (let i = 0; i < m; i++) {
     const row = <usize>i * <usize>n * 8;
+    let ref: f64 = 0;
+    for (let x = 0; x < n; x++) {
+      if (load<f64>(pPtr + (<usize>x << 3)) > 0) {
+        ref = load<f64>(rPtr + row + (<usize>x << 3));
+        break;
+      }
+    }
     let mean: f64 = 0;
+    let shifted: f64 = 0;
     let z: f64 = 0;
     for (let b = 0; b < nb; b++) {
       if (!live(flags, b)) continue;
@@ -32,12 +42,15 @@ export function groupStats(pPtr: usize, rPtr: usize, wPtr: usize, n: i32, m: i32
         const o = <usize>x << 3;
         const p = load<f64>(pPtr + o);
         if (p > 0) {
-          mean += p * load<f64>(rPtr + row + o);
+          const r = load<f64>(rPtr + row + o);
+          mean += p * r;
+          shifted += p * (r - ref);
           z += p * load<f64>(wPtr + row + o);
         }
       }
     }
     mean *= inv;
+    shifted *= inv;
     let v: f64 = 0;
     for (let b = 0; b < nb; b++) {
       if (!live(flags, b)) continue;
@@ -46,7 +59,7 @@ export function groupStats(pPtr: usize, rPtr: usize, wPtr: usize, n: i32, m: i32
         const o = <usize>x << 3;
         const p = load<f64>(pPtr + o);
         if (p > 0) {
-          const d = load<f64>(rPtr + row + o) - mean;
+          const d = load<f64>(rPtr + row + o) - ref - shifted;
           v += p * d * d;
         }
       }

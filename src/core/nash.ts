@@ -86,7 +86,9 @@ export function nashGap(p: Float64Array, w: Float64Array, n: number, m: number, 
     }
     if (g > best) best = g;
   }
-  return best - 1;
+  // sum_x p(x) g(x) = sum_i q_i = 1, so max g >= 1 and the gap is >= 0; rounding can leave -1e-16.
+  const gap = best - 1;
+  return gap < 0 ? 0 : gap;
 }
 
 function fail(field: string, value: unknown, message: string): never {

@@ -1,5 +1,38 @@
-// Replicates of a finite-sample run (`--replicates R`): the seed of each replicate
-// and the aggregation of their final metrics.
+// Replicates of a finite-sample run (`--replicates R`): the seed of each replicate, the
+// aggregation of their final metrics, and the one rule for when a basin counts as lost.
+import { PlurisimError } from "./errors.js";
+import { MAX_MEMORY_BYTES, MAX_REPLICATES } from "./limits.js";
+
+/**
+ * Mass below which a basin counts as lost, for `lostBasins` and replicate survival alike: no
+ * mass at all (a histogram keeps no atom of it), or, for a fitted density that is positive
+ * everywhere (gmm, kde), less than half a sample's worth, 1/(2N).
+ */
+export function lostBasinThreshold(retraining: { model: string; samples?: number }): number {
+  const N = retraining.samples;
+  return (retraining.model === "gmm" || retraining.model === "kde") && N !== undefined ? 1 / (2 * N) : Number.MIN_VALUE;
+}
+
+/**
+ * Throws INVALID_SCENARIO unless `replicates` is an integer in [1, MAX_REPLICATES], and
+ * MEMORY_LIMIT when keeping `keptAtoms` final masses per replicate would pass MAX_MEMORY_BYTES.
+ */
+export function checkReplicates(replicates: unknown, keptAtoms = 0): number {
+  if (typeof replicates !== "number" || !Number.isInteger(replicates) || replicates < 1 || replicates > MAX_REPLICATES) {
+    throw new PlurisimError("INVALID_SCENARIO", `replicates must be an integer in [1, ${MAX_REPLICATES}] (got ${String(replicates)})`, {
+      field: "replicates",
+      value: replicates,
+    });
+  }
+  if (replicates * keptAtoms * 8 > MAX_MEMORY_BYTES) {
+    throw new PlurisimError(
+      "MEMORY_LIMIT",
+      `replicates = ${replicates} final distributions of ${keptAtoms} atoms need ${((replicates * keptAtoms * 8) / 2 ** 30).toFixed(2)} GiB, over the limit of 2 GiB; use fewer replicates or leave out the final distribution`,
+      { field: "replicates", value: replicates },
+    );
+  }
+  return replicates;
+}
 
 /** fmix32 of MurmurHash3: a bijective avalanche on 32-bit integers. */
 function fmix32(h: number): number {
@@ -26,12 +59,15 @@ export interface ReplicateSummary {
   mean: Record<string, number | number[]>;
   /** Sample standard deviation (n - 1 denominator; 0 for one replicate). */
   std: Record<string, number | number[]>;
-  /** Per group, the fraction of replicates whose basin mass is > 0 at the end. */
+  /** Per group, the fraction of replicates whose basin is not lost at the end (lostBasinThreshold). */
   basinSurvival: number[];
 }
 
-/** Mean and standard deviation per final metric, and per group the fraction of replicates whose basin survived. */
-export function aggregateReplicates(results: { final: Record<string, unknown> }[], groupCount: number): ReplicateSummary {
+/**
+ * Mean and standard deviation per final metric, and per group the fraction of replicates whose
+ * basin survived: basin mass at least `lostBelow` (lostBasinThreshold of the retraining).
+ */
+export function aggregateReplicates(results: { final: Record<string, unknown> }[], groupCount: number, lostBelow = Number.MIN_VALUE): ReplicateSummary {
   const R = results.length;
   const mean: Record<string, number | number[]> = {};
   const std: Record<string, number | number[]> = {};
@@ -69,6 +105,6 @@ export function aggregateReplicates(results: { final: Record<string, unknown> }[
       std[key] = sds;
     }
   }
-  for (let i = 0; i < groupCount; i++) basinSurvival[i] = results.filter((r) => ((r.final.basinMass as number[] | undefined)?.[i] ?? 0) > 0).length / R;
+  for (let i = 0; i < groupCount; i++) basinSurvival[i] = results.filter((r) => ((r.final.basinMass as number[] | undefined)?.[i] ?? 0) >= lostBelow).length / R;
   return { mean, std, basinSurvival };
 }

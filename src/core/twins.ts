@@ -105,19 +105,30 @@ function groupStatsArrays(p: Float64Array, r: Float64Array, w: Float64Array, n: 
   for (let x = 0; x < n; x++) total += p[x];
   const inv = total > 0 ? 1 / total : 0;
   for (let i = 0; i < m; i++) {
+    // The variance of r - r(x0), x0 the first atom with p > 0 (as the kernel: exact 0 for a constant).
+    let ref = 0;
+    for (let x = 0; x < n; x++) {
+      if (p[x] > 0) {
+        ref = r[i * n + x];
+        break;
+      }
+    }
     let mean = 0;
+    let shifted = 0;
     let z = 0;
     for (let x = 0; x < n; x++) {
       if (p[x] > 0) {
         mean += p[x] * r[i * n + x];
+        shifted += p[x] * (r[i * n + x] - ref);
         z += p[x] * w[i * n + x];
       }
     }
     mean *= inv;
+    shifted *= inv;
     let v = 0;
     for (let x = 0; x < n; x++) {
       if (p[x] > 0) {
-        const d = r[i * n + x] - mean;
+        const d = r[i * n + x] - ref - shifted;
         v += p[x] * d * d;
       }
     }
