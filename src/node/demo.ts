@@ -64,6 +64,6 @@ export async function runDemo(flags: { generations?: number; report?: string | f
     // The report pulls in vega: loaded only here, so the table above appears without waiting for it.
     const { writeRunReport } = await import("./report.js");
     await writeRunReport(runs, out, { title: "plurisim: one reward collapses, two groups stay diverse" });
-    process.stdout.write(`Report with the figures: ${out}\n`);
+    process.stderr.write(`wrote ${out} (the same runs as figures and tables)\n`);
   }
 }
