@@ -1,7 +1,7 @@
 // The one error class of plurisim. Callers and tests branch on `code`, never on message text;
 // the message names the field and shows the offending value (STYLE.md, "Errors").
 
-/** Stable error codes. Every one of them is a problem with the input (CLI exit code 2). */
+/** Stable error codes. All but SERVER_ERROR_CODES are problems with the input (CLI exit code 2). */
 export const ERROR_CODES = [
   /** The scenario document breaks the schema or a cross-field rule. */
   "INVALID_SCENARIO",
@@ -27,9 +27,22 @@ export const ERROR_CODES = [
   "FILE",
   /** A command-line flag or argument is malformed (an integer flag given "abc", a bad --set). */
   "USAGE",
+  /** A malformed --queue URL, a database number the server lacks, or flags that do not mix with --queue. */
+  "QUEUE_URL",
+  /** The same sweep is on the queue from another engine build. */
+  "QUEUE_CONFLICT",
+  /** The queue's Redis cannot be reached or does not answer within the probe's 3 s, or is older than 5.0. */
+  "QUEUE_UNREACHABLE",
+  /** The queue's Redis wants a password, or refused the one given. */
+  "QUEUE_AUTH",
+  /** The queue's Redis stopped answering while jobs were added or rows collected. */
+  "QUEUE_LOST",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Codes that blame the environment (a server), not the input: the CLI exits 1 for them, not 2. */
+export const SERVER_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(["QUEUE_UNREACHABLE", "QUEUE_AUTH", "QUEUE_LOST"]);
 
 /** An error with a stable `code`, the dotted field path it concerns and the offending value. */
 export class PlurisimError extends Error {

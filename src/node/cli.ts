@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { Argument, Command, CommanderError, Option } from "commander";
 import type { Audit, AuditCheck } from "../core/audit.js";
 import { atomCoords } from "../core/compile.js";
-import { isPlurisimError, PlurisimError } from "../core/errors.js";
+import { isPlurisimError, PlurisimError, SERVER_ERROR_CODES } from "../core/errors.js";
 import { toJson } from "../core/json.js";
 import { presets, presetScenario } from "../core/presets.js";
 import { parseScenario, scenarioJsonSchema, type Scenario } from "../core/scenario.js";
@@ -274,7 +274,7 @@ export async function main(argv: string[]): Promise<number> {
     const known = isPlurisimError(err) ? err : fileError(err);
     if (known) {
       process.stderr.write(`plurisim: error [${known.code}]: ${known.message}\n`);
-      return 2;
+      return SERVER_ERROR_CODES.has(known.code) ? 1 : 2;
     }
     throw err;
   }
