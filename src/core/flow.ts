@@ -47,6 +47,10 @@ export interface FlowNet {
    * maxAttempts times, then clamped. Returns the number clamped, or -1 if a point is not finite.
    */
   sample(ids: Int32Array, tag: SampleTag, seed: number, stream: number, odeSteps: number, heun: boolean, maxAttempts: number, outPtr: number): number;
+  /** The loss of one batch (x_t and target point-major, B x dim) and its gradient, as the trainer computes them. */
+  lossGrad(xt: Float64Array, t: Float64Array, target: Float64Array): { loss: number; grad: Float32Array };
+  /** The network's velocity v(x_t, t) at B points (point-major in, point-major out), in the network's normalised coordinates. */
+  velocity(xt: Float64Array, t: Float64Array): Float64Array;
   /** A copy of the parameters (f32). */
   params(): Float32Array;
   /** Overwrites the parameters. */
@@ -89,6 +93,20 @@ export function createFlowNet(kernels: Kernels, spec: FlowNetSpec, box: Float64A
   let idsCap = 0;
   const tags: Record<SampleTag, number> = { candidate: raw.flowTag(0), fresh: raw.flowTag(1), pool: raw.flowTag(2) };
 
+  // Copies a batch into the network's input rows (the typed-array level, for tests and tools;
+  // each call allocates its three arrays in the arena).
+  const batchIn = (xt: Float64Array, t: Float64Array, target: Float64Array): void => {
+    const B = t.length;
+    if (B < 1 || B > cap || xt.length !== B * dim || target.length !== B * dim) throw new RangeError(`a batch needs 1 to ${cap} points of dimension ${dim}`);
+    const xp = kernels.allocF64(B * dim);
+    const tp = kernels.allocF64(B);
+    const up = kernels.allocF64(B * dim);
+    kernels.write(xp, xt);
+    kernels.write(tp, t);
+    kernels.write(up, target);
+    raw.flowSetBatch(desc, work, B, xp, tp, up);
+  };
+
   return {
     spec,
     paramCount: P,
@@ -120,6 +138,19 @@ export function createFlowNet(kernels: Kernels, spec: FlowNetSpec, box: Float64A
       new Int32Array(raw.memory.buffer, idsPtr, ids.length).set(ids);
       return raw.flowSamplePoints(desc, params, work, SAMPLE_CHUNK, frame, seed >>> 0, stream >>> 0, tags[tag], idsPtr, count, odeSteps, heun ? 1 : 0, boxPtr, maxAttempts, pendPtr, outPtr);
     },
+    lossGrad(xt, t, target) {
+      const B = t.length;
+      batchIn(xt, t, target);
+      const loss = raw.flowLossGrad(desc, params, grads, work, B);
+      return { loss, grad: new Float32Array(raw.memory.buffer, grads, P).slice() };
+    },
+    velocity(xt, t) {
+      const B = t.length;
+      batchIn(xt, t, new Float64Array(xt.length));
+      const out = kernels.allocF64(B * dim);
+      raw.flowVelocityOf(desc, params, work, B, out);
+      return kernels.read(out, B * dim);
+    },
     params: () => new Float32Array(raw.memory.buffer, params, P).slice(),
     setParams(p) {
       new Float32Array(raw.memory.buffer, params, P).set(p);
@@ -132,4 +163,17 @@ export function sequentialIds(count: number): Int32Array {
   const ids = new Int32Array(2 * count);
   for (let j = 0; j < count; j++) ids[2 * j] = j;
   return ids;
+}
+
+/**
+ * The exact assignment of a B x B cost matrix (row-major): rowOf[j] is the row matched to
+ * column j, minimising sum_j cost[rowOf[j]][j]. Allocates in the kernels' arena.
+ */
+export function exactAssignment(kernels: Kernels, cost: Float64Array, B: number): Int32Array {
+  const c = kernels.allocF64(B * B);
+  kernels.write(c, cost);
+  const scratch = kernels.allocU8(3 * 8 * (B + 1) + 3 * 4 * (B + 1) + 96);
+  const rowOf = kernels.allocU8(4 * B);
+  kernels.raw.flowAssign(c, B, scratch, rowOf);
+  return new Int32Array(kernels.raw.memory.buffer, rowOf, B).slice();
 }
