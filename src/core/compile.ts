@@ -198,34 +198,76 @@ export function rewardEvaluator(reward: RewardSpec, space: SpaceSpec): RewardEva
   }
 }
 
-// Log of the (unnormalised) Gaussian density: the 2 pi constants cancel on renormalisation,
-// but the log det terms do not when components differ.
-function gaussianLogDensity(coords: Float64Array, n: number, dim: 1 | 2, mean: number | [number, number], sd: number | undefined, cov: [[number, number], [number, number]] | undefined, logWeight: number, out: Float64Array): void {
-  if (dim === 1) {
-    const mu = mean as number;
-    const s = sd as number;
-    const c = logWeight - dmath.log(s);
-    const inv = 1 / (2 * s * s);
-    for (let x = 0; x < n; x++) {
-      const d = coords[x] - mu;
-      out[x] = c - d * d * inv;
+type Cov2 = [[number, number], [number, number]];
+
+/**
+ * One Gaussian on the atoms as offset + rel[x], with rel[x] = -(Q(x) - Q(ref)) / 2 <= 0 relative
+ * to the atom `ref` nearest the mean (Q the squared Mahalanobis distance to it) and offset =
+ * logWeight - log sqrt(det) - Q(ref) / 2 (the 2 pi constants cancel on renormalisation; the log
+ * det terms do not when mixture components differ).
+ *
+ * Q(x) - Q(ref) is formed as (x - ref)^T adj(C) ((x - mu) + (ref - mu)) / det(C), from
+ * differences of coordinates, so a mean far from the box (1e100 away) or an sd far below the
+ * spacing (1e-300) keeps the order of the atoms instead of rounding every Q to one value or to
+ * Infinity. Coordinates, means and covariance entries are bounded (MAX_COORDINATE,
+ * MAX_COVARIANCE), so the numerator is finite; dividing by det may overflow, which means an
+ * atom infinitely less likely than `ref` (-Infinity), never NaN.
+ */
+function gaussianLogDensity(coords: Float64Array, n: number, dim: 1 | 2, mean: number | [number, number], sd: number | undefined, cov: Cov2 | undefined, logWeight: number, rel: Float64Array): { offset: number; Qref: number } {
+  const mx = dim === 1 ? (mean as number) : (mean as [number, number])[0];
+  const my = dim === 1 ? 0 : (mean as [number, number])[1];
+  // adj(C) / M and det(C) / M with M = max(a, d), or the identity and sd^2 (1-D, isotropic).
+  let a = 1;
+  let b = 0;
+  let d = 1;
+  let scale = 0;
+  let logRootDet: number;
+  if (cov === undefined) {
+    logRootDet = dim * dmath.log(sd as number);
+  } else {
+    const [[ca, cb], [, cd]] = cov;
+    const M = Math.max(ca, cd);
+    a = cd / M;
+    b = -cb / M;
+    d = ca / M;
+    scale = (ca * cd - cb * cb) / M;
+    logRootDet = 0.5 * dmath.log(ca * cd - cb * cb);
+  }
+  const x0 = (x: number) => coords[dim * x];
+  const x1 = (x: number) => (dim === 2 ? coords[2 * x + 1] : 0);
+  // (x - ref)^T adj (x + ref - 2 mu): Q(x) - Q(ref) up to the positive factor 1/det.
+  const numerator = (x: number, ref: number): number => {
+    const u0 = x0(x) - x0(ref);
+    const u1 = x1(x) - x1(ref);
+    const v0 = x0(x) - mx + (x0(ref) - mx);
+    const v1 = x1(x) - my + (x1(ref) - my);
+    return u0 * (a * v0 + b * v1) + u1 * (b * v0 + d * v1);
+  };
+  const divide = (q: number): number => (q === 0 ? 0 : cov === undefined ? q / (sd as number) / (sd as number) : q / scale);
+  // The nearest atom: the smallest Q(x) - Q(0); the numerator has the same order and stays finite.
+  let ref = 0;
+  let best = 0;
+  for (let x = 1; x < n; x++) {
+    const q = numerator(x, 0);
+    if (q < best) {
+      best = q;
+      ref = x;
     }
-    return;
   }
-  const [mx, my] = mean as [number, number];
-  const [[a, b], [, d]] = cov ?? [[(sd as number) ** 2, 0], [0, (sd as number) ** 2]];
-  const det = a * d - b * b;
-  const c = logWeight - 0.5 * dmath.log(det);
   for (let x = 0; x < n; x++) {
-    const dx = coords[2 * x] - mx;
-    const dy = coords[2 * x + 1] - my;
-    out[x] = c - (0.5 * (d * dx * dx - 2 * b * dx * dy + a * dy * dy)) / det;
+    // ref is the minimiser, so Q(x) - Q(ref) >= 0 up to rounding: a rounding-negative one is a tie.
+    const q = divide(numerator(x, ref));
+    rel[x] = q > 0 ? -0.5 * q : 0;
   }
+  const e0 = x0(ref) - mx;
+  const e1 = x1(ref) - my;
+  const Qref = divide(e0 * (a * e0 + b * e1) + e1 * (b * e0 + d * e1));
+  return { offset: logWeight - logRootDet - 0.5 * Qref, Qref };
 }
 
 /**
  * Masses of a distribution on the atoms, summing to 1. Densities are evaluated in log space
- * and shifted by their maximum before exponentiating, so a Gaussian far from the box or very
+ * relative to the most likely atom before exponentiating, so a Gaussian far from the box or very
  * narrow still gives a proper distribution (its mass goes to the nearest atoms).
  */
 export function discretize(dist: DistributionSpec, space: SpaceSpec, coords: Float64Array = atomCoords(space), field = "initial"): Float64Array {
@@ -244,18 +286,27 @@ export function discretize(dist: DistributionSpec, space: SpaceSpec, coords: Flo
   if (dist.kind === "gaussian") {
     gaussianLogDensity(coords, n, dim, dist.mean, dist.sd, dist.cov, 0, logp);
   } else {
-    const tmp = new Float64Array(n);
+    const parts = dist.weights.flatMap((wt, j) => {
+      if (wt === 0) return [];
+      const rel = new Float64Array(n);
+      const logWeight = dmath.log(wt);
+      return [{ rel, logWeight, ...gaussianLogDensity(coords, n, dim, dist.means[j], dist.sds?.[j], dist.covs?.[j], logWeight, rel) }];
+    });
+    // When every component's offset underflows (each is astronomically far from every atom in its
+    // own units), the component(s) nearest in those units carry the whole mass.
+    if (!parts.some((c) => c.offset > -Infinity)) {
+      const nearest = Math.min(...parts.map((c) => c.Qref));
+      for (const c of parts) c.offset = c.Qref === nearest ? c.logWeight : -Infinity;
+    }
     logp.fill(-Infinity);
-    dist.weights.forEach((wt, j) => {
-      if (wt === 0) return;
-      gaussianLogDensity(coords, n, dim, dist.means[j], dist.sds?.[j], dist.covs?.[j], dmath.log(wt), tmp);
+    for (const c of parts) {
       for (let x = 0; x < n; x++) {
         const a = logp[x];
-        const b = tmp[x];
+        const b = c.offset + c.rel[x];
         const hi = a > b ? a : b;
         logp[x] = hi === -Infinity ? -Infinity : hi + dmath.log1p(dmath.exp(-Math.abs(a - b)));
       }
-    });
+    }
   }
   let max = -Infinity;
   for (let x = 0; x < n; x++) if (logp[x] > max) max = logp[x];
