@@ -369,26 +369,63 @@ export function checkRewardUnderflow(problem: Pick<Problem, "n" | "m" | "r" | "t
   }
 }
 
-/** Compiles a validated scenario into the Problem the engine runs; throws REWARD_NOT_FINITE or REWARD_UNDERFLOW. */
-export function compileScenario(s: Scenario): Problem {
+/** A compiled scenario kept to compile the next one from (compileScenario's `prev`). */
+export interface Compiled {
+  scenario: Scenario;
+  problem: Problem;
+}
+
+/** True when two parsed-scenario values are structurally equal (plain JSON data). */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameValue(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const key of ka) if (!Object.hasOwn(b, key) || !sameValue((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])) return false;
+  return true;
+}
+
+/**
+ * Compiles a validated scenario into the Problem the engine runs; throws REWARD_NOT_FINITE or
+ * REWARD_UNDERFLOW. With `prev` (the last compiled scenario, e.g. the previous cell of a sweep),
+ * every array whose inputs are unchanged is reused as the same object: coordinates, p0 and
+ * p_data when the space and the distribution are equal, each reward row when its reward is
+ * equal (r itself when all are). The values are those a fresh compile gives; the engine keeps
+ * what it derived from reused arrays (weights, masks) in place.
+ */
+export function compileScenario(s: Scenario, prev?: Compiled): Problem {
   const { space } = s;
   const n = atomCount(space);
   const dim = spaceDim(space);
   const m = s.groups.length;
-  const coords = atomCoords(space);
+  const sameSpace = prev !== undefined && sameValue(prev.scenario.space, space);
+  const coords = sameSpace ? prev.problem.coords : atomCoords(space);
 
-  const p0 = discretize(s.initial, space, coords, "initial");
-  const pData = s.realData.distribution ? discretize(s.realData.distribution, space, coords, "realData.distribution") : p0.slice();
+  const sameInitial = sameSpace && sameValue(prev.scenario.initial, s.initial);
+  const p0 = sameInitial ? prev.problem.p0 : discretize(s.initial, space, coords, "initial");
+  const dist = s.realData.distribution;
+  const sameData = sameSpace && sameValue(prev.scenario.realData.distribution, dist) && (dist !== undefined || sameInitial);
+  const pData = sameData ? prev.problem.pData : dist ? discretize(dist, space, coords, "realData.distribution") : p0.slice();
 
   const q = new Float64Array(m);
   let qs = 0;
   for (const g of s.groups) qs += g.weight;
   s.groups.forEach((g, i) => (q[i] = g.weight / qs));
 
-  const r = new Float64Array(m * n);
+  const sameReward = s.groups.map((g, i) => sameSpace && i < prev.scenario.groups.length && sameValue(prev.scenario.groups[i].reward, g.reward));
+  const allSame = sameSpace && m === prev.problem.m && sameReward.every(Boolean);
+  const r = allSame ? prev.problem.r : new Float64Array(m * n);
   s.groups.forEach((g, i) => {
+    if (allSame) return;
     const row = r.subarray(i * n, (i + 1) * n);
-    if (g.reward.kind === "vector") row.set(g.reward.values);
+    if (sameReward[i]) row.set(prev!.problem.r.subarray(i * n, (i + 1) * n));
+    else if (g.reward.kind === "vector") row.set(g.reward.values);
     else rewardEvaluator(g.reward, space)(coords, n, row);
     for (let x = 0; x < n; x++) {
       if (!Number.isFinite(row[x])) {
@@ -435,6 +472,9 @@ export function compileScenario(s: Scenario): Problem {
     seed: s.seed,
     retraining,
   };
-  checkRewardUnderflow(problem);
+  // The check reads r, tau, p0, p_data and whether p_data is mixed in: skip it when none changed.
+  const p = prev?.problem;
+  const checked = p !== undefined && r === p.r && p0 === p.p0 && pData === p.pData && problem.tau === p.tau && problem.lambda > 0 === p.lambda > 0;
+  if (!checked) checkRewardUnderflow(problem);
   return problem;
 }

@@ -1,16 +1,16 @@
 // The engine: owns one Wasm instance and its memory, runs a scenario generation by
 // generation, and copies plain results out. Imports nothing from `node:`; Node and the
 // browser differ only in how the .wasm bytes arrive (src/node/index.ts, src/web/index.ts).
-import { dmath } from "./detmath.js";
 import { auditScenario, checkAudit } from "./audit.js";
 import { basinMasks } from "./basins.js";
-import { compileScenario, rewardEvaluator } from "./compile.js";
+import { compileScenario, rewardEvaluator, type Compiled } from "./compile.js";
 import { PlurisimError } from "./errors.js";
 import { instantiateKernels, type Kernels } from "./kernels.js";
+import { createMetrics } from "./metrics.js";
 import { solveNash } from "./nash.js";
-import { aggregateReplicates, replicateSeed, type ReplicateSummary } from "./replicates.js";
+import { aggregateReplicates, checkReplicates, lostBasinThreshold, replicateSeed, type ReplicateSummary } from "./replicates.js";
 import { createRetrainer, generationGroup } from "./retrain.js";
-import { parseScenario, type Scenario } from "./scenario.js";
+import { atomCount, parseScenario, type Scenario } from "./scenario.js";
 import { sha256Hex } from "./sha256.js";
 import type { EngineInfo, Metrics, NashSolution, Problem, RunResult } from "./types.js";
 import { MAX_MASS_DEFECT } from "./limits.js";
@@ -33,6 +33,14 @@ export interface RunOptions {
    * the results have the same bits either way (benchmarks and tests compare the two).
    */
   zeroBlocks?: boolean;
+  /**
+   * Keep the metrics of every recorded generation in `trajectory` (default true). false computes
+   * and keeps only those of the final generation and of `recordAt`: the run holds O(n) memory
+   * whatever the number of generations.
+   */
+  trajectory?: boolean;
+  /** With trajectory: false, generations whose metrics are computed and kept as well. */
+  recordAt?: readonly number[];
 }
 
 export interface Engine {
@@ -82,26 +90,39 @@ export async function compileWasm(bytes: Uint8Array): Promise<WasmSource> {
 export async function createEngineFrom(source: WasmSource): Promise<Engine> {
   const kernels = await instantiateKernels(source.module);
   const info: EngineInfo = { version: VERSION, wasmSha256: source.wasmSha256 };
+  // The last compiled scenario: the next one reuses its arrays where its inputs are equal
+  // (a sweep's cells mostly differ in a few numbers), and the arrays laid out in Wasm memory
+  // for them stay there (Resident).
+  let last: Compiled | undefined;
+  const compile = (scenario: Scenario): Problem => {
+    const problem = compileScenario(scenario, last);
+    last = { scenario, problem };
+    return problem;
+  };
+  const state: EngineState = { kernels, info, resident: null };
   return {
     info,
     run(input, options = {}) {
       const scenario = parseScenario(input);
-      return runProblem(kernels, info, compileScenario(scenario), options, scenario);
+      return runProblem(state, compile(scenario), options, scenario);
     },
     runProblem(problem, options = {}, scenario) {
-      return runProblem(kernels, info, problem, options, scenario);
+      return runProblem(state, problem, options, scenario);
     },
     runReplicates(input, replicates, options = {}) {
-      if (!Number.isInteger(replicates) || replicates < 1) {
-        throw new PlurisimError("INVALID_SCENARIO", `replicates must be an integer >= 1 (got ${replicates})`, { field: "replicates", value: replicates });
-      }
+      checkReplicates(replicates);
       const scenario = parseScenario(input);
+      if (options.final) checkReplicates(replicates, atomCount(scenario.space));
       const seeds = Array.from({ length: replicates }, (_, r) => replicateSeed(scenario.seed, r));
       const finals = seeds.map((seed) => {
         const s = { ...scenario, seed };
-        return runProblem(kernels, info, compileScenario(s), { ...options, onProgress: undefined }, s).final;
+        return runProblem(state, compile(s), { ...options, onProgress: undefined, trajectory: false }, s).final;
       });
-      const summary = aggregateReplicates(finals.map((final) => ({ final: final as unknown as Record<string, unknown> })), finals[0].basinMass.length);
+      const summary = aggregateReplicates(
+        finals.map((final) => ({ final: final as unknown as Record<string, unknown> })),
+        finals[0].basinMass.length,
+        lostBasinThreshold(scenario.retraining),
+      );
       return { engine: info, replicates, seeds, finals, ...summary };
     },
     nash(input) {
@@ -168,36 +189,115 @@ function auditOf({ w }: Weights, problem: Problem) {
   return auditScenario({ r, w, n, m, q, p0, tau, eps });
 }
 
-function runProblem(
-  kernels: Kernels,
-  info: EngineInfo,
-  problem: Problem,
-  options: RunOptions,
-  scenario?: Scenario,
-): RunResult {
+/** An engine's kernels, its stamp, and the arrays it left in Wasm memory for the last problem. */
+interface EngineState {
+  kernels: Kernels;
+  info: EngineInfo;
+  resident: Resident | null;
+}
+
+/**
+ * What a run lays out in Wasm memory from the problem's arrays, kept in place for the next run:
+ * each part is rewritten only when its inputs are not the same objects (compileScenario reuses
+ * them across a sweep's cells) or the arena was reset since (kernels.epoch).
+ */
+interface Resident {
+  epoch: number;
+  n: number;
+  m: number;
+  r: Float64Array;
+  tau: number;
+  p0: Float64Array;
+  pData: Float64Array;
+  basinEpsilon: number;
+  rPtr: number;
+  wPtr: number;
+  maxPtr: number;
+  p0Ptr: number;
+  pDataPtr: number;
+  supportPtr: number;
+  outsidePtr: number;
+  basinPtrs: number[];
+  dataFlags: number;
+  maxR: Float64Array;
+  masks: ReturnType<typeof basinMasks>;
+  /** The arena's top after these arrays: each run allocates its own from here. */
+  top: number;
+}
+
+/** Lays out (or updates in place) the problem's resident arrays and frees everything above them. */
+function residentFor(state: EngineState, problem: Problem): Resident {
+  const { kernels } = state;
+  const { n, m } = problem;
+  let res = state.resident;
+  const raw = kernels.raw;
+  if (!res || res.epoch !== kernels.epoch || res.n !== n || res.m !== m) {
+    kernels.reset();
+    const rPtr = kernels.allocF64(m * n);
+    const wPtr = kernels.allocF64(m * n);
+    const maxPtr = kernels.allocF64(m);
+    const p0Ptr = kernels.allocF64(n);
+    const pDataPtr = kernels.allocF64(n);
+    const supportPtr = kernels.allocU8(n);
+    const outsidePtr = kernels.allocU8(n);
+    const basinPtrs = Array.from({ length: m }, () => kernels.allocU8(n));
+    const dataFlags = kernels.allocU8(raw.zeroBlockCount(n));
+    const empty = new Float64Array(0);
+    res = {
+      epoch: kernels.epoch, n, m, r: empty, tau: NaN, p0: empty, pData: empty, basinEpsilon: NaN,
+      rPtr, wPtr, maxPtr, p0Ptr, pDataPtr, supportPtr, outsidePtr, basinPtrs, dataFlags,
+      maxR: empty, masks: { basins: [], outside: new Uint8Array(0) }, top: kernels.mark(),
+    };
+    state.resident = res;
+  }
+  kernels.release(res.top);
+  const newR = res.r !== problem.r;
+  if (newR) kernels.write(res.rPtr, problem.r);
+  if (newR || res.tau !== problem.tau) {
+    // compileScenario has already refused rewards whose weights all but one underflow.
+    raw.computeWeights(res.rPtr, res.wPtr, n, m, problem.tau, res.maxPtr);
+    res.maxR = kernels.read(res.maxPtr, m);
+  }
+  if (newR || res.basinEpsilon !== problem.basinEpsilon) {
+    res.masks = basinMasks(problem.r, n, m, problem.basinEpsilon);
+    kernels.writeU8(res.outsidePtr, res.masks.outside);
+    res.masks.basins.forEach((mask, i) => kernels.writeU8(res.basinPtrs[i], mask));
+  }
+  if (res.p0 !== problem.p0) {
+    kernels.write(res.p0Ptr, problem.p0);
+    const support = new Uint8Array(n);
+    for (let x = 0; x < n; x++) support[x] = problem.p0[x] > 0 ? 1 : 0;
+    kernels.writeU8(res.supportPtr, support);
+  }
+  if (res.pData !== problem.pData) {
+    kernels.write(res.pDataPtr, problem.pData);
+    raw.markBlocks(res.pDataPtr, n, res.dataFlags);
+  }
+  res.r = problem.r;
+  res.tau = problem.tau;
+  res.basinEpsilon = problem.basinEpsilon;
+  res.p0 = problem.p0;
+  res.pData = problem.pData;
+  return res;
+}
+
+function runProblem(state: EngineState, problem: Problem, options: RunOptions, scenario?: Scenario): RunResult {
   const started = now();
+  const { kernels, info } = state;
   const { n, m, q, K, tau, lambda, generations: T } = problem;
   const wantNash = options.nash === true;
   const wantAudit = options.audit === true;
 
-  const masks = basinMasks(problem.r, n, m, problem.basinEpsilon);
-  const { basins, outside } = masks;
-
-  // Arena layout for the run (docs/model.md symbols): p, out, w, r, p0, pData, Z, c, masks.
-  kernels.reset();
+  // Resident arrays (docs/model.md symbols): r, w, p0, pData, masks; then this run's own:
+  // p, out, Z, c, q, flags, the Nash solution, scratch.
+  const res = residentFor(state, problem);
+  const { wPtr, rPtr, p0Ptr, pDataPtr, maxR, masks } = res;
   let p = kernels.allocF64(n);
   let out = kernels.allocF64(n);
-  const wPtr = kernels.allocF64(m * n);
-  const rPtr = kernels.allocF64(m * n);
-  const p0Ptr = kernels.allocF64(n);
-  const pDataPtr = kernels.allocF64(n);
   const zPtr = kernels.allocF64(m);
   const cPtr = kernels.allocF64(m);
   const qPtr = kernels.allocF64(m);
-  const statsPtr = kernels.allocF64(3 * m);
-  const supportPtr = kernels.allocU8(n);
-  const outsidePtr = kernels.allocU8(n);
-  const basinPtrs = basins.map(() => kernels.allocU8(n));
+  const reachableOutsidePtr = wantAudit ? kernels.allocU8(n) : 0;
   const nashPtr = wantNash ? kernels.allocF64(n) : 0;
   const finiteK = K !== Infinity && problem.retraining.model === "exact";
   const scratchPtr = finiteK ? kernels.allocU8(kernels.raw.finiteKScratchBytes(n, m)) : 0;
@@ -206,29 +306,20 @@ function runProblem(
   const nBlocks = kernels.raw.zeroBlockCount(n);
   let flagsP = zeroBlocks ? kernels.allocU8(nBlocks) : 0;
   let flagsOut = zeroBlocks ? kernels.allocU8(nBlocks) : 0;
-  const dataFlags = zeroBlocks && lambda !== 0 ? kernels.allocU8(nBlocks) : 0;
+  const dataFlags = zeroBlocks && lambda !== 0 ? res.dataFlags : 0;
 
-  kernels.write(rPtr, problem.r);
-  const maxR = computeWeights(kernels, problem, rPtr, wPtr);
   // The Nash solver and the audit are plain TypeScript: they get a copy of the weights.
   const weights = wantNash || wantAudit ? { w: kernels.read(wPtr, m * n), maxR } : null;
   const nash = wantNash ? nashOf(weights!, problem, masks) : undefined;
   const audit = wantAudit ? auditOf(weights!, problem) : undefined;
-  kernels.write(p0Ptr, problem.p0);
   kernels.write(p, problem.p0);
-  kernels.write(pDataPtr, problem.pData);
   kernels.write(qPtr, q);
-  const support = new Uint8Array(n);
-  for (let x = 0; x < n; x++) support[x] = problem.p0[x] > 0 ? 1 : 0;
-  kernels.writeU8(supportPtr, support);
-  kernels.writeU8(outsidePtr, outside);
-  basins.forEach((mask, i) => kernels.writeU8(basinPtrs[i], mask));
+  if (wantAudit) kernels.writeU8(reachableOutsidePtr, reachableOutside(problem, masks.outside));
   if (nash) kernels.write(nashPtr, nash.p);
   if (zeroBlocks) {
     kernels.raw.markBlocks(p, n, flagsP);
     // out holds whatever the arena held before: every block may be nonzero.
-    kernels.writeU8(flagsOut, new Uint8Array(nBlocks).fill(1));
-    if (dataFlags) kernels.raw.markBlocks(pDataPtr, n, dataFlags);
+    new Uint8Array(kernels.raw.memory.buffer, flagsOut, nBlocks).fill(1);
   }
 
   let retrainer: ReturnType<typeof createRetrainer> | null = null;
@@ -238,6 +329,19 @@ function runProblem(
     const rewardAt = scenario.groups.map((g) => rewardEvaluator(g.reward, space));
     retrainer = createRetrainer(kernels, problem, { wPtr, rewardAt });
   }
+
+  // A basin is lost when it holds no mass (histogram: no atom of it left), or, for a fitted
+  // density that is positive everywhere, less than half a sample's worth (1/(2N)).
+  const metricsOf = createMetrics(kernels, {
+    n, m, q, tau, maxR, rPtr, wPtr, p0Ptr,
+    supportPtr: res.supportPtr,
+    outsidePtr: res.outsidePtr,
+    basinPtrs: res.basinPtrs,
+    nashPtr,
+    cellWidth: problem.cellWidth,
+    lostBelow: retrainer ? lostBasinThreshold(problem.retraining) : null,
+    reachableOutsidePtr,
+  });
 
   const raw = kernels.raw;
   const Z = new Float64Array(m);
@@ -254,70 +358,23 @@ function runProblem(
   let t = 0;
   let stoppedEarly = false;
 
+  // Which generations get metrics: every recordEvery-th and the last, or (trajectory: false)
+  // the last and the ones asked for. Early stops record where they stop.
+  const keepAll = options.trajectory !== false;
+  const recordAt = new Set(options.recordAt ?? []);
+  const recorded = (gen: number) => gen === T || (keepAll ? gen % problem.recordEvery === 0 : recordAt.has(gen));
   const record = () => {
-    raw.groupStats(p, rPtr, wPtr, n, m, statsPtr, flagsP);
-    const stats = kernels.read(statsPtr, 3 * m);
-    const expectedReward: number[] = [];
-    const rewardVariance: number[] = [];
-    const logPartition: number[] = [];
-    const c = new Float64Array(m);
-    let nashWelfare = 0;
-    // A finite-sample model can lose every atom where a group's shifted weights are
-    // representable (Z_i = 0): that group's log-partition is -Infinity, and so are F and the gap.
-    let lost = false;
-    for (let i = 0; i < m; i++) {
-      expectedReward.push(stats[3 * i]);
-      rewardVariance.push(stats[3 * i + 1]);
-      const Zi = stats[3 * i + 2];
-      // log E_p[e^{r_i/tau}] = log Z_i + max r_i / tau, Z_i with shifted weights.
-      const lp = Zi > 0 ? dmath.log(Zi) + maxR[i] / tau : -Infinity;
-      logPartition.push(lp);
-      if (q[i] > 0) nashWelfare += q[i] * lp;
-      if (q[i] > 0 && !(Zi > 0)) lost = true;
-      c[i] = Zi > 0 ? q[i] / Zi : 0;
-    }
-    kernels.write(cPtr, c);
-    const gapOn = (mask: number) => (lost ? Infinity : raw.maskedMultiplierMax(wPtr, n, m, cPtr, mask) - 1);
-    const entropy = raw.entropy(p, n, flagsP);
-    const basinMass = basinPtrs.map((ptr) => raw.maskedSum(p, ptr, n, flagsP));
-    const metrics: Metrics = {
-      generation: t,
-      expectedReward,
-      rewardVariance,
-      logPartition,
-      nashWelfare,
-      nashGap: gapOn(supportPtr),
-      entropy,
-      effectiveSupport: dmath.exp(entropy),
-      basinMass,
-      outsideMass: raw.maskedSum(p, outsidePtr, n, flagsP),
-      klFromInitial: raw.klDivergence(p, p0Ptr, n, flagsP),
-      l1Step,
-      massDefect,
-    };
-    if (nash) {
-      metrics.tvToNash = raw.l1Distance(p, nashPtr, n, 0, 0) / 2;
-      metrics.klToNash = raw.klDivergence(p, nashPtr, n, flagsP);
-      if (problem.cellWidth !== null) metrics.w1ToNash = raw.w1Grid(p, nashPtr, n, problem.cellWidth);
-    }
-    if (retrainer) {
-      metrics.supportSize = raw.countPositive(p, n, flagsP);
-      metrics.lostBasins = basinMass.filter((b) => b < lostBelow).length;
-    }
-    if (audit) supOutside.push(gapOn(outsidePtr) + 1);
+    const { metrics, supOutside: sup } = metricsOf.measure({ p, flags: flagsP, generation: t, l1Step, massDefect });
+    if (sup !== null) supOutside.push(sup);
     trajectory.push(metrics);
     options.onRecord?.(metrics, () => kernels.read(p, n));
   };
 
-  // A basin is lost when it holds no mass (histogram: no atom of it left), or, for a fitted
-  // density that is positive everywhere, less than half a sample's worth (1/(2N)).
-  const rt = problem.retraining;
-  const lostBelow = rt.model === "gmm" || rt.model === "kde" ? 1 / (2 * rt.samples) : Number.MIN_VALUE;
   const c = new Float64Array(m);
   const qStep = new Float64Array(m);
-  const needL1 = (next: number) => problem.earlyStopTolerance !== null || next % problem.recordEvery === 0 || next === T;
+  const needL1 = (next: number) => problem.earlyStopTolerance !== null || recorded(next);
 
-  record();
+  if (recorded(0)) record();
   if (snapshotAt.has(0)) snapshots.push({ generation: 0, p: Array.from(kernels.read(p, n)) });
   while (t < T) {
     const g = problem.mixing === "per-generation" ? generationGroup(kernels, q, problem.seed, t) : -1;
@@ -379,7 +436,7 @@ function runProblem(
     }
     const early = problem.earlyStopTolerance !== null && l1Step < problem.earlyStopTolerance;
     if (early) stoppedEarly = true;
-    if (t % problem.recordEvery === 0 || t === T || early) record();
+    if (recorded(t) || early) record();
     if (snapshotAt.has(t)) snapshots.push({ generation: t, p: Array.from(kernels.read(p, n)) });
     options.onProgress?.(t, T);
     if (early) break;
@@ -413,6 +470,23 @@ function runProblem(
     };
   }
   return result;
+}
+
+/**
+ * The outside atoms the dynamics can ever give mass to: those of p0's support, of p_data's when
+ * lambda > 0, and every atom under a fitted density (gmm, kde, flow) or a smoothed histogram. The
+ * audit's sup_O W_t is taken over these only: an atom that never holds mass cannot stop the
+ * outside mass from decaying.
+ */
+function reachableOutside(problem: Problem, outside: Uint8Array): Uint8Array {
+  const rt = problem.retraining;
+  const everywhere = rt.model !== "exact" && !(rt.model === "histogram" && rt.smoothing === 0);
+  const mask = new Uint8Array(outside.length);
+  for (let x = 0; x < mask.length; x++) {
+    const reachable = everywhere || problem.p0[x] > 0 || (problem.lambda > 0 && problem.pData[x] > 0);
+    mask[x] = outside[x] && reachable ? 1 : 0;
+  }
+  return mask;
 }
 
 const now = () => (typeof performance !== "undefined" ? performance.now() : Date.now());

@@ -54,8 +54,14 @@ export interface KernelArrays {
 /** The instantiated kernels: raw exports, a bump arena over their memory, typed-array calls. */
 export interface Kernels extends KernelArrays {
   raw: RawKernels;
-  /** Frees every arena allocation (pointers from before become invalid). */
+  /** Frees every arena allocation (pointers from before become invalid) and bumps `epoch`. */
   reset(): void;
+  /** Counts reset() calls: data laid out at one epoch is still in place while the epoch is unchanged. */
+  readonly epoch: number;
+  /** Returns the arena's current top (a mark for release). */
+  mark(): number;
+  /** Frees the allocations made after `mark` (earlier ones stay valid; the epoch is unchanged). */
+  release(mark: number): void;
   /** Returns a 16-byte aligned pointer to len f64 slots, growing memory as needed. */
   allocF64(len: number): number;
   /** Returns a 16-byte aligned pointer to len bytes. */
@@ -77,6 +83,7 @@ export async function instantiateKernels(module: WebAssembly.Module): Promise<Ke
   const memory = raw.memory;
   const base = (raw.heapBase() + 15) & ~15;
   let top = base;
+  let epoch = 0;
 
   const alloc = (bytes: number): number => {
     const ptr = top;
@@ -130,6 +137,14 @@ export async function instantiateKernels(module: WebAssembly.Module): Promise<Ke
     raw,
     reset: () => {
       top = base;
+      epoch++;
+    },
+    get epoch() {
+      return epoch;
+    },
+    mark: () => top,
+    release: (mark: number) => {
+      top = mark;
     },
     allocF64,
     allocU8,

@@ -86,7 +86,11 @@ export function runCell(engine: Engine, plan: SweepPlan, index: number): CellRes
   let cell: Cell | undefined;
   try {
     cell = cellAt(plan, index);
-    const result = engine.run(withRecording(cell.scenario, keep), { nash: keep.nash, audit: keep.audit });
+    // Without a kept trajectory the engine computes metrics only at the kept generations and
+    // the last one, and holds no per-generation storage.
+    const options = keep.trajectory ? {} : { trajectory: false, recordAt: keep.generations };
+    const scenario = keep.trajectory ? withRecording(cell.scenario, keep) : cell.scenario;
+    const result = engine.run(scenario, { nash: keep.nash, audit: keep.audit, ...options });
     const row: Row = { cell: index, replicate: cell.replicate, params: cell.params, seed: cell.seed, status: "ok", durationMs: 0 };
     if (keep.final) row.final = pick(result.final, keep.metrics);
     if (keep.generations.length > 0) {
