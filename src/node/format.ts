@@ -1,6 +1,7 @@
 // Readable tables for the terminal: fixed-width columns, numbers with sensible precision.
 import type { Audit, AuditCheck } from "../core/audit.js";
 import type { Metrics, RunResult } from "../core/types.js";
+import { sanitizeForTerminal } from "../core/text.js";
 
 /** A number in at most `digits` significant digits, exponent form for very small or large. */
 export function num(v: number | undefined, digits = 4): string {
@@ -14,6 +15,8 @@ export function num(v: number | undefined, digits = 4): string {
 
 /** Lays rows out in columns, the first row a header underlined with dashes; numbers align right, text columns (`textColumns`) left. */
 export function table(rows: string[][], textColumns: readonly number[] = [0]): string {
+  // Cells carry group names and other strings from input files: no control characters reach the terminal.
+  rows = rows.map((r) => r.map((cell) => sanitizeForTerminal(cell ?? "")));
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
   const cellAt = (cell: string, c: number) => (textColumns.includes(c) ? cell.padEnd(widths[c]) : cell.padStart(widths[c]));
   const line = (r: string[]) => r.map(cellAt).join("  ").trimEnd();
