@@ -23,6 +23,11 @@ function bad(path: string, field: string, problem: string): never {
   throw new PlurisimError("INVALID_SCENARIO", `${path}: ${field} ${problem}`, { field, value: path });
 }
 
+/** A problem with a whole input file (field "input"). */
+function badFile(path: string, problem: string): never {
+  throw new PlurisimError("INVALID_SCENARIO", `${path} ${problem}`, { field: "input", value: path });
+}
+
 /** Deepest nesting of arrays and objects a result or row may have (a valid one nests fewer than 10). */
 export const MAX_DEPTH = 64;
 
@@ -139,6 +144,8 @@ export async function readSweepRows(path: string, options: ReadRowsOptions = {})
   const keep = options.finalFields?.map((f) => f.replace(/[[.].*$/, ""));
   const rows: SweepRow[] = [];
   let lineNo = 0;
+  // The first ok row keeps all its final metrics, so a metric name can be checked against what the rows carry.
+  let sawOk = false;
   const take = (text: string) => {
     lineNo++;
     if (text.trim() === "") return;
@@ -155,7 +162,7 @@ export async function readSweepRows(path: string, options: ReadRowsOptions = {})
       if (row.seed !== undefined) slim.seed = row.seed;
       if (row.error !== undefined) slim.error = row.error;
       if (row.final) {
-        if (!keep) slim.final = row.final;
+        if (!keep || (!sawOk && row.status === "ok")) slim.final = row.final;
         else {
           const f: Record<string, unknown> = {};
           for (const k of keep) if (k in row.final) f[k] = row.final[k];
@@ -163,6 +170,7 @@ export async function readSweepRows(path: string, options: ReadRowsOptions = {})
         }
       }
       if (options.whole !== false) for (const k of Object.keys(row)) if (!(k in slim) && k !== "final") slim[k] = row[k];
+      if (row.status === "ok") sawOk = true;
       rows.push(slim);
     } else rows.push(row);
   };
@@ -187,7 +195,7 @@ export async function readSweepRows(path: string, options: ReadRowsOptions = {})
     stream.destroy();
   }
   if (carry.trim() !== "") take(carry);
-  if (rows.length === 0) bad(path, "the file", 'has no sweep rows (lines with "cell" and "params")');
+  if (rows.length === 0) badFile(path, 'has no sweep rows (lines with "cell" and "params")');
   return rows;
 }
 
@@ -229,17 +237,17 @@ export async function readPlotInput(path: string, rowOptions: ReadRowsOptions = 
     throw new PlurisimError("FILE", `cannot read ${path}: ${(err as Error).message}`, { field: "input", value: path });
   }
   if (await looksLikeRows(path)) return { kind: "sweep", path, rows: await readSweepRows(path, rowOptions) };
-  if (size > MAX_RESULT_BYTES) bad(path, "the file", `is ${size} bytes, over the ${MAX_RESULT_BYTES}-byte limit of a result file`);
+  if (size > MAX_RESULT_BYTES) badFile(path, `is ${size} bytes, over the ${MAX_RESULT_BYTES}-byte limit of a result file`);
   const text = readTextFile(path, { field: "input", maxBytes: MAX_RESULT_BYTES });
   let value: unknown;
   try {
     value = parseJson(text);
   } catch (err) {
-    bad(path, "the file", `is not valid JSON: ${(err as Error).message}`);
+    badFile(path, `is not valid JSON: ${(err as Error).message}`);
   }
   if (isObject(value) && "finals" in value && "replicates" in value) return { kind: "replicates", path, result: checkReplicates(path, value) };
   if (!isObject(value) || !("trajectory" in value) || !("final" in value)) {
-    bad(path, "the file", 'is not a run result (no "trajectory" and "final"); write one with `plurisim run <scenario> --json --out result.json`');
+    badFile(path, 'is not a run result (no "trajectory" and "final"); write one with `plurisim run <scenario> --json --out result.json`');
   }
   return { kind: "run", path, result: checkRunResult(path, value) };
 }
