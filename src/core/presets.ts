@@ -82,6 +82,22 @@ function drift(overrides: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
+// The flow model on 80 cells of [-4, 4], K = infinity, tau = 1: an MLP vector field (default
+// [64, 64], 500 Adam steps a generation) retrained on N = 2048 curated samples for 10
+// generations. Basins |x - c| <= 1 (basinEpsilon 1 on r = -(x - c)^2).
+function flowWells(groups: Record<string, unknown>[], overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    space: { kind: "grid1d", min: -4, max: 4, cells: 80 },
+    groups,
+    curation: { K: "inf", temperature: 1 },
+    retraining: { model: "flow", samples: 2048, lr: 0.003 },
+    generations: 10,
+    basinEpsilon: 1,
+    seed: 1,
+    ...overrides,
+  };
+}
+
 export const presets: Record<string, Preset> = {
   "two-groups": {
     description: "Two groups (q = 0.3 / 0.7) with wells at -2 and +2: both basins survive, at mass q.",
@@ -178,6 +194,24 @@ export const presets: Record<string, Preset> = {
       basinEpsilon: 0.1,
       seed: 1,
     },
+  },
+  "flow-two-groups": {
+    description: "A learned generator (flow matching, retrained each generation): two groups (q = 0.3 / 0.7) keep both basins, near the Nash masses.",
+    scenario: flowWells([
+      { name: "left", weight: 0.3, reward: quadratic(-2) },
+      { name: "right", weight: 0.7, reward: quadratic(2) },
+    ]),
+  },
+  "flow-collapse": {
+    description: "A learned generator with one reward: its support shrinks onto the reward's basin within a few generations.",
+    scenario: flowWells([{ name: "only", weight: 1, reward: quadratic(1.5) }]),
+  },
+  "flow-real-data": {
+    description: "A learned generator with one reward and 20% real data each generation: no collapse, mass stays outside the basin.",
+    scenario: flowWells([{ name: "only", weight: 1, reward: quadratic(1.5) }], {
+      initial: { kind: "gaussian", mean: 0, sd: 1.5 },
+      realData: { fraction: 0.2 },
+    }),
   },
 };
 
