@@ -15,7 +15,7 @@ import { readJsonFile, writeFileAtomic } from "./files.js";
 import { completionScript, COMPLETION_SHELLS } from "./completion.js";
 import { auditTable, trajectoryTable, num, table } from "./format.js";
 import { createEngine } from "./index.js";
-import { applySets, collectSet, intOption, type SetOverride } from "./options.js";
+import { applySets, intOption, setOption, type SetOverride } from "./options.js";
 import { createProgress } from "./progress.js";
 import { registerSweepCommands } from "./sweep-cli.js";
 import { registerPlotCommands } from "./plot.js";
@@ -222,10 +222,6 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** The repeatable `--set path=value` of run, nash, audit and sweep. */
-export function setOption(): Option {
-  return new Option("--set <path=value>", "override a scenario parameter, e.g. --set curation.K=4 --set groups[0].weight=0.4 (repeatable)").argParser(collectSet);
-}
 
 const FILE_ERRORS: Record<string, string> = {
   ENOENT: "no such file or folder",

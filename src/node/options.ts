@@ -1,6 +1,8 @@
 // Command-line option parsers shared by every command: integer flags and `--set path=value`.
 // Errors are PlurisimErrors with code USAGE naming the flag and the value given.
+import { Option } from "commander";
 import { isPlurisimError, PlurisimError } from "../core/errors.js";
+import { presetScenario } from "../core/presets.js";
 import { cloneJson, parsePath, setPath, type PathKey } from "../sweep/paths.js";
 
 /** A commander argParser for an integer flag in [min, max]; refuses "abc", "2.5", "1e3x" and out-of-range values with USAGE. */
@@ -64,6 +66,22 @@ export function applySets<T>(doc: T, sets: readonly SetOverride[] | undefined): 
     }
   }
   return copy as T;
+}
+
+/** The repeatable `--set path=value` of run, nash, audit and sweep. */
+export function setOption(): Option {
+  return new Option("--set <path=value>", "override a scenario parameter, e.g. --set curation.K=4 --set groups[0].weight=0.4 (repeatable)").argParser(collectSet);
+}
+
+/**
+ * A sweep document whose base scenario carries the overrides (a preset name as base is
+ * resolved first). The axes, zips and derived parameters still apply on top of it.
+ */
+export function applySetsToSweepBase(doc: unknown, sets: readonly SetOverride[] | undefined): unknown {
+  if (!sets || sets.length === 0 || doc === null || typeof doc !== "object" || Array.isArray(doc)) return doc;
+  const sweep = doc as Record<string, unknown>;
+  const base = typeof sweep.base === "string" ? presetScenario(sweep.base) : sweep.base;
+  return { ...sweep, base: applySets(base, sets) };
 }
 
 function asUsage(e: unknown): unknown {

@@ -15,14 +15,16 @@ import { readSweepRows } from "./plot-input.js";
 import { loadWasmSource } from "./index.js";
 import { checkOutputTarget, ensureParentDir, MAX_SPEC_BYTES, openAtomic, readBytes, writeFileAtomic } from "./files.js";
 import { lockOutput, type OutputLock } from "./lock.js";
+import { applySetsToSweepBase, intOption, setOption, type SetOverride } from "./options.js";
+import { formatDryRun, sweepDryRun } from "./sweep-dry-run.js";
 import { addQueueOptions, exitOnQueueError, registerWorkerCommand, submitFromCli } from "./queue/cli.js";
 import { cellLines, defaultOut, MANIFEST_FORMAT, planHash, readManifest, readRows, runSweep, sweepPaths, writeCsv, type SweepRunOptions } from "./sweep-run.js";
 
-/** A sweep argument: a JSON file if one exists (or the name ends in .json), else a sweep preset. */
-export async function loadSweepArg(arg: string, force = false): Promise<{ plan: SweepPlan; source: { path: string; sha256: string } | { preset: string } }> {
+/** A sweep argument: `-` (standard input), a JSON file if one exists (or the name ends in .json), else a sweep preset; `--set` overrides change its base. */
+export async function loadSweepArg(arg: string, force = false, sets?: readonly SetOverride[]): Promise<{ plan: SweepPlan; source: { path: string; sha256: string } | { preset: string } }> {
   // Expanding the axes uses the Wasm's libm (logspace): load the module first (src/core/detmath.ts).
   await loadWasmSource();
-  if (existsSync(arg) || arg.endsWith(".json")) {
+  if (arg === "-" || existsSync(arg) || arg.endsWith(".json")) {
     const bytes = readBytes(arg, { field: "sweep", maxBytes: MAX_SPEC_BYTES, code: "INVALID_SWEEP" });
     let doc: unknown;
     try {
@@ -30,10 +32,10 @@ export async function loadSweepArg(arg: string, force = false): Promise<{ plan: 
     } catch (e) {
       throw new PlurisimError("INVALID_SWEEP", `${arg} is not valid JSON: ${(e as Error).message}`, { field: "sweep", value: arg });
     }
-    const plan = parseSweep(doc, { force, name: basename(arg).replace(/\.json$/, "") });
+    const plan = parseSweep(applySetsToSweepBase(doc, sets), { force, name: arg === "-" ? "stdin" : basename(arg).replace(/\.json$/, "") });
     return { plan, source: { path: arg, sha256: await sha256Hex(bytes) } };
   }
-  return { plan: parseSweep(sweepPresetDocument(arg), { force }), source: { preset: arg } };
+  return { plan: parseSweep(applySetsToSweepBase(sweepPresetDocument(arg), sets), { force }), source: { preset: arg } };
 }
 
 function parseShard(v: string): { index: number; count: number } {
@@ -45,17 +47,13 @@ function parseShard(v: string): { index: number; count: number } {
 }
 
 function positiveInt(name: string, allowZero = false) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isSafeInteger(n) || n < (allowZero ? 0 : 1)) {
-      throw new PlurisimError("INVALID_SWEEP", `${name} must be ${allowZero ? "a non-negative" : "a positive"} integer (got ${JSON.stringify(v)})`, { field: name, value: v });
-    }
-    return n;
-  };
+  return intOption(name, allowZero ? 0 : 1);
 }
 
 /** The command's flags: the runner's options as the command line gives them, and the CLI's own. */
 interface SweepFlags extends Partial<Pick<SweepRunOptions, "out" | "workers" | "batch" | "shard" | "resume" | "overwrite" | "failFast" | "csv">> {
+  set?: SetOverride[];
+  dryRun?: boolean;
   force?: boolean;
   summary?: boolean;
   list?: boolean;
@@ -72,7 +70,11 @@ async function sweepCommand(arg: string | undefined, flags: SweepFlags): Promise
     process.stdout.write(Object.entries(sweepPresets).map(([k, p]) => `${k.padEnd(width)}  ${p.description}`).join("\n") + "\n");
     return;
   }
-  const { plan, source } = await loadSweepArg(arg, flags.force);
+  const { plan, source } = await loadSweepArg(arg, flags.force, flags.set);
+  if (flags.dryRun) {
+    process.stdout.write(formatDryRun(await sweepDryRun(plan, { shard: flags.shard, workers: flags.workers })) + "\n");
+    return;
+  }
   const requested = flags.out ?? defaultOut(plan.name, flags.shard);
   // --out x.parquet: the rows journal is x.jsonl beside it (resume, shards and merge read it); the Parquet is written from it once the sweep is complete.
   const out = isParquetPath(requested) ? requested.replace(/\.parquet$/i, ".jsonl") : requested;
@@ -252,6 +254,8 @@ export function registerSweepCommands(program: Command): void {
     .command("sweep")
     .description("run a parameter sweep (a sweep file or a sweep preset) on all cores; rows stream to JSONL")
     .argument("[sweep]", "sweep.json or a sweep preset (table5, lemma35, k-phase); omit to list the presets")
+    .addOption(setOption())
+    .option("--dry-run", "print the cells, the shard's slice, the threads and an estimated time (from a few cells run now); write nothing")
     .option("--out <file>", "rows file (JSONL); beside it: .trajectories.jsonl, .csv, .manifest.json (default out/<name>.jsonl)")
     .addOption(new Option("--workers <n>", "worker threads (default: the available cores; 0 = main thread)").argParser(positiveInt("--workers", true)))
     .addOption(new Option("--batch <n>", "cells per task (default: up to 16)").argParser(positiveInt("--batch")))
