@@ -1,4 +1,5 @@
 // `plurisim sweep`, `plurisim merge` and `plurisim summarize` (docs/sweep.md).
+import { createHash } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import { basename } from "node:path";
 import { Command, Option } from "commander";
@@ -17,8 +18,8 @@ import { checkOutputTarget, ensureParentDir, MAX_SPEC_BYTES, openAtomic, readByt
 import { lockOutput, type OutputLock } from "./lock.js";
 import { applySetsToSweepBase, intOption, setOption, type SetOverride } from "./options.js";
 import { formatDryRun, sweepDryRun } from "./sweep-dry-run.js";
-import { addQueueOptions, exitOnQueueError, registerWorkerCommand, submitFromCli } from "./queue/cli.js";
-import { cellLines, defaultOut, MANIFEST_FORMAT, planHash, readManifest, readRows, runSweep, sweepPaths, writeCsv, type SweepRunOptions } from "./sweep-run.js";
+import { addQueueOptions, registerWorkerCommand, signalExitCode, submitFromCli } from "./queue/cli.js";
+import { cellLines, defaultOut, hashFile, MANIFEST_FORMAT, planHash, readManifest, readRows, runSweep, sweepPaths, writeCsv, type SweepRunOptions } from "./sweep-run.js";
 
 /** A sweep argument: `-` (standard input), a JSON file if one exists (or the name ends in .json), else a sweep preset; `--set` overrides change its base. */
 export async function loadSweepArg(arg: string, force = false, sets?: readonly SetOverride[]): Promise<{ plan: SweepPlan; source: { path: string; sha256: string } | { preset: string } }> {
@@ -98,23 +99,26 @@ async function runAndReport(plan: SweepPlan, source: Awaited<ReturnType<typeof l
     process.stderr.write(`\nplurisim: ${sig}: stopping after whole lines; resume with --resume\n`);
     controller.abort();
   };
-  // With --queue the server is probed and the jobs added before any file is written.
-  const queued = flags.queue !== undefined ? await submitFromCli(plan, flags) : undefined;
-  let lostQueue: unknown;
-  queued?.lost.catch((e) => {
-    lostQueue = e;
-    controller.abort();
-  });
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  let queued: Awaited<ReturnType<typeof submitFromCli>> | undefined;
+  let lostQueue: unknown;
   let outcome;
   try {
+    // With --queue the server is probed (at most 3 s, cut short by a signal) before any file is
+    // written; the jobs of the missing cells are added when the run first asks for cells.
+    queued = flags.queue !== undefined ? await submitFromCli(plan, flags, controller.signal) : undefined;
+    if (queued === null) process.exit(signalExitCode(signalName ?? "SIGTERM"));
+    queued?.lost.catch((e) => {
+      lostQueue = e;
+      controller.abort();
+    });
     outcome = await runSweep({
       plan,
       out,
       sweepFile: source,
       workers: queued ? queued.pool.workers : flags.workers,
-      batch: queued ? queued.record.batch : flags.batch,
+      batch: queued ? queued.batch : flags.batch,
       pool: queued?.pool,
       queue: queued?.where,
       shard: flags.shard,
@@ -137,7 +141,7 @@ async function runAndReport(plan: SweepPlan, source: Awaited<ReturnType<typeof l
     `${outcome.status}: ${c.done}/${c.shard} cells written (${c.ok} ok, ${c.failed} failed; ${c.ranNow} run now) -> ${outcome.paths.rows}` +
       `${plan.keep.trajectory ? `, ${outcome.paths.trajectories}` : ""}${flags.csv ? `, ${outcome.paths.csv}` : ""}; manifest ${outcome.paths.manifest}\n`,
   );
-  if (lostQueue) exitOnQueueError(lostQueue);
+  if (lostQueue) throw lostQueue;
   if (outcome.status === "interrupted") process.exit(signalName === "SIGTERM" ? 143 : 130);
   if (outcome.status === "failed") {
     process.stderr.write("plurisim: --fail-fast: stopped at the first failed cell\n");
@@ -172,6 +176,18 @@ export async function mergeFiles(files: string[], flags: MergeFlags): Promise<{ 
     hash ??= m.planSha256;
     plan ??= m.plan;
   }
+  for (const [k, m] of manifests.entries()) {
+    if (!m?.rows) continue;
+    const sha256 = (await hashFile(files[k])).digest("hex");
+    if (sha256 !== m.rows.sha256) {
+      throw new PlurisimError(
+        "INVALID_SWEEP",
+        `cannot merge: ${files[k]} is not the rows file its manifest describes (SHA-256 ${sha256.slice(0, 12)}, the manifest says ${m.rows.sha256.slice(0, 12)})` +
+          (m.status === "running" ? "; that run did not finish: resume it first" : ": the manifest belongs to another sweep or run"),
+        { field: "files", value: files[k] },
+      );
+    }
+  }
   const wasm = new Set(manifests.filter((m) => m).map((m) => m!.engine.wasmSha256));
   if (wasm.size > 1) throw new PlurisimError("INVALID_SWEEP", `cannot merge: the files come from different engine builds (wasm ${[...wasm].map((h) => h.slice(0, 12)).join(", ")})`, { field: "files", value: [...wasm] });
   if (!plan) throw new PlurisimError("INVALID_SWEEP", "cannot merge: no manifest beside the files (x.manifest.json) and no --sweep to say how many cells there are", { field: "--sweep" });
@@ -186,19 +202,28 @@ export async function mergeFiles(files: string[], flags: MergeFlags): Promise<{ 
   ensureParentDir(flags.out, "--out");
   const lock = lockOutput(flags.out);
   try {
+    let rowsIdentity: { sha256: string; bytes: number } | undefined;
     const mergeOne = async (sources: { name: string; lines: AsyncIterable<{ cell: number; line: string }> }[], target: string) => {
       const file = openAtomic(target);
+      const hash = createHash("sha256");
+      let bytes = 0;
       let lines: string[] = [];
+      const put = (text: string) => {
+        file.write(text);
+        hash.update(text);
+        bytes += Buffer.byteLength(text);
+      };
       try {
         const r = await mergeOrdered(sources, thePlan.total, (line) => {
           lines.push(line);
           if (lines.length >= 1000) {
-            file.write(lines.join("\n") + "\n");
+            put(lines.join("\n") + "\n");
             lines = [];
           }
         });
-        if (lines.length) file.write(lines.join("\n") + "\n");
+        if (lines.length) put(lines.join("\n") + "\n");
         file.commit();
+        if (target === outPaths.rows) rowsIdentity = { sha256: hash.digest("hex"), bytes };
         return r.cells;
       } catch (e) {
         file.abort();
@@ -235,6 +260,7 @@ export async function mergeFiles(files: string[], flags: MergeFlags): Promise<{ 
       endedAt: manifests.map((m) => m?.endedAt).filter(Boolean).sort().pop() ?? null,
       mergedAt: new Date().toISOString(),
       files: { rows: outPaths.rows, trajectories: haveTraj ? outPaths.trajectories : null, csv: flags.csv ? outPaths.csv : null },
+      rows: rowsIdentity,
     };
     await writeFileAtomic(outPaths.manifest, toJson(manifest, 2) + "\n");
     return { cells, out: outPaths.rows };

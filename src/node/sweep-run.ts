@@ -10,6 +10,7 @@
 //
 // Safety: the rows file is locked for the run (lock.ts); every line is written whole or the sweep
 // stops with a FILE error (a full disk); every target is checked before any cell runs (files.ts).
+import { createHash, type Hash } from "node:crypto";
 import { closeSync, createReadStream, existsSync, ftruncateSync, openSync, statSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import { csvLine } from "../core/csv.js";
@@ -113,6 +114,8 @@ export interface SweepManifest {
   /** Each run (or resume): its threads, or the Redis queue its cells ran on (then workers is null). */
   runs: { startedAt: string; endedAt: string | null; status: SweepStatus; workers: number | null; queue?: QueueWhere; batch: number; cellsRun: number }[];
   files: { rows: string; trajectories: string | null; csv: string | null };
+  /** SHA-256 and size of the rows file when the manifest was written: merge checks the rows beside it against them. */
+  rows?: { sha256: string; bytes: number };
 }
 
 /** SHA-256 of the plan's canonical JSON. */
@@ -386,8 +389,12 @@ async function runLocked(options: SweepRunOptions): Promise<SweepOutcome> {
     runs: [...(previous?.runs ?? []), run],
     files: { rows: paths.rows, trajectories: keepTrajectories ? paths.trajectories : null, csv: options.csv ? paths.csv : null },
   };
+  // The rows' own identity, kept up to date as lines are written (after the prefix a resume kept).
+  const rowsHash = await hashFile(paths.rows);
+  let rowsBytes = statSync(paths.rows).size;
   const saveManifest = () => {
     manifest.cells = { total: plan.total, shard: slice.length, done, ok, failed, pending: slice.length - done };
+    manifest.rows = { sha256: rowsHash.copy().digest("hex"), bytes: rowsBytes };
     return writeFileAtomic(paths.manifest, toJson(manifest, 2) + "\n");
   };
   await saveManifest();
@@ -398,7 +405,11 @@ async function runLocked(options: SweepRunOptions): Promise<SweepOutcome> {
     order: pending,
     haltOnFailure: options.failFast,
     sinks: {
-      rows: (text) => writeLines(rowsFd, text, paths.rows),
+      rows: (text) => {
+        writeLines(rowsFd, text, paths.rows);
+        rowsHash.update(text);
+        rowsBytes += Buffer.byteLength(text);
+      },
       trajectories: keepTrajectories ? (text) => writeLines(trajFd, text, paths.trajectories) : undefined,
     },
   });
@@ -447,6 +458,20 @@ async function runLocked(options: SweepRunOptions): Promise<SweepOutcome> {
   await saveManifest();
   if (options.csv) await writeCsv(paths.rows, paths.csv);
   return { status, paths, counts: { total: plan.total, shard: slice.length, done, ok, failed, ranNow: writer.written }, manifest };
+}
+
+/** A running SHA-256 of a file's bytes (more can be fed to it with update()). */
+export async function hashFile(path: string): Promise<Hash> {
+  const hash = createHash("sha256");
+  const stream = createReadStream(path);
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) hash.update(chunk);
+  } catch (e) {
+    throw fileError(e, path, "file", "read");
+  } finally {
+    stream.destroy();
+  }
+  return hash;
 }
 
 /** Appends whole lines; a short write is completed, a failed one (ENOSPC) stops the sweep with a FILE error naming the file. */
