@@ -77,6 +77,15 @@ describe("- reads standard input", () => {
     expect(JSON.parse(r.stdout).generationsRun).toBe(30);
   });
 
+  it("plot - draws a run result piped from run --json", () => {
+    const result = cli(["run", smallFile, "--json"]).stdout;
+    const out = join(dir, "piped.svg");
+    const r = cli(["plot", "-", "--out", out], result);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`wrote ${out}`);
+    expect(readFileSync(out, "utf8")).toContain("<svg");
+  });
+
   it("bad JSON on standard input is named as standard input", () => {
     const r = cli(["nash", "-"], "{ not json");
     expect(r.code).toBe(2);

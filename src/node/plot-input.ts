@@ -227,17 +227,20 @@ async function looksLikeRows(path: string): Promise<boolean> {
 
 /** Reads a result.json (`plurisim run --json`), a replicates result (`run --replicates --json`) or a sweep .jsonl. */
 export async function readPlotInput(path: string, rowOptions: ReadRowsOptions = {}): Promise<PlotInput> {
-  let size: number;
-  try {
-    const s = await stat(path);
-    if (!s.isFile()) throw new PlurisimError("FILE", `cannot read ${path}: not a regular file`, { field: "input", value: path });
-    size = s.size;
-  } catch (err) {
-    if (err instanceof PlurisimError) throw err;
-    throw new PlurisimError("FILE", `cannot read ${path}: ${(err as Error).message}`, { field: "input", value: path });
+  // "-" is standard input: a run or replicates result piped from `plurisim run --json` (sweep rows are read from their file).
+  if (path !== "-") {
+    let size: number;
+    try {
+      const s = await stat(path);
+      if (!s.isFile()) throw new PlurisimError("FILE", `cannot read ${path}: not a regular file`, { field: "input", value: path });
+      size = s.size;
+    } catch (err) {
+      if (err instanceof PlurisimError) throw err;
+      throw new PlurisimError("FILE", `cannot read ${path}: ${(err as Error).message}`, { field: "input", value: path });
+    }
+    if (await looksLikeRows(path)) return { kind: "sweep", path, rows: await readSweepRows(path, rowOptions) };
+    if (size > MAX_RESULT_BYTES) badFile(path, `is ${size} bytes, over the ${MAX_RESULT_BYTES}-byte limit of a result file`);
   }
-  if (await looksLikeRows(path)) return { kind: "sweep", path, rows: await readSweepRows(path, rowOptions) };
-  if (size > MAX_RESULT_BYTES) badFile(path, `is ${size} bytes, over the ${MAX_RESULT_BYTES}-byte limit of a result file`);
   const text = readTextFile(path, { field: "input", maxBytes: MAX_RESULT_BYTES });
   let value: unknown;
   try {
