@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectionOptions, probe } from "../src/node/queue/connection.js";
-import { parseQueueUrl, QueueError } from "../src/node/queue/target.js";
+import { PlurisimError } from "../src/core/errors.js";
+import { parseQueueUrl } from "../src/node/queue/target.js";
 import { clearQueue } from "../src/node/queue/submit.js";
 import { readRows, runSweep } from "../src/node/sweep-run.js";
 import { parseSweep } from "../src/sweep/index.js";
@@ -282,12 +283,12 @@ describe("queue URLs", () => {
     expect(parseQueueUrl("redis://u:p%40ss@h", {})).toEqual({ host: "h", port: 6379, db: 0, username: "u", password: "p@ss" });
     expect(parseQueueUrl(undefined, { REDIS_URL: "redis://e:1/2", PLURISIM_REDIS_PASSWORD: "s" })).toEqual({ host: "e", port: 1, db: 2, password: "s" });
     for (const bad of ["rediss://h", "redis://h/x", "redis://h:0", "nonsense", "redis://h?x=1"]) {
-      expect(() => parseQueueUrl(bad, {}), bad).toThrow(QueueError);
+      expect(() => parseQueueUrl(bad, {}), bad).toThrow(PlurisimError);
     }
     try {
       parseQueueUrl("http://u:secret@h", {});
     } catch (e) {
-      expect((e as QueueError).code).toBe("QUEUE_URL");
+      expect((e as PlurisimError).code).toBe("QUEUE_URL");
       expect((e as Error).message).not.toMatch(/secret/);
     }
   });

@@ -1,13 +1,16 @@
 // The queue's part of the command line (docs/queue.md): `sweep --queue` (submit and collect,
-// used by sweep-cli.ts) and the `worker` command. Queue errors print `plurisim: error [CODE]: ...`
-// and exit 2 (a bad URL or conflicting options) or 1 (the server: unreachable, refused, lost).
+// used by sweep-cli.ts) and the `worker` command. Queue errors are PlurisimErrors thrown up to the
+// CLI, which prints `plurisim: error [CODE]: ...` and exits 2 (a bad URL, conflicting options) or
+// 1 (the server: unreachable, refused, lost). A stop signal is honoured at every stage: while
+// connecting it ends the command at once; later it stops the work within a bounded grace period.
 import { Command, Option } from "commander";
 import type { SweepPlan } from "../../sweep/spec.js";
 import { loadWasmSource } from "../index.js";
+import { intOption } from "../options.js";
 import { defaultWorkers } from "../pool.js";
 import { planHash } from "../sweep-run.js";
-import { describeTarget, parseQueueUrl, QueueError } from "./target.js";
-import { DEFAULT_PREFIX, DEFAULT_QUEUE, type QueueNames } from "./jobs.js";
+import { describeTarget, parseQueueUrl, queueError } from "./target.js";
+import { DEFAULT_PREFIX, DEFAULT_QUEUE, GRACE_MS, type QueueNames } from "./jobs.js";
 import type { QueueSubmission } from "./submit.js";
 
 /** The queue flags of `plurisim sweep`. */
@@ -21,35 +24,20 @@ export interface QueueSweepFlags {
   workers?: number;
 }
 
-function count(name: string, min: number) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isSafeInteger(n) || n < min) {
-      process.stderr.write(`plurisim: error [QUEUE_URL]: ${name} must be an integer >= ${min} (got ${JSON.stringify(v)})\n`);
-      process.exit(2);
-    }
-    return n;
-  };
-}
-
 /** Adds --queue, --queue-name, --queue-prefix and --attempts to the sweep command. */
 export function addQueueOptions(cmd: Command): Command {
   return cmd
     .option("--queue <url>", "run the cells on `plurisim worker` processes through Redis: redis://host:port[/db] (or 'env' for $REDIS_URL)")
     .option("--queue-name <name>", `BullMQ queue name (default ${DEFAULT_QUEUE})`)
     .option("--queue-prefix <prefix>", `Redis key prefix (default ${DEFAULT_PREFIX})`)
-    .addOption(new Option("--attempts <n>", "with --queue: attempts per job before its cells become error rows (default 3)").argParser(count("--attempts", 1)));
+    .addOption(new Option("--attempts <n>", "with --queue: attempts per job before its cells become error rows (default 3)").argParser(intOption("--attempts", 1)));
 }
 
 const namesOf = (f: { queueName?: string; queuePrefix?: string }): QueueNames => ({ queue: f.queueName ?? DEFAULT_QUEUE, prefix: f.queuePrefix ?? DEFAULT_PREFIX });
 
-/** Prints a QueueError the CLI way and exits with its code; rethrows anything else. */
-export function exitOnQueueError(e: unknown): never {
-  if (e instanceof QueueError) {
-    process.stderr.write(`plurisim: error [${e.code}]: ${e.message}\n`);
-    process.exit(e.exitCode);
-  }
-  throw e;
+/** The conventional exit code of a process stopped by `sig` (128 + its number). */
+export function signalExitCode(sig: NodeJS.Signals): number {
+  return sig === "SIGTERM" ? 143 : sig === "SIGINT" ? 130 : 1;
 }
 
 /** PLURISIM_QUEUE_GIVE_UP_MS (tests: see a lost server sooner than the default 15 s), or undefined. */
@@ -57,33 +45,68 @@ function giveUpMsFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefin
   const text = env.PLURISIM_QUEUE_GIVE_UP_MS;
   if (text === undefined || text === "") return undefined;
   const ms = Number(text);
-  if (!Number.isSafeInteger(ms) || ms < 100) throw new QueueError("QUEUE_URL", `PLURISIM_QUEUE_GIVE_UP_MS must be an integer >= 100 (milliseconds; got ${JSON.stringify(text)})`);
+  if (!Number.isSafeInteger(ms) || ms < 100) throw queueError("QUEUE_URL", `PLURISIM_QUEUE_GIVE_UP_MS must be an integer >= 100 (milliseconds; got ${JSON.stringify(text)})`);
   return ms;
 }
 
-/**
- * For `sweep --queue`: checks the flags, probes the server (before any file is written), stores
- * the plan and adds the jobs. Returns the submission whose pool runSweep collects from.
- */
-export async function submitFromCli(plan: SweepPlan, flags: QueueSweepFlags): Promise<QueueSubmission> {
-  try {
-    const target = parseQueueUrl(flags.queue);
-    if (flags.shard !== undefined) throw new QueueError("QUEUE_URL", "--shard and --queue do not mix: the queue already spreads cells over every worker");
-    if (flags.workers !== undefined) throw new QueueError("QUEUE_URL", "--workers does not apply with --queue: give it to each `plurisim worker`");
-    // BullMQ and ioredis load only here: every other command starts without them.
-    const [{ probe }, { submitSweep }] = await Promise.all([import("./connection.js"), import("./submit.js")]);
-    await probe(target);
-    const wasm = await loadWasmSource();
-    const sub = await submitSweep({ target, names: namesOf(flags), plan, planSha256: await planHash(plan), wasmSha256: wasm.wasmSha256, batch: flags.batch, attempts: flags.attempts, giveUpMs: giveUpMsFromEnv() });
-    process.stderr.write(
-        `queue ${describeTarget(target)} ${namesOf(flags).prefix}:${namesOf(flags).queue}: ${sub.added} of ${sub.jobs} jobs added ` +
-          `(${sub.record.batch} cells per job${sub.added === 0 ? "; the sweep was already there" : ""}); start workers with: plurisim worker --queue ${describeTarget(target)}` +
-          `${flags.queueName ? ` --queue-name ${flags.queueName}` : ""}${flags.queuePrefix ? ` --queue-prefix ${flags.queuePrefix}` : ""}\n`,
-    );
-    return sub;
-  } catch (e) {
-    exitOnQueueError(e);
+/** Settles as `p`, or with null as soon as `signal` aborts (the caller then exits). */
+function unlessAborted<T>(p: Promise<T>, signal?: AbortSignal): Promise<T | null> {
+  if (!signal) return p;
+  if (signal.aborted) {
+    p.catch(() => {});
+    return Promise.resolve(null);
   }
+  let onAbort = () => {};
+  const stopped = new Promise<null>((resolve) => {
+    onAbort = () => resolve(null);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  p.catch(() => {});
+  return Promise.race([p, stopped]).finally(() => signal.removeEventListener("abort", onAbort));
+}
+
+/**
+ * For `sweep --queue`: checks the flags, probes the server (at most 3 s, before any file is
+ * written) and reads the sweep's plan record. Adds nothing: the returned submission's pool adds
+ * the jobs of the missing cells when runSweep first asks it for cells. Resolves to null when
+ * `signal` aborts first (a stop signal while connecting): the caller exits.
+ */
+export async function submitFromCli(plan: SweepPlan, flags: QueueSweepFlags, signal?: AbortSignal): Promise<QueueSubmission | null> {
+  const target = parseQueueUrl(flags.queue);
+  if (flags.shard !== undefined) throw queueError("QUEUE_URL", "--shard and --queue do not mix: the queue already spreads cells over every worker", target);
+  if (flags.workers !== undefined) throw queueError("QUEUE_URL", "--workers does not apply with --queue: give it to each `plurisim worker`", target);
+  const giveUpMs = giveUpMsFromEnv();
+  const names = namesOf(flags);
+  const opened = async () => {
+    // BullMQ and ioredis load only here: every other command starts without them.
+    const [{ probe, ProbeAborted }, { submitSweep }] = await Promise.all([import("./connection.js"), import("./submit.js")]);
+    try {
+      await probe(target, { signal });
+    } catch (e) {
+      if (e instanceof ProbeAborted) return null;
+      throw e;
+    }
+    const wasm = await loadWasmSource();
+    const workerCommandLine = `plurisim worker --queue ${describeTarget(target)}${flags.queueName ? ` --queue-name ${flags.queueName}` : ""}${flags.queuePrefix ? ` --queue-prefix ${flags.queuePrefix}` : ""}`;
+    return submitSweep({
+      target,
+      names,
+      plan,
+      planSha256: await planHash(plan),
+      wasmSha256: wasm.wasmSha256,
+      batch: flags.batch,
+      attempts: flags.attempts,
+      giveUpMs,
+      log: (line) => void process.stderr.write(`${line}; start workers with: ${workerCommandLine}\n`),
+    });
+  };
+  const sub = await unlessAborted(opened(), signal);
+  if (sub === null) return null;
+  if (signal?.aborted) {
+    await sub.close();
+    return null;
+  }
+  return sub;
 }
 
 interface WorkerFlags {
@@ -96,25 +119,39 @@ interface WorkerFlags {
   lockDuration?: number;
   stalledInterval?: number;
   maxStalled?: number;
+  graceMs?: number;
   testFailCells?: string;
   quiet?: boolean;
 }
 
+class StoppedBeforeStart extends Error {}
+
 async function workerCommand(flags: WorkerFlags): Promise<void> {
   const log = flags.quiet ? () => {} : (line: string) => void process.stderr.write(`${line}\n`);
   const controller = new AbortController();
-  let signals = 0;
+  let signalName: NodeJS.Signals | null = null;
+  const graceMs = flags.graceMs ?? GRACE_MS;
   const onSignal = (sig: NodeJS.Signals) => {
-    if (++signals > 1) process.exit(sig === "SIGTERM" ? 143 : 130);
-    log(`worker: ${sig}: finishing the jobs in hand (again to quit now; unfinished jobs go back to the queue after --lock-duration)`);
+    if (signalName) process.exit(signalExitCode(sig));
+    signalName = sig;
+    log(`worker: ${sig}: stopping; the jobs in hand get ${graceMs / 1000} s to finish, then go back to the queue (${sig} again to quit now)`);
     controller.abort();
+    // The bound on the whole stop, whatever a stuck server or a thread does meanwhile.
+    setTimeout(() => process.exit(signalExitCode(sig)), graceMs + 4000).unref();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  let exitCode = 0;
   try {
     const target = parseQueueUrl(flags.queue);
-    const [{ probe }, { runQueueWorker }] = await Promise.all([import("./connection.js"), import("./worker.js")]);
-    await probe(target);
+    const [{ probe, ProbeAborted }, { runQueueWorker }] = await Promise.all([import("./connection.js"), import("./worker.js")]);
+    try {
+      await probe(target, { signal: controller.signal });
+    } catch (e) {
+      if (!(e instanceof ProbeAborted)) throw e;
+    }
+    // A signal while connecting: the worker never started, so the exit says it was stopped.
+    if (controller.signal.aborted) throw new StoppedBeforeStart();
     const workers = flags.workers ?? defaultWorkers();
     log(`worker: ${describeTarget(target)} ${namesOf(flags).prefix}:${namesOf(flags).queue}, ${workers} threads${flags.exitWhenIdle ? ", exits when idle" : ""}`);
     const out = await runQueueWorker({
@@ -126,17 +163,23 @@ async function workerCommand(flags: WorkerFlags): Promise<void> {
       lockDuration: flags.lockDuration,
       stalledInterval: flags.stalledInterval,
       maxStalled: flags.maxStalled,
+      graceMs,
       signal: controller.signal,
       log,
       failOnCells: flags.testFailCells ? flags.testFailCells.split(",").map(Number) : undefined,
     });
-    log(`worker: done: ${out.jobs} jobs, ${out.cells} cells${out.failedJobs ? `, ${out.failedJobs} failed attempts` : ""}`);
+    log(`worker: done: ${out.jobs} jobs, ${out.cells} cells${out.failedJobs ? `, ${out.failedJobs} failed attempts` : ""}${out.released ? `, ${out.released} jobs put back unfinished` : ""}`);
+    // Stopped by a signal: 0 when every job in hand finished in the grace period.
+    if (signalName && out.released > 0) exitCode = signalExitCode(signalName);
   } catch (e) {
-    exitOnQueueError(e);
+    if (!(e instanceof StoppedBeforeStart)) throw e;
+    exitCode = signalExitCode(signalName!);
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
+  // After a signal, exit now: a connection to a stuck server must not keep the process alive.
+  if (signalName) process.exit(exitCode);
 }
 
 /** Adds `worker` to the plurisim program. */
@@ -147,12 +190,13 @@ export function registerWorkerCommand(program: Command): void {
     .option("--queue <url>", "redis://host:port[/db] (default: $REDIS_URL); password from the URL or $PLURISIM_REDIS_PASSWORD")
     .option("--queue-name <name>", `BullMQ queue name (default ${DEFAULT_QUEUE})`)
     .option("--queue-prefix <prefix>", `Redis key prefix (default ${DEFAULT_PREFIX})`)
-    .addOption(new Option("--workers <n>", "threads, and jobs run at once (default: the available cores)").argParser(count("--workers", 1)))
+    .addOption(new Option("--workers <n>", "threads, and jobs run at once (default: the available cores)").argParser(intOption("--workers", 1)))
     .option("--exit-when-idle", "exit once the queue has no waiting, delayed or active job")
-    .addOption(new Option("--idle-ms <ms>", "how long the queue must stay empty before --exit-when-idle exits (default 2000)").argParser(count("--idle-ms", 0)))
-    .addOption(new Option("--lock-duration <ms>", "job lock: a lost worker's job is retaken after about this long (default 30000)").argParser(count("--lock-duration", 100)))
-    .addOption(new Option("--stalled-interval <ms>", "how often to look for jobs of lost workers (default 30000)").argParser(count("--stalled-interval", 100)))
-    .addOption(new Option("--max-stalled <n>", "times a job may lose its worker before it fails (default 2)").argParser(count("--max-stalled", 0)))
+    .addOption(new Option("--idle-ms <ms>", "how long the queue must stay empty before --exit-when-idle exits (default 2000)").argParser(intOption("--idle-ms", 0)))
+    .addOption(new Option("--lock-duration <ms>", "job lock: a lost worker's job is retaken after about this long (default 30000)").argParser(intOption("--lock-duration", 100)))
+    .addOption(new Option("--stalled-interval <ms>", "how often to look for jobs of lost workers (default 30000)").argParser(intOption("--stalled-interval", 100)))
+    .addOption(new Option("--max-stalled <n>", "times a job may lose its worker before it fails (default 2)").argParser(intOption("--max-stalled", 0)))
+    .addOption(new Option("--grace-ms <ms>", "after SIGTERM/SIGINT, how long the jobs in hand may run on before they go back to the queue (default 5000)").argParser(intOption("--grace-ms", 0)))
     .option("--quiet", "no log lines")
     .addOption(new Option("--test-fail-cells <list>", "test only: jobs holding these cells throw").hideHelp())
     .action(workerCommand);

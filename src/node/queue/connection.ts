@@ -2,7 +2,8 @@
 // for the CLI. The driver is ioredis, BullMQ's own default (it loads it lazily from these options).
 import type { RedisOptions } from "bullmq";
 import { Redis, ReplyError } from "ioredis";
-import { QueueError, type QueueTarget } from "./target.js";
+import { PlurisimError } from "../../core/errors.js";
+import { queueError, type QueueTarget } from "./target.js";
 
 /** Back-off before reconnection attempt `times`: 0.5 s, 1 s, ... capped at 5 s. */
 function backoff(times: number): number {
@@ -12,7 +13,10 @@ function backoff(times: number): number {
 /** ioredis options for a connection (ours or BullMQ's); `giveUpMs` bounds reconnection (undefined: forever). */
 export function connectionOptions(t: QueueTarget, giveUpMs?: number): RedisOptions {
   // maxRetriesPerRequest: null is what BullMQ workers require (blocking commands wait out reconnects).
-  const opts: RedisOptions = { host: t.host, port: t.port, db: t.db, connectTimeout: 5000, maxRetriesPerRequest: null };
+  // disconnectTimeout: a closed connection's socket is destroyed after 500 ms even if the server
+  // never acknowledges the close (ioredis waits 2 s by default), so a stuck server cannot keep the
+  // process alive after the work is done.
+  const opts: RedisOptions = { host: t.host, port: t.port, db: t.db, connectTimeout: 5000, disconnectTimeout: 500, maxRetriesPerRequest: null };
   if (t.username) opts.username = t.username;
   if (t.password) opts.password = t.password;
   // Stop reconnecting once the back-off delays add up to giveUpMs. The submitter does not rely on
@@ -40,6 +44,9 @@ export function openClient(t: QueueTarget, giveUpMs?: number, onError: (e: Error
   return client;
 }
 
+/** The probe's whole budget (connect, handshake, SELECT, INFO): a server that accepts and never answers fails within it. */
+export const PROBE_TIMEOUT_MS = 3000;
+
 /** Why a connection failed, in words (and the errno code). */
 function reason(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
@@ -50,7 +57,7 @@ function reason(e: unknown): string {
     case "EAI_AGAIN":
       return `host name not found (${err.code})`;
     case "ETIMEDOUT":
-      return "no answer within 3 s (ETIMEDOUT): a firewall, or the wrong host";
+      return `no answer within ${PROBE_TIMEOUT_MS / 1000} s (ETIMEDOUT): a firewall, or the wrong host`;
     case "EHOSTUNREACH":
     case "ENETUNREACH":
       return `no route to the host (${err.code})`;
@@ -59,53 +66,117 @@ function reason(e: unknown): string {
   }
 }
 
+/** Raised by `until` when its time is up, so the probe can tell a silent server from a failed command. */
+class Deadline extends Error {}
+
+/** Thrown by probe() when its signal aborts (SIGINT/SIGTERM while connecting): the caller exits, it is not a queue error. */
+export class ProbeAborted extends Error {
+  constructor() {
+    super("stopped by a signal while connecting to the queue");
+    this.name = "ProbeAborted";
+  }
+}
+
 /**
  * Connects once, without retries, and checks the server: reachable, credentials accepted, the
- * database exists, Redis >= 5 (BullMQ's minimum). Throws QueueError naming host, port and what failed.
+ * database exists, Redis >= 5 (BullMQ's minimum). The whole check takes at most PROBE_TIMEOUT_MS:
+ * a port that accepts the connection and never answers is QUEUE_UNREACHABLE, not a hang. Throws a
+ * PlurisimError naming host, port and what failed, or ProbeAborted as soon as `signal` aborts.
  */
-export async function probe(t: QueueTarget): Promise<{ version: string }> {
+export async function probe(t: QueueTarget, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<{ version: string }> {
+  const budget = options.timeoutMs ?? PROBE_TIMEOUT_MS;
+  const deadline = Date.now() + budget;
+  const where = `Redis at ${t.host}:${t.port} (db ${t.db})`;
   // Without `db`: ioredis sends its own SELECT without waiting for the answer, so a database that
   // does not exist would only surface as an error event later. We SELECT ourselves, below.
-  const { db: _db, ...options } = connectionOptions(t);
-  const client = new Redis({ ...options, connectTimeout: 3000, retryStrategy: () => null, maxRetriesPerRequest: 0, lazyConnect: true });
+  // connectTimeout covers only the TCP connect; commandTimeout and the deadline below cover a
+  // server that accepts and then stays silent. No offline queue, no retries: one attempt.
+  const { db: _db, ...base } = connectionOptions(t);
+  const client = new Redis({
+    ...base,
+    connectTimeout: budget,
+    commandTimeout: budget,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    disconnectTimeout: 100,
+    lazyConnect: true,
+  });
   let lastError: unknown;
   client.on("error", (e) => (lastError = e));
-  const where = `Redis at ${t.host}:${t.port} (db ${t.db})`;
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new ProbeAborted());
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+  });
+  aborted.catch(() => {});
+  // Every step races the time left and the signal; a step abandoned here is cut by disconnect().
+  const until = <T>(p: Promise<T>): Promise<T> => {
+    p.catch(() => {});
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Deadline()), Math.max(0, deadline - Date.now()));
+    });
+    return Promise.race([p, late, aborted]).finally(() => clearTimeout(timer));
+  };
+  const silent = () =>
+    queueError(
+      "QUEUE_UNREACHABLE",
+      `cannot use ${where}: no answer within ${budget / 1000} s (the port accepts connections but nothing answers as Redis: a stuck server, or another service on that port); check --queue`,
+      t,
+    );
   try {
-    await client.connect();
-  } catch (e) {
-    client.disconnect();
-    const err = (lastError ?? e) as Error;
-    if (err instanceof ReplyError) {
-      if (/WRONGPASS|NOAUTH|invalid password|AUTH/i.test(err.message)) {
-        throw new QueueError("QUEUE_AUTH", `cannot use ${where}: authentication failed (${err.message}); pass the password in the URL or in PLURISIM_REDIS_PASSWORD`, { cause: err });
-      }
-      throw new QueueError("QUEUE_UNREACHABLE", `cannot use ${where}: the handshake failed (${err.message})`, { cause: err });
-    }
-    throw new QueueError("QUEUE_UNREACHABLE", `cannot reach ${where}: ${reason(err)}; start a server (redis-server --port ${t.port} --bind 127.0.0.1) or fix --queue`, { cause: err });
-  }
-  try {
-    if (t.db !== 0) {
-      try {
-        await client.select(t.db);
-      } catch (e) {
-        if (e instanceof ReplyError && /DB index|invalid DB/i.test((e as Error).message)) {
-          throw new QueueError("QUEUE_URL", `cannot use ${where}: database ${t.db} does not exist on that server (SELECT ${t.db}: ${(e as Error).message}); use a smaller number in --queue, e.g. redis://${t.host}:${t.port}/0`, { cause: e });
+    try {
+      await until(client.connect());
+    } catch (e) {
+      if (e instanceof ProbeAborted) throw e;
+      if (e instanceof Deadline) throw silent();
+      const err = (lastError ?? e) as Error;
+      if (err instanceof ReplyError) {
+        if (/WRONGPASS|NOAUTH|invalid password|AUTH/i.test(err.message)) {
+          throw queueError("QUEUE_AUTH", `cannot use ${where}: authentication failed (${err.message}); pass the password in the URL or in PLURISIM_REDIS_PASSWORD`, t, err);
         }
-        throw e;
+        throw queueError("QUEUE_UNREACHABLE", `cannot use ${where}: the handshake failed (${err.message})`, t, err);
       }
+      if (/command timed out/i.test(err.message)) throw silent();
+      throw queueError("QUEUE_UNREACHABLE", `cannot reach ${where}: ${reason(err)}; start a server (redis-server --port ${t.port} --bind 127.0.0.1) or fix --queue`, t, err);
     }
-    const info = String(await client.call("INFO", "server"));
-    const version = /redis_version:([^\r\n]+)/.exec(info)?.[1] ?? "unknown";
-    if (Number(version.split(".")[0]) < 5) throw new QueueError("QUEUE_UNREACHABLE", `${where} runs Redis ${version}; BullMQ needs 5.0 or later`);
-    return { version };
-  } catch (e) {
-    if (e instanceof QueueError) throw e;
-    if (e instanceof ReplyError && /NOAUTH/.test((e as Error).message)) {
-      throw new QueueError("QUEUE_AUTH", `cannot use ${where}: the server wants a password (${(e as Error).message}); pass it in the URL or in PLURISIM_REDIS_PASSWORD`, { cause: e });
+    try {
+      if (t.db !== 0) {
+        try {
+          await until(client.select(t.db));
+        } catch (e) {
+          if (e instanceof ReplyError && /DB index|invalid DB/i.test((e as Error).message)) {
+            throw queueError("QUEUE_URL", `cannot use ${where}: database ${t.db} does not exist on that server (SELECT ${t.db}: ${(e as Error).message}); use a smaller number in --queue, e.g. redis://${t.host}:${t.port}/0`, t, e);
+          }
+          throw e;
+        }
+      }
+      const info = String(await until(client.call("INFO", "server")));
+      const version = /redis_version:([^\r\n]+)/.exec(info)?.[1] ?? "unknown";
+      if (Number(version.split(".")[0]) < 5) throw queueError("QUEUE_UNREACHABLE", `${where} runs Redis ${version}; BullMQ needs 5.0 or later`, t);
+      return { version };
+    } catch (e) {
+      if (e instanceof PlurisimError || e instanceof ProbeAborted) throw e;
+      if (e instanceof Deadline || /command timed out/i.test((e as Error).message)) throw silent();
+      if (e instanceof ReplyError && /NOAUTH/.test((e as Error).message)) {
+        throw queueError("QUEUE_AUTH", `cannot use ${where}: the server wants a password (${(e as Error).message}); pass it in the URL or in PLURISIM_REDIS_PASSWORD`, t, e);
+      }
+      throw queueError("QUEUE_UNREACHABLE", `cannot use ${where}: ${(e as Error).message}`, t, e);
     }
-    throw new QueueError("QUEUE_UNREACHABLE", `cannot use ${where}: ${(e as Error).message}`, { cause: e });
   } finally {
+    options.signal?.removeEventListener("abort", onAbort);
     client.disconnect();
   }
+}
+
+/** Settles as `p`, or rejects once `ms` have passed without an answer (every queue call is bounded by one). */
+export function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms);
+  });
+  p.catch(() => {}); // a call abandoned here may still fail later
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }

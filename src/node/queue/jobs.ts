@@ -8,6 +8,8 @@ export const DEFAULT_PREFIX = "plurisim";
 export const DEFAULT_QUEUE = "sweeps";
 /** Finished jobs (with their rows) stay this long, so a resubmission within it re-collects instead of recomputing. */
 export const KEEP_SECONDS = 7 * 24 * 3600;
+/** Default time a worker's jobs in hand may run on after a stop signal before they go back to the queue. */
+export const GRACE_MS = 5000;
 /** Delay between two attempts of a failed job. */
 export const RETRY_DELAY_MS = 500;
 
