@@ -180,7 +180,7 @@ export const presets: Record<string, Preset> = {
     },
   },
   "lemma33-counterexample": {
-    description: "The 4-atom counterexample to the paper's Lemma 3.3: the outside atom C takes all the mass (docs/model.md, section 5).",
+    description: "The 4-atom counterexample to Lemma 3.3 of Falahati et al.: the outside atom C takes all the mass (docs/model.md, section 5).",
     scenario: {
       space: { kind: "atoms", count: 4 },
       initial: { kind: "uniform" },

@@ -22,7 +22,7 @@ export async function writeSchema(path = resolve(packageRoot(), "schema", "scena
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   writeSchema(process.argv[2] ? resolve(process.argv[2]) : undefined).then(
-    (path) => process.stdout.write(`wrote ${path}\n`),
+    (path) => process.stderr.write(`wrote ${path}\n`),
     (e: unknown) => {
       process.stderr.write(`write-schema: ${(e as Error).message}\n`);
       process.exit(1);
