@@ -2,6 +2,7 @@
 // suite's name, and prints a table of ratios. Add a suite by importing it into SUITES.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { flowSuite } from "./flow.js";
 import { kernelsSuite } from "./kernels.js";
 import { queueSuite } from "./queue.js";
 import { samplingSuite } from "./sampling.js";
@@ -18,6 +19,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   sampling: samplingSuite,
   sweep: sweepSuite,
   queue: queueSuite,
+  flow: flowSuite,
 };
 
 // dist/bench/run.js writes to the source tree's bench/results.json.
