@@ -1,0 +1,52 @@
+// The finite-K kernel's fast quadrature (series left of each atom's active range, per-pair
+// squaring chains on it, right cuts) against the twin's direct trapezoid on the same nodes,
+// one exp per node and atom: on the grids the presets use, mass defect <= 1e-12 and total
+// variation <= 1e-11 (docs/model.md, section 3).
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Kernels } from "../src/core/kernels.js";
+import { twins } from "../src/core/twins.js";
+import { loadKernels, quadraticGrid } from "./helpers.js";
+
+let k: Kernels;
+beforeAll(async () => {
+  k = await loadKernels();
+});
+
+function normalised(v: Float64Array): Float64Array {
+  const s = v.reduce((a, b) => a + b, 0);
+  return v.map((x) => x / s);
+}
+
+describe("finite K on a 3001-atom grid: fast kernel vs the direct trapezoid", () => {
+  const n = 3001;
+  const { xs, r } = quadraticGrid(n, -12, 12, [-1, 1]);
+  const w = twins.computeWeightsArrays(r, n, 2, 1).w;
+  const q = new Float64Array([0.3, 0.7]);
+  const ps: [string, Float64Array][] = [
+    ["uniform", new Float64Array(n).fill(1 / n)],
+    ["collapsed on one well", normalised(xs.map((x) => Math.exp(-(((x - 1) / 0.05) ** 2) / 2)))],
+    ["two bumps and a 1e-12 floor", normalised(xs.map((x) => Math.exp(-((x + 1) ** 2) * 20) + 0.3 * Math.exp(-((x - 1.2) ** 2) * 50) + 1e-12))],
+  ];
+  for (const [name, p] of ps) {
+    it(`${name}, K in {2, 4, 64, 1024}`, () => {
+      for (const K of [2, 4, 64, 1024]) {
+        const a = k.finiteKStepArrays(p, w, n, 2, q, K, 0);
+        const b = twins.finiteKStepArrays(p, w, n, 2, q, K, 0);
+        expect(Math.abs(1 - a.sum), `K=${K} defect`).toBeLessThanOrEqual(1e-12);
+        let tv = 0;
+        for (let x = 0; x < n; x++) tv += Math.abs(a.out[x] / a.sum - b.out[x] / b.sum) / 2;
+        expect(tv, `K=${K} TV`).toBeLessThanOrEqual(1e-11);
+      }
+    });
+  }
+
+  it("a pair of neighbouring atoms with weights 30 e-folds apart (one shared range, chains restarted)", () => {
+    const p = new Float64Array([0.25, 0.25, 0.25, 0.25]);
+    const wv = new Float64Array([1, Math.exp(-30), 0.3, 1e-12]);
+    for (const K of [2, 3, 64]) {
+      const a = k.finiteKStepArrays(p, wv, 4, 1, new Float64Array([1]), K, 0);
+      const b = twins.finiteKStepArrays(p, wv, 4, 1, new Float64Array([1]), K, 0);
+      for (let x = 0; x < 4; x++) expect(Math.abs(a.out[x] - b.out[x]) / b.out[x], `K=${K} atom ${x}`).toBeLessThanOrEqual(1e-12);
+    }
+  });
+});
