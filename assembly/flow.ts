@@ -1,4 +1,4 @@
-// Kernels of the flow retraining model (docs/model.md, "The flow model"): a small MLP vector
+// Kernels of the flow retraining model (docs/flow.md): a small MLP vector
 // field v_theta(x, t) trained by conditional flow matching, its Adam optimiser, the ODE sampler
 // and the minibatch optimal-transport coupling.
 //

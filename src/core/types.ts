@@ -53,7 +53,7 @@ export type RetrainingSpec =
   | { model: "kde"; samples: number; bandwidth: number }
   | FlowSpec;
 
-/** The flow model's settings (docs/model.md, "The flow model"). */
+/** The flow model's settings (docs/flow.md). */
 export interface FlowSpec {
   model: "flow";
   samples: number;

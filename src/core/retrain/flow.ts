@@ -1,4 +1,4 @@
-// Flow retraining (docs/model.md, "The flow model"): the model is a small MLP vector field
+// Flow retraining (docs/flow.md): the model is a small MLP vector field
 // v_theta(x, t) whose samples are the solutions at t = 1 of dx/dt = v_theta(x, t) from
 // x(0) ~ N(0, I). Each generation draws the curated samples from the current model (the first
 // generation from p_0 as a piecewise-constant density over the cells, as kde does), mixes in
