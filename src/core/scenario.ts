@@ -150,7 +150,7 @@ const samples = z
 
 const positiveInt = (max: number) => z.int({ error: "must be an integer >= 1" }).min(1, { error: "must be an integer >= 1" }).max(max, { error: `must be <= ${max}` });
 
-/** The flow model (docs/model.md, "The flow model"): an MLP vector field trained by conditional flow matching. */
+/** The flow model (docs/flow.md): an MLP vector field trained by conditional flow matching. */
 const flowRetrainingSchema = z
   .strictObject({
     model: z.literal("flow"),
@@ -638,7 +638,7 @@ export function parseScenarioJson(text: string): Scenario {
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new PlurisimError("INVALID_SCENARIO", `scenario is not valid JSON: ${(e as Error).message}`, { field: "", value: text.slice(0, 80), cause: e });
+    throw new PlurisimError("INVALID_SCENARIO", `scenario is not valid JSON: ${(e as Error).message}`, { field: "scenario", value: text.slice(0, 80), cause: e });
   }
   return parseScenario(value);
 }
