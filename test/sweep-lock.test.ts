@@ -80,17 +80,17 @@ describe("the output lock", () => {
   });
 
   it("many processes racing to take over one stale lock: exactly one wins", async () => {
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < 2; round++) {
       const target = join(dir, `race${round}.jsonl`);
       writeFileSync(lockPath(target), JSON.stringify(staleRecord(deadPid())));
-      const go = Date.now() + 700;
+      const go = Date.now() + 1500;
       // Each taker waits for a common start time, tries once, and holds a lock it wins until killed.
       const script = `
         const { lockOutput } = await import(${JSON.stringify(distLock)});
         while (Date.now() < ${go}) {}
         try { lockOutput(${JSON.stringify(target)}); process.stdout.write("won\\n"); setInterval(() => {}, 1000); }
         catch (e) { process.stdout.write("lost " + e.code + "\\n"); }`;
-      const takers = Array.from({ length: 6 }, () => spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] }));
+      const takers = Array.from({ length: 5 }, () => spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] }));
       const outputs = takers.map((t) => {
         let s = "";
         t.stdout!.on("data", (d) => (s += d));
@@ -150,6 +150,24 @@ describe("the output lock", () => {
     expect(existsSync(lockPath(out))).toBe(false);
     const rows = readFileSync(out, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l).cell as number);
     expect(rows).toEqual(rows.map((_, i) => i));
+  });
+
+  it("a process stopped by a signal it does not handle still removes its lock", async () => {
+    for (const [sig, code] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
+      const target = join(dir, `signal-${sig}.jsonl`);
+      const script = `
+        const { lockOutput } = await import(${JSON.stringify(distLock)});
+        lockOutput(${JSON.stringify(target)});
+        process.stdout.write("held\\n");
+        setInterval(() => {}, 1000);`;
+      const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+      const exit = exited(child);
+      await new Promise((r) => child.stdout!.once("data", r));
+      expect(existsSync(lockPath(target))).toBe(true);
+      child.kill(sig);
+      expect(await exit).toBe(code);
+      expect(existsSync(lockPath(target))).toBe(false);
+    }
   });
 
   it("runSweep releases the lock when it fails", async () => {

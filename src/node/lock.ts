@@ -26,7 +26,7 @@ export interface LockRecord {
   since: string;
 }
 
-/** A held lock; release() is idempotent and also runs when the process exits. */
+/** A held lock; release() is idempotent and also runs when the process exits or is stopped by a signal. */
 export interface OutputLock {
   readonly path: string;
   readonly record: LockRecord;
@@ -109,7 +109,30 @@ function lockedError(target: string, path: string, r: LockRecord, dead: boolean)
 }
 
 const held = new Set<OutputLock>();
-let exitHookInstalled = false;
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+function releaseAll(): void {
+  for (const l of [...held]) l.release();
+}
+
+// A stop signal that nothing else in the process handles would end it without an "exit" event:
+// then release the locks and exit as the signal would (128 + its number). A command that handles
+// the signal itself (a sweep stops after whole lines) releases its lock on the way out.
+function onStopSignal(sig: NodeJS.Signals): void {
+  if (process.listenerCount(sig) > 1) return;
+  releaseAll();
+  process.exit(sig === "SIGINT" ? 130 : sig === "SIGHUP" ? 129 : 143);
+}
+
+function watchExit(on: boolean): void {
+  if (on) {
+    process.on("exit", releaseAll);
+    for (const sig of STOP_SIGNALS) process.on(sig, onStopSignal);
+  } else {
+    process.off("exit", releaseAll);
+    for (const sig of STOP_SIGNALS) process.off(sig, onStopSignal);
+  }
+}
 
 /**
  * Takes the exclusive lock on `target` (an output file) for this process, or throws a FILE error
@@ -159,16 +182,12 @@ export function lockOutput(target: string): OutputLock {
       if (released) return;
       released = true;
       held.delete(lock);
+      if (held.size === 0) watchExit(false);
       const r = readRecord(path);
       if (r !== null && r !== "unreadable" && r.token === record.token) tryUnlink(path);
     },
   };
+  if (held.size === 0) watchExit(true);
   held.add(lock);
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on("exit", () => {
-      for (const l of [...held]) l.release();
-    });
-  }
   return lock;
 }
