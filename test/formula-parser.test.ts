@@ -4,7 +4,7 @@ import { compileFormula, FormulaError, parseFormula } from "../src/core/formula.
 import { rng } from "./helpers.js";
 
 /** The formula at one point through the vectorised evaluator. */
-function at(expr: string, x: number, y = 0): number {
+function at(expr: string, x = 0, y = 0): number {
   const f = compileFormula(expr, ["x", "y"]);
   const out = new Float64Array(1);
   f.evaluate(new Float64Array([x]), new Float64Array([y]), out, 1);

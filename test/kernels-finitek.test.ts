@@ -202,7 +202,7 @@ describe("the worked 12-atom example (docs/model.md, section 4)", () => {
 
   function converge(K: number): Float64Array {
     const w = weights(r, n, 2);
-    let p = xs.map((x) => Math.exp(-(x * x) / 2));
+    let p: Float64Array = xs.map((x) => Math.exp(-(x * x) / 2));
     const t0 = p.reduce((a, b) => a + b, 0);
     p = p.map((v) => v / t0);
     for (let t = 0; t < 200000; t++) {
