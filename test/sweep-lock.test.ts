@@ -48,6 +48,19 @@ async function until(check: () => boolean, what: string, ms = 60_000): Promise<v
   }
 }
 
+const hasRedis = spawnSync("redis-cli", ["-p", "6379", "ping"], { encoding: "utf8" }).stdout?.trim() === "PONG";
+const redisPrefix = `plurisim-lock-test-${process.pid}`;
+const redisKeys = () =>
+  spawnSync("redis-cli", ["-p", "6379", "--scan", "--pattern", `${redisPrefix}:*`], { encoding: "utf8" })
+    .stdout.split("\n")
+    .filter(Boolean)
+    .sort();
+afterAll(() => {
+  if (!hasRedis) return;
+  const keys = redisKeys();
+  if (keys.length) spawnSync("redis-cli", ["-p", "6379", "del", ...keys]);
+});
+
 const exited = (child: ChildProcess) => new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
 
 describe("the output lock", () => {
@@ -168,6 +181,28 @@ describe("the output lock", () => {
       expect(await exit).toBe(code);
       expect(existsSync(lockPath(target))).toBe(false);
     }
+  });
+
+  it.skipIf(!hasRedis)("two queue submitters on one output: the second is refused before it adds anything", async () => {
+    const file = join(dir, "queued.json");
+    writeFileSync(file, JSON.stringify(small));
+    const out = join(dir, "queued.jsonl");
+    const queue = ["--queue", "redis://127.0.0.1:6379/0", "--queue-prefix", redisPrefix, "--queue-name", "lock"];
+    // No worker runs, so the first submitter waits for its cells, holding the lock.
+    const first = spawn(process.execPath, [bin, "sweep", file, "--out", out, ...queue, "--no-progress", "--no-summary"], { stdio: ["ignore", "ignore", "pipe"] });
+    const firstExit = exited(first);
+    try {
+      await until(() => existsSync(lockPath(out)) && existsSync(out), "the first submitter to start");
+      const keysBefore = redisKeys();
+      const second = cli("sweep", file, "--out", out, "--resume", ...queue, "--no-progress");
+      expect(second.status, second.stderr).toBe(2);
+      expect(second.stderr).toContain(`process ${first.pid}`);
+      expect(redisKeys()).toEqual(keysBefore);
+    } finally {
+      first.kill("SIGTERM");
+    }
+    expect(await firstExit).toBe(143);
+    expect(existsSync(lockPath(out))).toBe(false);
   });
 
   it("runSweep releases the lock when it fails", async () => {
