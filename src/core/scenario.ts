@@ -638,7 +638,7 @@ export function parseScenarioJson(text: string): Scenario {
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new PlurisimError("INVALID_SCENARIO", `scenario is not valid JSON: ${(e as Error).message}`, { field: "", value: text.slice(0, 80), cause: e });
+    throw new PlurisimError("INVALID_SCENARIO", `scenario is not valid JSON: ${(e as Error).message}`, { field: "scenario", value: text.slice(0, 80), cause: e });
   }
   return parseScenario(value);
 }

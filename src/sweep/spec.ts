@@ -3,7 +3,7 @@
 // parseSweep validates it up front and returns a plan: a plain JSON object that every worker
 // (Piscina thread or Web Worker) can expand cell by cell. Runs anywhere (no `node:` imports).
 import { GROUP_METRICS, SCALAR_METRICS } from "../core/types.js";
-import { formatValue, isPlurisimError, PlurisimError } from "../core/errors.js";
+import { formatPath, formatValue, isPlurisimError, PlurisimError } from "../core/errors.js";
 import { evaluateExpression, parseExpression, type FormulaNode } from "../core/formula.js";
 import { checkJsonDocument } from "../core/json.js";
 import { MAX_NAME_LENGTH, MAX_SNAPSHOTS } from "../core/limits.js";
@@ -84,7 +84,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
 
 function checkKeys(obj: Record<string, unknown>, allowed: string[], where: string): void {
   for (const k of Object.keys(obj)) {
-    if (!allowed.includes(k)) bad(where === "" ? k : `${where}.${k}`, `is not a known field; known fields: ${allowed.filter((a) => a !== "$schema").join(", ")}`, obj[k]);
+    if (!allowed.includes(k)) bad(formatPath(where === "" ? [k] : [...where.split("."), k]), `is not a known field; known fields: ${allowed.filter((a) => a !== "$schema").join(", ")}`, obj[k]);
   }
 }
 
