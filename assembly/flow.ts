@@ -100,6 +100,7 @@ let offXN: usize = 0;
 let offK1: usize = 0;
 let offXS: usize = 0;
 let offIdx: usize = 0;
+let offBias: usize = 0;
 let offOt: usize = 0;
 let offEnd: usize = 0;
 
@@ -129,6 +130,8 @@ function layout(desc: usize, B: i32): void {
   o += align16(<usize>dim * row);
   offIdx = o;
   o += align16(<usize>padCols(B) << 2);
+  offBias = o;
+  o += align16(<usize>(widthOf(desc, 1) + TIME_FEATURES) << 2);
   offOt = o;
   offEnd = o;
 }
@@ -210,20 +213,23 @@ export function flowExp4(x: f32): f32 {
   return f32x4.extract_lane(exp4(f32x4.splat(x)), 0);
 }
 
-// Y = W X + b over Bs columns: blocks of 4 outputs x 8 columns (8 accumulators).
-function linearForward(W: usize, bias: usize, X: usize, Y: usize, nin: i32, nout: i32, Bs: i32): void {
+// Y = W X + b over Bs columns: blocks of 8 columns (outer, so the panel of X they read stays
+// in the L1 cache) x 4 outputs (8 accumulators). W's rows are wstride floats apart.
+function linearForward(W: usize, wstride: i32, bias: usize, X: usize, Y: usize, nin: i32, nout: i32, Bs: i32): void {
   const row = <usize>Bs << 2;
-  const wrow = <usize>nin << 2;
-  let o = 0;
-  for (; o + 4 <= nout; o += 4) {
-    const w0 = W + <usize>o * wrow, w1 = w0 + wrow, w2 = w1 + wrow, w3 = w2 + wrow;
-    const b0 = f32x4.splat(load<f32>(bias + (<usize>o << 2)));
-    const b1 = f32x4.splat(load<f32>(bias + (<usize>o << 2), 4));
-    const b2 = f32x4.splat(load<f32>(bias + (<usize>o << 2), 8));
-    const b3 = f32x4.splat(load<f32>(bias + (<usize>o << 2), 12));
-    for (let c = 0; c < Bs; c += 8) {
+  const wrow = <usize>wstride << 2;
+  for (let c = 0; c < Bs; c += 8) {
+    const xc = X + (<usize>c << 2);
+    const yc = Y + (<usize>c << 2);
+    let o = 0;
+    for (; o + 4 <= nout; o += 4) {
+      const w0 = W + <usize>o * wrow, w1 = w0 + wrow, w2 = w1 + wrow, w3 = w2 + wrow;
+      const b0 = f32x4.splat(load<f32>(bias + (<usize>o << 2)));
+      const b1 = f32x4.splat(load<f32>(bias + (<usize>o << 2), 4));
+      const b2 = f32x4.splat(load<f32>(bias + (<usize>o << 2), 8));
+      const b3 = f32x4.splat(load<f32>(bias + (<usize>o << 2), 12));
       let a00 = b0, a01 = b0, a10 = b1, a11 = b1, a20 = b2, a21 = b2, a30 = b3, a31 = b3;
-      let xp = X + (<usize>c << 2);
+      let xp = xc;
       for (let i = 0; i < nin; i++, xp += row) {
         const x0 = v128.load(xp), x1 = v128.load(xp, 16);
         const iw = <usize>i << 2;
@@ -240,7 +246,7 @@ function linearForward(W: usize, bias: usize, X: usize, Y: usize, nin: i32, nout
         a30 = f32x4.add(a30, f32x4.mul(s, x0));
         a31 = f32x4.add(a31, f32x4.mul(s, x1));
       }
-      const yp = Y + <usize>o * row + (<usize>c << 2);
+      const yp = yc + <usize>o * row;
       v128.store(yp, a00);
       v128.store(yp, a01, 16);
       v128.store(yp + row, a10);
@@ -250,34 +256,34 @@ function linearForward(W: usize, bias: usize, X: usize, Y: usize, nin: i32, nout
       v128.store(yp + 3 * row, a30);
       v128.store(yp + 3 * row, a31, 16);
     }
-  }
-  for (; o < nout; o++) {
-    const w0 = W + <usize>o * wrow;
-    const b0 = f32x4.splat(load<f32>(bias + (<usize>o << 2)));
-    for (let c = 0; c < Bs; c += 8) {
+    for (; o < nout; o++) {
+      const w0 = W + <usize>o * wrow;
+      const b0 = f32x4.splat(load<f32>(bias + (<usize>o << 2)));
       let a0 = b0, a1 = b0;
-      let xp = X + (<usize>c << 2);
+      let xp = xc;
       for (let i = 0; i < nin; i++, xp += row) {
         const s = f32x4.splat(load<f32>(w0 + (<usize>i << 2)));
         a0 = f32x4.add(a0, f32x4.mul(s, v128.load(xp)));
         a1 = f32x4.add(a1, f32x4.mul(s, v128.load(xp, 16)));
       }
-      const yp = Y + <usize>o * row + (<usize>c << 2);
+      const yp = yc + <usize>o * row;
       v128.store(yp, a0);
       v128.store(yp, a1, 16);
     }
   }
 }
 
-// dX = W^T dY over Bs columns: blocks of 4 inputs x 8 columns.
+// dX = W^T dY over Bs columns: blocks of 8 columns (outer) x 4 inputs.
 function linearBackInput(W: usize, dY: usize, dX: usize, nin: i32, nout: i32, Bs: i32): void {
   const row = <usize>Bs << 2;
   const wrow = <usize>nin << 2;
-  let i = 0;
-  for (; i + 4 <= nin; i += 4) {
-    for (let c = 0; c < Bs; c += 8) {
+  for (let c = 0; c < Bs; c += 8) {
+    const yc = dY + (<usize>c << 2);
+    const xc = dX + (<usize>c << 2);
+    let i = 0;
+    for (; i + 4 <= nin; i += 4) {
       let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-      let yp = dY + (<usize>c << 2);
+      let yp = yc;
       let wp = W + (<usize>i << 2);
       for (let o = 0; o < nout; o++, yp += row, wp += wrow) {
         const y0 = v128.load(yp), y1 = v128.load(yp, 16);
@@ -294,7 +300,7 @@ function linearBackInput(W: usize, dY: usize, dX: usize, nin: i32, nout: i32, Bs
         a30 = f32x4.add(a30, f32x4.mul(s, y0));
         a31 = f32x4.add(a31, f32x4.mul(s, y1));
       }
-      const xp = dX + <usize>i * row + (<usize>c << 2);
+      const xp = xc + <usize>i * row;
       v128.store(xp, a00);
       v128.store(xp, a01, 16);
       v128.store(xp + row, a10);
@@ -304,18 +310,16 @@ function linearBackInput(W: usize, dY: usize, dX: usize, nin: i32, nout: i32, Bs
       v128.store(xp + 3 * row, a30);
       v128.store(xp + 3 * row, a31, 16);
     }
-  }
-  for (; i < nin; i++) {
-    for (let c = 0; c < Bs; c += 8) {
+    for (; i < nin; i++) {
       let a0 = f32x4.splat(0), a1 = a0;
-      let yp = dY + (<usize>c << 2);
+      let yp = yc;
       let wp = W + (<usize>i << 2);
       for (let o = 0; o < nout; o++, yp += row, wp += wrow) {
         const s = f32x4.splat(load<f32>(wp));
         a0 = f32x4.add(a0, f32x4.mul(s, v128.load(yp)));
         a1 = f32x4.add(a1, f32x4.mul(s, v128.load(yp, 16)));
       }
-      const xp = dX + <usize>i * row + (<usize>c << 2);
+      const xp = xc + <usize>i * row;
       v128.store(xp, a0);
       v128.store(xp, a1, 16);
     }
@@ -417,22 +421,28 @@ function activateBack(G: usize, Z: usize, S: usize, A: usize, count: i32, act: i
   }
 }
 
-/** The network's output V (work region) for the inputs in X0 (work start), Bs columns. */
-function forward(desc: usize, params: usize, work: usize, B: i32): void {
+/**
+ * The network's output V (work region) for the inputs in X0 (work start), Bs columns. When
+ * foldBias != 0 every column shares one t: X0 holds only the dim rows of x, and foldBias points
+ * to the first layer's bias with the time features' contribution already added.
+ */
+function forward(desc: usize, params: usize, work: usize, B: i32, foldBias: usize = 0): void {
   const L = layersOf(desc);
   const Bs = padCols(B);
   let X = work;
   for (let l = 0; l < L; l++) {
     const nin = widthOf(desc, l), nout = widthOf(desc, l + 1);
     const W = params + (<usize>paramOffset(desc, l) << 2);
-    const b = W + (<usize>(nin * nout) << 2);
+    const fold = l == 0 && foldBias != 0;
+    const b = fold ? foldBias : W + (<usize>(nin * nout) << 2);
+    const cols = fold ? dimOf(desc) : nin;
     if (l == L - 1) {
-      linearForward(W, b, X, work + offV, nin, nout, Bs);
+      linearForward(W, nin, b, X, work + offV, cols, nout, Bs);
     } else {
       const Z = hidden(desc, work, B, l + 1, 0);
       const S = hidden(desc, work, B, l + 1, 1);
       const A = hidden(desc, work, B, l + 1, 2);
-      linearForward(W, b, X, Z, nin, nout, Bs);
+      linearForward(W, nin, b, X, Z, cols, nout, Bs);
       activate(Z, S, A, nout * Bs, actOf(desc));
       X = A;
     }
@@ -765,6 +775,25 @@ export function flowTrainSteps(
   return steps;
 }
 
+/**
+ * The first layer's bias plus its time features' contribution at t, b_o + sum_j W[o][dim + j]
+ * phi_j(t), into the work region's bias slot; returns its pointer.
+ */
+function foldTime(desc: usize, params: usize, work: usize, t: f64): usize {
+  const dim = dimOf(desc);
+  const nin = widthOf(desc, 0), nout = widthOf(desc, 1);
+  const out = work + offBias;
+  const phi = out + (<usize>nout << 2);
+  timeFeatures(phi - (<usize>dim << 2), 4, dim, 0, t);
+  for (let o = 0; o < nout; o++) {
+    const w = params + (<usize>(o * nin + dim) << 2);
+    let acc = load<f32>(params + (<usize>(nin * nout + o) << 2));
+    for (let j = 0; j < TIME_FEATURES; j++) acc += load<f32>(w + (<usize>j << 2)) * load<f32>(phi + (<usize>j << 2));
+    store<f32>(out + (<usize>o << 2), acc);
+  }
+  return out;
+}
+
 /** Integrates dx/dt = v(x, t) from 0 to 1 for the Bs columns of XS (normalised coordinates). */
 function integrate(desc: usize, params: usize, work: usize, B: i32, odeSteps: i32, heun: i32): void {
   const dim = dimOf(desc);
@@ -778,17 +807,14 @@ function integrate(desc: usize, params: usize, work: usize, B: i32, odeSteps: i3
   for (let s = 0; s < odeSteps; s++) {
     const t = <f64>s * h;
     memory.copy(work, XS, bytes);
-    for (let c = 0; c < Bs; c++) timeFeatures(work, row, dim, c, t);
-    forward(desc, params, work, B);
+    forward(desc, params, work, B, foldTime(desc, params, work, t));
     if (heun == 0) {
       for (let k: usize = 0; k < bytes; k += 16) v128.store(XS + k, f32x4.add(v128.load(XS + k), f32x4.mul(hv, v128.load(V + k))));
       continue;
     }
     memory.copy(K1, V, bytes);
     for (let k: usize = 0; k < bytes; k += 16) v128.store(work + k, f32x4.add(v128.load(XS + k), f32x4.mul(hv, v128.load(V + k))));
-    const t2 = <f64>(s + 1) * h;
-    for (let c = 0; c < Bs; c++) timeFeatures(work, row, dim, c, t2);
-    forward(desc, params, work, B);
+    forward(desc, params, work, B, foldTime(desc, params, work, <f64>(s + 1) * h));
     for (let k: usize = 0; k < bytes; k += 16) {
       v128.store(XS + k, f32x4.add(v128.load(XS + k), f32x4.mul(half, f32x4.add(v128.load(K1 + k), v128.load(V + k)))));
     }
