@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { phaseDiagramSpec, type SweepRow } from "../src/core/charts.js";
 import { RECT_LIMIT, sweepFigureData } from "../src/core/sweep-figure.js";
-import { metricValue } from "../src/core/charts.js";
+import { metricReader } from "../src/core/charts.js";
 import { renderSvg } from "../src/node/render.js";
 
 /** A full grid over the given axes; basinMass[0] = a fixed function of the parameters, replicate r adds r/100. */
@@ -26,7 +26,7 @@ function grid(axes: Record<string, unknown[]>, replicates = 1, fail?: (p: Record
   return rows;
 }
 
-const opts = (o: Record<string, unknown> = {}) => ({ read: metricValue, ...o });
+const opts = (o: Record<string, unknown> = {}) => ({ read: metricReader((o.metric as string | undefined) ?? "basinMass[0]"), ...o });
 const svgWidth = (svg: string) => Number(/^<svg[^>]* width="([\d.]+)"/.exec(svg)?.[1]);
 
 describe("a parameter that varies unplotted is refused, never averaged silently", () => {

@@ -48,16 +48,25 @@ function base(title: string | undefined): ChartSpec {
 /** Vega-Lite has no Infinity or NaN: keep finite numbers, turn the rest into null (a gap). */
 const finite = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 
+/** A reader of one metric such as `nashGap`, `basinMass[0]` or `basinMass.1`: the name is parsed once. */
+export function metricReader(name: string): (metrics: Record<string, unknown> | undefined) => number | null {
+  const m = /^([A-Za-z_$][\w$]*)(?:\[(\d+)\]|\.(\d+))?$/.exec(name);
+  if (!m) return () => null;
+  const key = m[1];
+  const index = m[2] ?? m[3];
+  const i = index === undefined ? -1 : Number(index);
+  return (metrics) => {
+    if (!metrics) return null;
+    let v = metrics[key];
+    if (i >= 0) v = Array.isArray(v) ? v[i] : undefined;
+    if (typeof v === "string") v = Number(v); // toJson writes Infinity as "Infinity"
+    return finite(v);
+  };
+}
+
 /** Reads a metric such as `nashGap`, `basinMass[0]` or `basinMass.1` from a metrics object. */
 export function metricValue(metrics: Record<string, unknown> | undefined, name: string): number | null {
-  if (!metrics) return null;
-  const m = /^([A-Za-z_$][\w$]*)(?:\[(\d+)\]|\.(\d+))?$/.exec(name);
-  if (!m) return null;
-  let v = metrics[m[1]];
-  const index = m[2] ?? m[3];
-  if (index !== undefined) v = Array.isArray(v) ? v[Number(index)] : undefined;
-  if (typeof v === "string") v = Number(v); // toJson writes Infinity as "Infinity"
-  return finite(v);
+  return metricReader(name)(metrics);
 }
 
 /** Options of the distribution panel. */
@@ -426,7 +435,7 @@ export function checkPhaseOptions(rows: SweepRow[], options: PhaseOptions): void
  */
 export function phaseDiagramSpec(rows: SweepRow[], options: PhaseOptions = {}): ChartSpec {
   checkPhaseOptions(rows, options);
-  return sweepFigureSpec(rows, { ...options, read: metricValue }, CONFIG);
+  return sweepFigureSpec(rows, { ...options, read: metricReader(options.metric ?? "basinMass[0]") }, CONFIG);
 }
 
 /** What the reward-landscape panel reads: rewards r[i * n + x] over 1-D (or abstract) atoms, and the basin width. */

@@ -39,8 +39,8 @@ export interface SweepFigureOptions {
   where?: WhereClause[];
   aggregate?: Aggregate;
   title?: string;
-  /** Read a metric of a row's final metrics (charts.ts metricValue). */
-  read: (final: Record<string, unknown> | undefined, metric: string) => number | null;
+  /** Reads `metric` from a row's final metrics (charts.ts metricReader); null when absent or not finite. */
+  read: (final: Record<string, unknown> | undefined) => number | null;
 }
 
 /** Drawn cells above which a heat map panel is one embedded image instead of one rect each. */
@@ -134,7 +134,7 @@ const position = (d: Dim, i: number): number => (d.numeric ? (d.values[i] as num
 
 /** A Vega-Lite axis for a dimension: quantitative (log for logspace), text values labelled by index. */
 function axisFor(d: Dim, e: Float64Array, title: string): Record<string, unknown> {
-  const scale: Record<string, unknown> = { domain: [e[0], e[e.length - 1]], nice: false, zero: false, ...(d.log ? { type: "log" } : {}) };
+  const scale: Record<string, unknown> = { domain: [e[0], e[e.length - 1]], nice: false, ...(d.log ? { type: "log" } : { zero: false }) };
   if (d.numeric) return { scale, axis: { title, grid: false, tickCount: 8, labelOverlap: true, format: "~g" } };
   const n = d.values.length;
   const step = Math.max(1, Math.ceil(n / 20));
@@ -152,34 +152,28 @@ function matches(v: unknown, want: string): boolean {
   return (v === "inf" || v === "Infinity") && (want === "inf" || want === "Infinity");
 }
 
-/** Reduces values by an aggregate (null when there is none). */
-function reduce(values: number[], agg: Aggregate | undefined): number | null {
+/** Reduces values by an aggregate (null when there is none; sd is the sample one, n - 1). */
+function reduce(values: Float64Array, agg: Aggregate | undefined): number | null {
   const n = values.length;
   if (n === 0) return null;
-  if (!agg || agg === "mean") return values.reduce((s, v) => s + v, 0) / n;
+  if (n === 1) return agg === "sd" ? 0 : values[0];
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += values[i];
+  if (!agg || agg === "mean") return sum / n;
   if (agg === "min") return values.reduce((a, b) => Math.min(a, b));
   if (agg === "max") return values.reduce((a, b) => Math.max(a, b));
   if (agg === "median") {
-    const s = [...values].sort((a, b) => a - b);
+    const s = Float64Array.from(values).sort();
     return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
   }
-  if (n < 2) return 0;
-  const mu = values.reduce((s, v) => s + v, 0) / n;
-  return Math.sqrt(values.reduce((s, v) => s + (v - mu) ** 2, 0) / (n - 1));
+  const mu = sum / n;
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += (values[i] - mu) ** 2;
+  return Math.sqrt(ss / (n - 1));
 }
 
-function sd(values: number[]): number {
+function sd(values: Float64Array): number {
   return reduce(values, "sd") ?? 0;
-}
-
-/** A drawn cell: its position indices, the reduced value, and how many rows fell in it. */
-interface Bucket {
-  fi: number;
-  yi: number;
-  xi: number;
-  values: number[];
-  rows: number;
-  failed: number;
 }
 
 /** The sweep figure's data, reduced: for tests and for the page's own drawing. */
@@ -202,7 +196,10 @@ export interface SweepFigureData {
  * option names nothing the rows carry, when a filter keeps no row, and when a parameter varies
  * within a drawn cell that is neither plotted, faceted, filtered nor aggregated.
  */
-export function sweepFigureData(all: FigureRow[], options: SweepFigureOptions): SweepFigureData & { dims: { x: Dim; y: Dim | null; facet: Dim | null } } {
+export function sweepFigureData(
+  all: FigureRow[],
+  options: SweepFigureOptions,
+): SweepFigureData & { dims: { x: Dim; y: Dim | null; facet: Dim | null }; buckets: { count: number; x: Int32Array; y: Int32Array; facet: Int32Array; value: Float64Array; range: [number, number] } } {
   if (all.length === 0) fail("input", "the sweep has no rows to draw");
   const metric = options.metric ?? "basinMass[0]";
   const paths = new Set<string>(["cell"]);
@@ -241,37 +238,67 @@ export function sweepFigureData(all: FigureRow[], options: SweepFigureOptions): 
 
   const nx = x.values.length;
   const ny = y ? y.values.length : 1;
-  const buckets = new Map<number, Bucket>();
+  // Rows go to drawn cells ("buckets") in plain typed arrays: a million rows make no per-row objects.
+  const n = rows.length;
+  // Bucket lookup: a dense table when the grid is not much larger than the rows, else a Map.
+  const gridSize = (facet ? facet.values.length : 1) * ny * nx;
+  const dense = gridSize <= Math.max(4 * n, 1 << 20) ? new Int32Array(gridSize).fill(-1) : null;
+  const bucketOf = new Map<number, number>();
+  const bx = new Int32Array(n);
+  const by = new Int32Array(n);
+  const bf = new Int32Array(n);
+  const count = new Int32Array(n);
+  const failedIn = new Int32Array(n);
+  const rowBucket = new Int32Array(n);
+  const rowValue = new Float64Array(n);
+  let buckets = 0;
   const drawn = new Set([xPath, yPath, named.facet].filter((p): p is string => p !== null && p !== undefined));
   const others = [...paths].filter((p) => p !== "cell" && !drawn.has(p));
   // For each other parameter, the first value seen in each drawn cell: a second value means it varies there.
-  const firstSeen = others.map(() => new Map<number, unknown>());
+  const otherIndex = others.map(() => new Map<unknown, number>());
+  const firstSeen = others.map(() => new Int32Array(n).fill(-1));
   const mixed = new Set<string>();
-  for (const r of rows) {
+  for (let ri = 0; ri < n; ri++) {
+    const r = rows[ri];
     const xi = x.index.get(keyOf(paramOf(r, xPath)))!;
     const yi = y ? y.index.get(keyOf(paramOf(r, y.path)))! : 0;
     const fi = facet ? facet.index.get(keyOf(paramOf(r, facet.path)))! : 0;
     const key = (fi * ny + yi) * nx + xi;
-    let b = buckets.get(key);
-    if (!b) buckets.set(key, (b = { fi, yi, xi, values: [], rows: 0, failed: 0 }));
-    b.rows++;
-    if (r.status !== "ok") b.failed++;
+    let b = dense ? dense[key] : (bucketOf.get(key) ?? -1);
+    if (b < 0) {
+      b = buckets++;
+      if (dense) dense[key] = b;
+      else bucketOf.set(key, b);
+      bx[b] = xi;
+      by[b] = yi;
+      bf[b] = fi;
+    }
+    count[b]++;
+    rowBucket[ri] = b;
+    rowValue[ri] = NaN;
+    if (r.status !== "ok") failedIn[b]++;
     else {
-      const v = options.read(r.final, metric);
-      if (v !== null) b.values.push(v);
+      const v = options.read(r.final);
+      if (v !== null) rowValue[ri] = v;
     }
     for (let j = 0; j < others.length; j++) {
-      if (mixed.has(others[j])) continue;
+      const dict = otherIndex[j];
       const k = keyOf(paramOf(r, others[j]));
+      let id = dict.get(k);
+      if (id === undefined) dict.set(k, (id = dict.size));
       const seen = firstSeen[j];
-      if (!seen.has(key)) seen.set(key, k);
-      else if (seen.get(key) !== k) mixed.add(others[j]);
+      if (seen[b] === -1) seen[b] = id;
+      else if (seen[b] !== id) mixed.add(others[j]);
     }
   }
   const reduced = others.filter((p) => mixed.has(p));
-  let repeated = false;
-  for (const b of buckets.values()) if (b.rows > 1) repeated = true;
-  if (repeated && reduced.length === 0) reduced.push("replicate");
+  let maxRows = 0;
+  let failed = 0;
+  for (let b = 0; b < buckets; b++) {
+    maxRows = Math.max(maxRows, count[b]);
+    failed += failedIn[b];
+  }
+  if (maxRows > 1 && reduced.length === 0) reduced.push("replicate");
   if (reduced.length > 0 && !options.aggregate) {
     const list = reduced.join(", ");
     fail(
@@ -281,22 +308,43 @@ export function sweepFigureData(all: FigureRow[], options: SweepFigureOptions): 
     );
   }
   const aggregate = reduced.length > 0 ? options.aggregate! : null;
-  const cells: SweepFigureData["cells"] = [];
-  let failed = 0;
-  let maxRows = 0;
-  for (const b of buckets.values()) {
-    failed += b.failed;
-    maxRows = Math.max(maxRows, b.rows);
-    cells.push({
-      facet: facet ? valueLabel(facet.values[b.fi]) : null,
-      x: b.xi,
-      y: y ? b.yi : null,
-      value: reduce(b.values, aggregate ?? undefined),
-      sd: aggregate === "mean" && b.values.length > 1 ? sd(b.values) : null,
-      n: b.values.length,
-      failed: b.failed,
-    });
+  // The values of each bucket, contiguous (a counting sort of the rows by bucket).
+  const start = new Int32Array(buckets + 1);
+  for (let ri = 0; ri < n; ri++) if (!Number.isNaN(rowValue[ri])) start[rowBucket[ri] + 1]++;
+  for (let b = 0; b < buckets; b++) start[b + 1] += start[b];
+  const fill = start.slice(0, buckets);
+  const sorted = new Float64Array(start[buckets]);
+  for (let ri = 0; ri < n; ri++) if (!Number.isNaN(rowValue[ri])) sorted[fill[rowBucket[ri]]++] = rowValue[ri];
+  const value = new Float64Array(buckets);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let b = 0; b < buckets; b++) {
+    const v = reduce(sorted.subarray(start[b], start[b + 1]), aggregate ?? undefined);
+    value[b] = v === null ? NaN : v;
+    if (v !== null && Number.isFinite(v)) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
   }
+  // Cell objects only when asked for (line plots, rect marks, tests): a raster needs the arrays alone.
+  let cells: SweepFigureData["cells"] | undefined;
+  const makeCells = (): SweepFigureData["cells"] => {
+    if (cells) return cells;
+    cells = new Array(buckets);
+    for (let b = 0; b < buckets; b++) {
+      const values = sorted.subarray(start[b], start[b + 1]);
+      cells[b] = {
+        facet: facet ? valueLabel(facet.values[bf[b]]) : null,
+        x: bx[b],
+        y: y ? by[b] : null,
+        value: Number.isNaN(value[b]) ? null : value[b],
+        sd: aggregate === "mean" && values.length > 1 ? sd(values) : null,
+        n: values.length,
+        failed: failedIn[b],
+      };
+    }
+    return cells;
+  };
   const what = aggregate ? `${aggregate} of ${metric}` : metric;
   const over = chart === "heatmap" ? `over ${xPath}${yPath ? ` x ${yPath}` : ""}` : `against ${xPath}${yPath ? `, one line per ${yPath}` : ""}`;
   const parts = [`${what} ${over}`];
@@ -313,9 +361,12 @@ export function sweepFigureData(all: FigureRow[], options: SweepFigureOptions): 
     aggregate,
     reduced,
     rows: rows.length,
-    cells,
+    get cells() {
+      return makeCells();
+    },
     title: options.title ?? parts.join("; "),
     dims: { x, y, facet },
+    buckets: { count: buckets, x: bx, y: by, facet: bf, value, range: [lo, hi] },
   };
 }
 
@@ -396,9 +447,8 @@ export function sweepFigureSpec(rows: FigureRow[], options: SweepFigureOptions, 
 
   const ey = edges(y!);
   const yAxis = axisFor(y!, ey, y!.path);
-  const finiteValues = data.cells.map((c) => c.value).filter((v): v is number => v !== null && Number.isFinite(v));
-  let lo = finiteValues.length ? finiteValues.reduce((a, b) => Math.min(a, b)) : 0;
-  let hi = finiteValues.length ? finiteValues.reduce((a, b) => Math.max(a, b)) : 1;
+  let [lo, hi] = data.buckets.range;
+  if (!(lo <= hi)) [lo, hi] = [0, 1];
   if (lo === hi) {
     lo -= 0.5;
     hi += 0.5;
@@ -449,15 +499,18 @@ export function sweepFigureSpec(rows: FigureRow[], options: SweepFigureOptions, 
   const scaleX = pixelScale(x, ex, 2 * width);
   const scaleY = pixelScale(y!, ey, 2 * height);
   const images: Record<string, unknown>[] = [];
+  const palette = new Uint8Array(3 * 256);
+  for (let c = 0; c < 256; c++) palette.set(viridis(c / 255), 3 * c);
   for (let f = 0; f < panels; f++) {
     const label = facet ? valueLabel(facet.values[f]) : null;
     const grid = new Float64Array(x.values.length * y!.values.length).fill(NaN);
     const present = new Uint8Array(grid.length);
-    for (const c of data.cells) {
-      if (c.facet !== label) continue;
-      const k = c.y! * x.values.length + c.x;
+    const bk = data.buckets;
+    for (let b = 0; b < bk.count; b++) {
+      if (bk.facet[b] !== f) continue;
+      const k = bk.y[b] * x.values.length + bk.x[b];
       present[k] = 1;
-      if (c.value !== null) grid[k] = c.value;
+      grid[k] = bk.value[b];
     }
     const W = 2 * width;
     const H = 2 * height;
@@ -470,7 +523,12 @@ export function sweepFigureSpec(rows: FigureRow[], options: SweepFigureOptions, 
         const o = 3 * (py * W + px);
         if (!present[k]) rgb.fill(255, o, o + 3);
         else if (Number.isNaN(grid[k])) rgb.fill(0xbb, o, o + 3);
-        else rgb.set(viridis((grid[k] - lo) / (hi - lo)), o);
+        else {
+          const c = Math.max(0, Math.min(255, Math.round(((grid[k] - lo) / (hi - lo)) * 255)));
+          rgb[o] = palette[3 * c];
+          rgb[o + 1] = palette[3 * c + 1];
+          rgb[o + 2] = palette[3 * c + 2];
+        }
       }
     }
     images.push({ facet: label, fo: f, url: `data:image/png;base64,${base64(encodePng(W, H, rgb))}`, x0: ex[0], y1: ey[ey.length - 1] });

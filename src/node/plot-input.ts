@@ -11,7 +11,7 @@ import { PlurisimError } from "../core/errors.js";
 import { parseScenario } from "../core/scenario.js";
 import type { RunResult } from "../core/types.js";
 import type { ReplicatesResult } from "../core/engine.js";
-import { MAX_RESULT_BYTES, readTextFile } from "./files.js";
+import { MAX_LINE_BYTES, MAX_RESULT_BYTES, readTextFile } from "./files.js";
 
 /** A plot input: one run's result object, the replicates of one scenario, or the rows of a sweep. */
 export type PlotInput =
@@ -32,14 +32,17 @@ function badFile(path: string, problem: string): never {
 export const MAX_DEPTH = 64;
 
 const NON_FINITE: Record<string, number> = { Infinity: Infinity, "-Infinity": -Infinity, NaN: NaN };
+const NON_FINITE_TEXT = /"(?:-?Infinity|NaN)"/;
 
 /**
  * JSON.parse that restores the "Infinity" / "-Infinity" / "NaN" strings toJson writes for
  * non-finite numbers. The walk keeps its own stack (a reviver recurses, and overflows on deep
- * input); nesting past MAX_DEPTH throws a SyntaxError.
+ * input); with `checkDepth` (results read whole), nesting past MAX_DEPTH throws a SyntaxError.
  */
-export function parseJson(text: string): unknown {
+export function parseJson(text: string, checkDepth = false): unknown {
   const root = JSON.parse(text) as unknown;
+  // A row line with no non-finite number needs no walk (JSON.parse itself takes any depth).
+  if (!checkDepth && !NON_FINITE_TEXT.test(text)) return root;
   const stack: [Record<string, unknown> | unknown[], number][] = [];
   if (root !== null && typeof root === "object") stack.push([root as Record<string, unknown>, 1]);
   while (stack.length > 0) {
@@ -174,19 +177,31 @@ export async function readSweepRows(path: string, options: ReadRowsOptions = {})
       rows.push(slim);
     } else rows.push(row);
   };
-  let carry = "";
-  const stream = createReadStream(path, { encoding: "utf8", highWaterMark: 1 << 20 });
+  // Lines are found in the raw bytes and decoded one by one: no stream decoder, no chunk-sized strings.
+  let carry: Buffer | null = null;
+  const stream = createReadStream(path, { highWaterMark: 4 << 20 });
   try {
-    for await (const chunk of stream as AsyncIterable<string>) {
-      const text = carry + chunk;
+    for await (const buf of stream as AsyncIterable<Buffer>) {
       let start = 0;
+      if (carry) {
+        // The line split across two chunks: only it is copied.
+        const nl = buf.indexOf(10);
+        if (nl < 0) {
+          carry = Buffer.concat([carry, buf]);
+          if (carry.length > MAX_LINE_BYTES) badFile(path, `has a line longer than ${MAX_LINE_BYTES / 2 ** 20} MiB: it is not a sweep rows file`);
+          continue;
+        }
+        take(Buffer.concat([carry, buf.subarray(0, nl)]).toString("utf8"));
+        start = nl + 1;
+        carry = null;
+      }
       for (;;) {
-        const nl = text.indexOf("\n", start);
+        const nl = buf.indexOf(10, start);
         if (nl < 0) break;
-        take(text.slice(start, nl));
+        take(buf.toString("utf8", start, nl));
         start = nl + 1;
       }
-      carry = text.slice(start);
+      if (start < buf.length) carry = Buffer.from(buf.subarray(start));
     }
   } catch (err) {
     if (err instanceof PlurisimError) throw err;
@@ -194,7 +209,7 @@ export async function readSweepRows(path: string, options: ReadRowsOptions = {})
   } finally {
     stream.destroy();
   }
-  if (carry.trim() !== "") take(carry);
+  if (carry && carry.toString("utf8").trim() !== "") take(carry.toString("utf8"));
   if (rows.length === 0) badFile(path, 'has no sweep rows (lines with "cell" and "params")');
   return rows;
 }
@@ -244,7 +259,7 @@ export async function readPlotInput(path: string, rowOptions: ReadRowsOptions = 
   const text = readTextFile(path, { field: "input", maxBytes: MAX_RESULT_BYTES });
   let value: unknown;
   try {
-    value = parseJson(text);
+    value = parseJson(text, true);
   } catch (err) {
     badFile(path, `is not valid JSON: ${(err as Error).message}`);
   }
