@@ -189,12 +189,16 @@ export function flowZero(ptr: usize, count: i32): void {
 
 // exp on four f32 lanes: Cody-Waite reduction by ln 2 and the Cephes expf polynomial
 // (relative error about 2e-7 on the clamped range [-87, 88]); pure arithmetic, so the same
-// bits in every engine.
+// bits in every engine. The clamp uses pmin/pmax (one instruction each; Wasm's min/max order
+// NaN and -0 and take several), and n = round(x log2 e) comes from adding 1.5 x 2^23, whose
+// low mantissa bits are then n itself: no round or float-to-int conversion instruction.
 // @ts-ignore: decorator
 @inline
 function exp4(x: v128): v128 {
-  x = f32x4.min(f32x4.max(x, f32x4.splat(-87.0)), f32x4.splat(88.0));
-  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
+  x = f32x4.pmin(f32x4.pmax(x, f32x4.splat(-87.0)), f32x4.splat(88.0));
+  const magic = f32x4.splat(12582912.0);
+  const shifted = f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), magic);
+  const n = f32x4.sub(shifted, magic);
   let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
   let p = f32x4.splat(1.9875691500e-4);
@@ -204,7 +208,8 @@ function exp4(x: v128): v128 {
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
   p = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), f32x4.splat(1.0));
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  // bits(shifted) = 0x4b400000 + n, so 2^n has bits (bits(shifted) - 0x4b400000 + 127) << 23.
+  const scale = i32x4.shl(i32x4.sub(shifted, i32x4.splat(0x4b3fff81)), 23);
   return f32x4.mul(p, scale);
 }
 
