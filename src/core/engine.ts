@@ -79,10 +79,6 @@ export async function compileWasm(bytes: Uint8Array): Promise<WasmSource> {
     WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>),
     sha256Hex(bytes),
   ]);
-  // One instance installs the Wasm's libm in this thread (detmath.ts), so that whatever this
-  // thread computes before it runs anything (sweep axes such as logspace) has the same bits in
-  // every JavaScript engine.
-  await instantiateKernels(module);
   return { module, wasmSha256 };
 }
 

@@ -1,7 +1,6 @@
 // The Wasm boundary (STYLE.md): the raw kernels on pointers, an arena that owns their memory,
 // and a typed-array level that allocates, copies in, calls and copies out. Runs anywhere: the
 // caller compiles the WebAssembly.Module (from disk in Node, from fetch in a browser).
-import { installWasmMath } from "./detmath.js";
 import { PlurisimError } from "./errors.js";
 import { instantiate } from "./wasm/plurisim.js";
 
@@ -79,7 +78,6 @@ const PAGE = 65536;
 /** Returns the kernels of an already compiled plurisim.wasm. */
 export async function instantiateKernels(module: WebAssembly.Module): Promise<Kernels> {
   const raw = await instantiate(module, {});
-  installWasmMath(raw);
   const memory = raw.memory;
   const base = (raw.heapBase() + 15) & ~15;
   let top = base;
