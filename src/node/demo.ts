@@ -57,7 +57,7 @@ export async function runDemo(flags: { generations?: number; report?: string | f
       "One reward: the model collapses onto a narrow peak at the reward's best outputs (effective support shrinks from 3001 atoms).",
       "Two groups: each basin keeps mass q, which is exactly where the independent Nash bargaining solver puts it;",
       "nashGap(p_T) >= F* - F(p_T) >= 0 is the certificate (docs/model.md, section 4): both shrink to 0 as generations grow.",
-      "Next: `plurisim presets`, `plurisim run two-groups --nash --audit`, `plurisim run <file.json> --json`.",
+      "Next: `npx plurisim presets`, `npx plurisim run two-groups --nash --audit`, `npx plurisim run <file.json> --json` (docs/cli.md; the mathematics: docs/model.md).",
     ].join("\n") + "\n",
   );
   if (out) {
