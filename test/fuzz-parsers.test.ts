@@ -15,7 +15,10 @@ import { presets, presetScenario } from "../src/core/presets.js";
 import { atomCount, parseScenario, parseScenarioJson, SUM_TOLERANCE, type Scenario } from "../src/core/scenario.js";
 import { canonicalJson, cellAt, parseSweep, sweepPresetDocument, sweepPresets } from "../src/sweep/index.js";
 import { createEngine } from "../src/node/index.js";
-import { expectNoNaN, expectPlurisimError, fuzzParams, mutate, mutation, nestDeep, nodes, type PathKey } from "./fuzz-mutate.js";
+import { expectNoNaN, expectPlurisimError, FUZZ_SCALE, fuzzParams, mutate, mutation, nestDeep, nodes, type PathKey } from "./fuzz-mutate.js";
+
+// Each test takes a few seconds in `npm test`; `npm run fuzz` multiplies the cases and the time.
+const TIMEOUT = 120_000 * FUZZ_SCALE;
 
 beforeAll(async () => {
   // Sweep axes (logspace) use the Wasm's libm: an engine installs it.
@@ -88,7 +91,7 @@ describe("scenario parser", () => {
       }),
       fuzzParams(2000),
     );
-  });
+  }, TIMEOUT);
 
   test("random JSON values are refused cleanly", () => {
     fc.assert(
@@ -97,7 +100,7 @@ describe("scenario parser", () => {
       }),
       fuzzParams(1000),
     );
-  });
+  }, TIMEOUT);
 
   test("mutated JSON text (cut, spliced, doubled) is refused or parsed, never thrown past", () => {
     const texts = SMALL.map((s) => JSON.stringify(s));
@@ -116,7 +119,7 @@ describe("scenario parser", () => {
       }),
       fuzzParams(1500),
     );
-  });
+  }, TIMEOUT);
 
   // Edits that make any document invalid: the parser must refuse each, naming where.
   const objectPaths = (doc: unknown) => nodes(doc).filter((n) => n.value !== null && typeof n.value === "object" && !Array.isArray(n.value));
@@ -139,7 +142,7 @@ describe("scenario parser", () => {
       }),
       fuzzParams(800),
     );
-  });
+  }, TIMEOUT);
 
   test("a number replaced by a string, NaN or Infinity is refused, naming that number or its parent", () => {
     fc.assert(
@@ -154,7 +157,7 @@ describe("scenario parser", () => {
       }),
       fuzzParams(800),
     );
-  });
+  }, TIMEOUT);
 
   test("nesting past the limit anywhere is refused, never a stack overflow", () => {
     fc.assert(
@@ -168,7 +171,7 @@ describe("scenario parser", () => {
       }),
       fuzzParams(300),
     );
-  });
+  }, TIMEOUT);
 });
 
 function catching(f: () => unknown): unknown {
@@ -228,7 +231,7 @@ describe("sweep parser", () => {
       }),
       fuzzParams(250),
     );
-  });
+  }, TIMEOUT);
 
   test("random JSON values as sweep files are refused cleanly", () => {
     fc.assert(
@@ -241,7 +244,7 @@ describe("sweep parser", () => {
       }),
       fuzzParams(500),
     );
-  });
+  }, TIMEOUT);
 
   test("axis paths with prototype segments are refused, wherever the segment sits", () => {
     fc.assert(
@@ -255,7 +258,7 @@ describe("sweep parser", () => {
       }),
       fuzzParams(300),
     );
-  });
+  }, TIMEOUT);
 });
 
 describe("formula parser", () => {
@@ -285,7 +288,7 @@ describe("formula parser", () => {
       }),
       fuzzParams(2500),
     );
-  });
+  }, TIMEOUT);
 
   test("long chains and deep nesting are refused or evaluated, never a stack overflow", () => {
     fc.assert(
@@ -301,7 +304,7 @@ describe("formula parser", () => {
       }),
       fuzzParams(40),
     );
-  });
+  }, TIMEOUT);
 
   test("derived-parameter expressions over paths parse or give FORMULA_* errors", () => {
     const names = ["groups[0].weight", "curation.K", "generations"];
@@ -316,5 +319,5 @@ describe("formula parser", () => {
       }),
       fuzzParams(1000),
     );
-  });
+  }, TIMEOUT);
 });
