@@ -1,6 +1,7 @@
 // Sweep rows and trajectories written as Parquet and read back by a real engine (DuckDB): every
 // row and column, the right types, null where a failed cell has no metric, K = "inf" as infinity,
 // trajectories in tidy long form.
+import { spawnSync } from "node:child_process";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { mkdtempSync, rmSync, writeFileSync, existsSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -133,5 +134,62 @@ describe("sweep rows as Parquet, read back by DuckDB", () => {
     await expect(writeRowsParquet(bad, join(dir, "bad.parquet"))).rejects.toThrow(/bad\.jsonl: line 2 is not valid JSON/);
     expect(existsSync(join(dir, "bad.parquet"))).toBe(false);
     expect(readdirSync(dir).length).toBe(before);
+  });
+});
+
+describe("the CLI: sweep --out x.parquet and export", () => {
+  const bin = new URL("../bin/plurisim.js", import.meta.url).pathname;
+  const cli = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  const sweepFile = join(dir, "tiny.json");
+  // 3 x 2 cells, temperature 1e-4 makes every weight but one underflow: two error rows.
+  writeFileSync(
+    sweepFile,
+    JSON.stringify({
+      base: {
+        space: { kind: "grid1d", min: -4, max: 4, cells: 81 },
+        initial: { kind: "uniform" },
+        groups: [
+          { name: "left", weight: 0.5, reward: { kind: "quadratic", center: -1, scale: 1 } },
+          { name: "right", weight: 0.5, reward: { kind: "quadratic", center: 1, scale: 1 } },
+        ],
+        curation: { K: "inf", temperature: 1, mixing: "per-generation" },
+        generations: 10,
+        record: { every: 5 },
+      },
+      axes: { "groups[0].weight": [0.2, 0.5, 0.8], "curation.temperature": [1, 1e-4] },
+      derived: { "groups[1].weight": "1 - groups[0].weight" },
+      seed: 3,
+      keep: { final: true, trajectory: true },
+    }),
+  );
+
+  it("writes the JSONL journal, then rows.parquet and trajectories.parquet from it", async () => {
+    const out = join(dir, "cli.parquet");
+    const r = cli("sweep", sweepFile, "--out", out, "--workers", "0", "--no-progress", "--no-summary");
+    expect(r.status, r.stderr).toBe(0);
+    expect(existsSync(join(dir, "cli.jsonl"))).toBe(true);
+    const { rows: got } = await query(`select cell, status, "params.curation.temperature" as tau, "final.basinMass[0]" as a from read_parquet('${out}') order by cell`);
+    expect(got).toHaveLength(6);
+    const errors = got.filter((g) => g.status === "error");
+    expect(errors.length).toBeGreaterThan(0);
+    for (const g of errors) expect([g.tau, g.a]).toEqual([1e-4, null]);
+    for (const g of got.filter((g) => g.status === "ok")) expect(typeof g.a).toBe("number");
+    const { rows: traj } = await query(`select count(distinct cell) as cells, count(distinct generation) as gens from read_parquet('${join(dir, "cli.trajectories.parquet")}')`);
+    expect(traj[0].gens).toBe(3n);
+    // A second export from the journal gives the same table.
+    const again = cli("export", join(dir, "cli.jsonl"), "--out", join(dir, "again.parquet"));
+    expect(again.status, again.stderr).toBe(0);
+    const { rows: diff } = await query(`select count(*) as n from (select * from read_parquet('${out}') except select * from read_parquet('${join(dir, "again.parquet")}'))`);
+    expect(diff[0].n).toBe(0n);
+  });
+
+  it("export refuses a missing rows file and a non-.parquet --out with exit 2", () => {
+    const a = cli("export", join(dir, "nope.jsonl"), "--out", join(dir, "n.parquet"));
+    expect(a.status).toBe(2);
+    expect(a.stderr).toMatch(/nope\.jsonl/);
+    const b = cli("export", join(dir, "cli.jsonl"), "--out", join(dir, "n.csv"));
+    expect(b.status).toBe(2);
+    expect(b.stderr).toMatch(/--out must end in \.parquet/);
+    expect(existsSync(join(dir, "n.parquet")) || existsSync(join(dir, "n.csv"))).toBe(false);
   });
 });
