@@ -56,7 +56,7 @@ describe.skipIf(!hasRedisServer)("two queue submitters on one output", () => {
     });
     const client = new Redis(connectionOptions(parseQueueUrl(redis.url)));
     try {
-      await until(() => existsSync(lockPath(out)) && /4 of 4 jobs added/.test(firstLog), "the first submitter to lock and add its jobs");
+      await until(() => existsSync(lockPath(out)) && existsSync(out) && /4 of 4 jobs added/.test(firstLog), "the first submitter to lock and add its jobs");
       const keysBefore = (await client.keys("*")).sort();
       const rowsBefore = readFileSync(out, "utf8");
       const manifestBefore = readFileSync(join(dir, "rows.manifest.json"), "utf8");
