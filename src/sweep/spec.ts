@@ -38,6 +38,8 @@ export interface Keep {
   nash: boolean;
   /** Run the paper's audit per cell: adds `audit` {interval, kappa, qWindow, held}. */
   audit: boolean;
+  /** false: no dynamics, each cell only solves the Nash problem (`nash` in the row; limit-only phase diagrams). */
+  dynamics: boolean;
 }
 
 /** One dimension of the grid: one axis, or one zip group whose paths move together. */
@@ -74,7 +76,7 @@ export interface ParseSweepOptions {
 }
 
 const TOP_KEYS = ["base", "axes", "zip", "derived", "replicates", "seed", "keep", "name", "description", "summary", "$schema"];
-const KEEP_KEYS = ["final", "generations", "trajectory", "metrics", "nash", "audit"];
+const KEEP_KEYS = ["final", "generations", "trajectory", "metrics", "nash", "audit", "dynamics"];
 
 function bad(field: string, problem: string, value: unknown): never {
   throw new PlurisimError("INVALID_SWEEP", `${field} ${problem} (got ${formatValue(value)})`, { field, value });
@@ -89,11 +91,11 @@ function checkKeys(obj: Record<string, unknown>, allowed: string[], where: strin
 }
 
 function parseKeep(v: unknown): Keep {
-  const keep: Keep = { final: true, generations: [], trajectory: false, metrics: null, nash: false, audit: false };
+  const keep: Keep = { final: true, generations: [], trajectory: false, metrics: null, nash: false, audit: false, dynamics: true };
   if (v === undefined) return keep;
   if (!isObject(v)) bad("keep", "must be an object such as {\"final\": true}", v);
   checkKeys(v, KEEP_KEYS, "keep");
-  for (const k of ["final", "trajectory", "nash", "audit"] as const) {
+  for (const k of ["final", "trajectory", "nash", "audit", "dynamics"] as const) {
     if (v[k] !== undefined) {
       if (typeof v[k] !== "boolean") bad(`keep.${k}`, "must be true or false", v[k]);
       keep[k] = v[k] as boolean;
@@ -113,6 +115,13 @@ function parseKeep(v: unknown): Keep {
       if (!(METRIC_NAMES as readonly unknown[]).includes(name)) bad(`keep.metrics[${i}]`, `is not a metric; the metrics are: ${METRIC_NAMES.join(", ")}`, name);
     });
     keep.metrics = v.metrics as string[];
+  }
+  if (!keep.dynamics) {
+    if (!keep.nash) bad("keep.dynamics", "false keeps only the Nash solution of each cell: set keep.nash to true", v.dynamics);
+    for (const k of ["final", "trajectory", "audit", "generations", "metrics"] as const) {
+      if (v[k] !== undefined && v[k] !== false) bad(`keep.${k}`, "needs the dynamics, which keep.dynamics = false turns off", v[k]);
+    }
+    keep.final = false;
   }
   if (!keep.final && !keep.trajectory && keep.generations.length === 0 && !keep.nash && !keep.audit) {
     bad("keep", "keeps nothing: set final, generations, trajectory, nash or audit", v);
@@ -396,12 +405,43 @@ function validateCells(plan: SweepPlan): void {
   };
   check(zero, -1, 0);
   plan.dims.forEach((dim, d) => {
-    for (let k = 1; k < dim.length; k++) {
+    for (const k of valuesToCheck(dim)) {
       const idx = zero.slice();
       idx[d] = k;
       check(idx, d, k);
     }
   });
+}
+
+/** Values of one dim checked in full before a sweep runs; a longer dim is sampled (validateCells). */
+export const MAX_CHECKED_VALUES = 10_000;
+
+/**
+ * The indices (from 1) of a dim's values to check up front. Every one when there are at most
+ * MAX_CHECKED_VALUES: each check parses a whole scenario (about 0.1 ms), so the 1,000,000 values
+ * one axis may hold would take minutes. A longer dim checks its first and last halves of that
+ * budget and, in between, every value of a kind not seen yet (a number of another sign or
+ * integrality, a string, an object of another shape): a stray type deep in a long list is still
+ * refused up front; a value of a seen kind that fails only by size becomes that cell's error row.
+ */
+export function valuesToCheck(dim: Dim): number[] {
+  const len = dim.length;
+  const all = Array.from({ length: Math.max(0, len - 1) }, (_, i) => i + 1);
+  if (len <= MAX_CHECKED_VALUES) return all;
+  const half = MAX_CHECKED_VALUES / 2;
+  const kindOf = (v: unknown): string =>
+    typeof v === "number" ? `number ${Number.isInteger(v)} ${Math.sign(v)}` : v !== null && typeof v === "object" ? canonicalJson(v).slice(0, 500) : `${typeof v} ${String(v).slice(0, 100)}`;
+  const kinds = new Set<string>();
+  const picked: number[] = [];
+  for (let k = 0; k < len; k++) {
+    const kind = dim.values.map((vals) => kindOf(vals[k])).join("|");
+    const edge = k < half || k >= len - half;
+    if (edge || (!kinds.has(kind) && kinds.size < MAX_CHECKED_VALUES)) {
+      if (k > 0) picked.push(k);
+    }
+    kinds.add(kind);
+  }
+  return picked;
 }
 
 /** Canonical JSON (keys sorted) of a value: what the sweep's hash is taken over. */
