@@ -38,7 +38,7 @@ describe("did you mean", () => {
   it("a mistyped command is named and the closest command suggested, not passed to the demo", () => {
     const r = cli(["rnu", "two-groups"]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("unknown command 'rnu'");
+    expect(r.stderr).toContain("plurisim: error [USAGE]: unknown command 'rnu'");
     expect(r.stderr).toContain("Did you mean run?");
     expect(r.stderr).not.toContain("too many arguments");
   });
@@ -46,7 +46,7 @@ describe("did you mean", () => {
   it("a mistyped flag gets the closest flag", () => {
     const r = cli(["run", smallFile, "--jsn"]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("unknown option '--jsn'");
+    expect(r.stderr).toContain("plurisim: error [USAGE]: unknown option '--jsn'");
     expect(r.stderr).toContain("Did you mean --json?");
   });
 

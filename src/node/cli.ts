@@ -161,7 +161,11 @@ export function buildProgram(): Command {
     .showHelpAfterError("(add --help for usage)")
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      // Parsing errors (unknown command or flag, missing argument) read like every other input error.
+      outputError: (s, write) => write(`plurisim: error [USAGE]: ${s.replace(/^error: /, "")}`),
+    });
 
   program
     .command("run")
