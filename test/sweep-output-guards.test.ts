@@ -2,13 +2,13 @@
 // sweep under a matching manifest, worker counts beyond cells or cores, --csv targets checked
 // before any cell runs, CSV cells that a spreadsheet would run as formulas, oversized inputs.
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isPlurisimError } from "../src/core/errors.js";
 import { capWorkers } from "../src/node/pool.js";
 import { mergeFiles } from "../src/node/sweep-cli.js";
-import { defaultOut, runSweep, sweepPaths } from "../src/node/sweep-run.js";
+import { defaultOut, runSweep, scanLines, sweepPaths } from "../src/node/sweep-run.js";
 import { parseSweep } from "../src/sweep/index.js";
 
 const dir = resolve("test", "artifacts", `sweep-guards-${process.pid}`);
@@ -136,6 +136,22 @@ describe("CSV and inputs", () => {
     const col = csv[0].split(",").indexOf("params.groups[0].name");
     expect(col).toBeGreaterThan(0);
     expect(csv.slice(1, 5).map((l) => l.split(",")[col])).toEqual(["'=1+1", "'@cmd", "'-x", "plain"]);
+  });
+
+  it("a rows file with a line past 64 MiB (no newline) is refused, not read without end", async () => {
+    const big = join(dir, "one-line.jsonl");
+    writeFileSync(big, '{"cell":0}\n');
+    truncateSync(big, 70 * 2 ** 20); // sparse: then 70 MiB of zero bytes, no newline
+    let lines = 0;
+    const e = await rejection(scanLines(big, () => ++lines > 0));
+    expect(e.message).toMatch(/one-line\.jsonl has a line longer than 64 MiB/);
+    expect(lines).toBe(1);
+    truncateSync(big, 0);
+    truncateSync(big, 70 * 2 ** 20);
+    const r = cli(["merge", big, "--out", join(dir, "m.jsonl"), "--sweep", join(dir, "six.json")]);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/line longer than 64 MiB/);
+    rmSync(big);
   });
 
   it("`sweep /dev/zero` exits 2 quickly, naming the size limit", () => {

@@ -19,6 +19,9 @@ export const MAX_SPEC_BYTES = 16 * 2 ** 20;
 /** Largest result file (run result, sweep rows, manifest) read whole: 256 MiB, half of V8's longest string. */
 export const MAX_RESULT_BYTES = 256 * 2 ** 20;
 
+/** Longest line a JSONL reader accepts: 64 MiB (a row or a trajectory is far smaller; /dev/zero has no newline). */
+export const MAX_LINE_BYTES = 64 * 2 ** 20;
+
 const FILE_ERRORS: Record<string, string> = {
   ENOENT: "no such file or folder",
   EISDIR: "is a folder, not a file",

@@ -21,7 +21,7 @@ import { VERSION } from "../core/version.js";
 import type { WasmSource } from "../core/engine.js";
 import { canonicalJson, shardCells, type SweepPlan } from "../sweep/spec.js";
 import { errorRow, type CellResult, type Row } from "../sweep/task.js";
-import { checkOutputTarget, ensureParentDir, fileError, MAX_RESULT_BYTES, openAtomic, readTextFile, writeAll, writeFileAtomic } from "./files.js";
+import { checkOutputTarget, ensureParentDir, fileError, MAX_LINE_BYTES, MAX_RESULT_BYTES, openAtomic, readTextFile, writeAll, writeFileAtomic } from "./files.js";
 import { lockOutput, type OutputLock } from "./lock.js";
 import { loadWasmSource } from "./index.js";
 import { OrderedWriter } from "./ordered-writer.js";
@@ -137,9 +137,6 @@ function usage(field: string, message: string, value?: unknown): PlurisimError {
   return new PlurisimError("INVALID_SWEEP", message, { field, value });
 }
 
-/** Longest line a JSONL reader accepts: 64 MiB (a row or a trajectory is far smaller; /dev/zero has no newline). */
-export const MAX_LINE_BYTES = 64 * 2 ** 20;
-
 function lineTooLong(path: string): PlurisimError {
   return new PlurisimError("FILE", `${path} has a line longer than ${MAX_LINE_BYTES / 2 ** 20} MiB: it is not a sweep rows file`, { field: "file", value: path });
 }
@@ -150,23 +147,40 @@ function lineTooLong(path: string): PlurisimError {
  */
 export async function scanLines(path: string, accept: (line: string) => boolean): Promise<number> {
   let offset = 0;
-  let carry = Buffer.alloc(0);
+  // The start of a line that runs past the chunks read so far, kept as pieces (no copy per chunk).
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
   const stream = createReadStream(path);
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      let buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
       let start = 0;
-      for (;;) {
-        const nl = buf.indexOf(10, start);
-        if (nl < 0) break;
-        const line = buf.subarray(start, nl).toString("utf8");
-        if (!accept(line)) return offset;
+      let nl = chunk.indexOf(10);
+      if (nl < 0) {
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes > MAX_LINE_BYTES) throw lineTooLong(path);
+        continue;
+      }
+      if (pendingBytes > 0) {
+        const line = Buffer.concat([...pending, chunk.subarray(0, nl)]);
+        if (!accept(line.toString("utf8"))) return offset;
+        offset += line.length + 1;
+        pending = [];
+        pendingBytes = 0;
+        start = nl + 1;
+        nl = chunk.indexOf(10, start);
+      }
+      while (nl >= 0) {
+        if (!accept(chunk.toString("utf8", start, nl))) return offset;
         offset += nl + 1 - start;
         start = nl + 1;
+        nl = chunk.indexOf(10, start);
       }
-      carry = Buffer.from(buf.subarray(start));
-      if (carry.length > MAX_LINE_BYTES) throw lineTooLong(path);
-      buf = carry;
+      if (start < chunk.length) {
+        pending.push(chunk.subarray(start));
+        pendingBytes += chunk.length - start;
+        if (pendingBytes > MAX_LINE_BYTES) throw lineTooLong(path);
+      }
     }
   } catch (e) {
     throw e instanceof PlurisimError ? e : fileError(e, path, "file", "read");
@@ -178,19 +192,44 @@ export async function scanLines(path: string, accept: (line: string) => boolean)
 
 /** Lines of a JSONL file as an async iterable of {cell, line, row} (for merge). */
 export async function* cellLines(path: string): AsyncGenerator<{ cell: number; line: string; row: { cell: number } & Record<string, unknown> }> {
-  // A utf8 stream decoder keeps a character split across two chunks whole.
-  const stream = createReadStream(path, { encoding: "utf8" });
-  let carry = "";
+  // Lines are cut in the bytes and decoded whole, so a character split across two chunks stays whole.
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const stream = createReadStream(path);
+  const take = (bytes: Buffer) => {
+    const line = bytes.toString("utf8");
+    if (line.trim() === "") return null;
+    const row = rowOf(line, path);
+    return { cell: row.cell, line, row };
+  };
   try {
-    for await (const chunk of stream as AsyncIterable<string>) {
-      const text = carry + chunk;
-      const parts = text.split("\n");
-      carry = parts.pop() ?? "";
-      if (carry.length > MAX_LINE_BYTES) throw lineTooLong(path);
-      for (const line of parts) {
-        if (line.trim() === "") continue;
-        const row = rowOf(line, path);
-        yield { cell: row.cell, line, row };
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      let start = 0;
+      let nl = chunk.indexOf(10);
+      if (nl < 0) {
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes > MAX_LINE_BYTES) throw lineTooLong(path);
+        continue;
+      }
+      if (pendingBytes > 0) {
+        const l = take(Buffer.concat([...pending, chunk.subarray(0, nl)]));
+        if (l) yield l;
+        pending = [];
+        pendingBytes = 0;
+        start = nl + 1;
+        nl = chunk.indexOf(10, start);
+      }
+      while (nl >= 0) {
+        const l = take(chunk.subarray(start, nl));
+        if (l) yield l;
+        start = nl + 1;
+        nl = chunk.indexOf(10, start);
+      }
+      if (start < chunk.length) {
+        pending.push(chunk.subarray(start));
+        pendingBytes += chunk.length - start;
+        if (pendingBytes > MAX_LINE_BYTES) throw lineTooLong(path);
       }
     }
   } catch (e) {
@@ -198,7 +237,7 @@ export async function* cellLines(path: string): AsyncGenerator<{ cell: number; l
   } finally {
     stream.destroy();
   }
-  if (carry.trim() !== "") throw usage("file", `${path}: the last line is torn (no newline): resume that sweep before merging`, path);
+  if (Buffer.concat(pending).toString("utf8").trim() !== "") throw usage("file", `${path}: the last line is torn (no newline): resume that sweep before merging`, path);
 }
 
 function rowOf(line: string, path: string): { cell: number } & Record<string, unknown> {
