@@ -1,8 +1,9 @@
 // Flow-model benchmark suite: one generation of flow retraining in the engine's retrainer
 // (K candidates drawn by the ODE sampler, curation, 500 Adam steps of batch 256, N fresh
 // samples binned), its training and sampling parts alone, and the same network and optimiser
-// in NumPy (bench/numpy_flow.py) in the same run. Reports milliseconds, the ratio to NumPy
-// and the GFLOP/s achieved (multiply and add counted as two).
+// in NumPy (bench/numpy_flow.py) in the same run. Reports milliseconds of wall time and of
+// process CPU time (steadier on a shared machine), the ratio to NumPy and the GFLOP/s achieved
+// (multiply and add counted as two).
 import { compileScenario, rewardEvaluator } from "../src/core/compile.js";
 import { createFlowNet, sequentialIds } from "../src/core/flow.js";
 import { instantiateKernels } from "../src/core/kernels.js";
@@ -19,7 +20,44 @@ const BATCH = 256;
 const ODE = 32;
 const TIME_FEATURES = 8;
 
-type FlowCase = { wasmMs: number; numpyMs: number | null; numpyOverWasm: number | null; gflops: number };
+type FlowCase = {
+  wasmMs: number;
+  numpyMs: number | null;
+  numpyOverWasm: number | null;
+  gflops: number;
+  /** The same from process CPU time (least of three runs): steadier than wall time on a shared machine. */
+  wasmCpuMs: number;
+  numpyCpuMs: number | null;
+  numpyOverWasmCpu: number | null;
+  gflopsCpu: number;
+};
+
+/** Least process CPU time (user + system) of `reps` calls of fn, in milliseconds. */
+function cpuMs(fn: () => number, reps = 3): number {
+  let best = Infinity;
+  let sink = 0;
+  for (let r = 0; r < reps; r++) {
+    const c0 = process.cpuUsage();
+    sink += fn();
+    const c = process.cpuUsage(c0);
+    best = Math.min(best, (c.user + c.system) / 1000);
+  }
+  if (!Number.isFinite(sink)) throw new Error(`non-finite result ${sink}`);
+  return best;
+}
+
+function flowCase(wallMs: number, cpu: number, flops: number, numpyMs?: number, numpyCpuMs?: number): FlowCase {
+  return {
+    wasmMs: wallMs,
+    numpyMs: numpyMs ?? null,
+    numpyOverWasm: numpyMs === undefined ? null : numpyMs / wallMs,
+    gflops: flops / (wallMs * 1e6),
+    wasmCpuMs: cpu,
+    numpyCpuMs: numpyCpuMs ?? null,
+    numpyOverWasmCpu: numpyCpuMs === undefined ? null : numpyCpuMs / cpu,
+    gflopsCpu: flops / (cpu * 1e6),
+  };
+}
 
 /** Multiply-adds of one forward pass for one point: sum over layers of in x out. */
 function macs(dim: number): number {
@@ -46,7 +84,6 @@ export async function flowSuite(): Promise<{ cases: Record<string, FlowCase>; no
   for (const dim of [1, 2] as const) {
     const size = `dim=${dim},N=${N},hidden=${HIDDEN.join("x")},steps=${STEPS},batch=${BATCH},ode=${ODE}`;
     const numpy = runNumpy("numpy_flow.py", { N, dim, hidden: HIDDEN, steps: STEPS, batch: BATCH, odeSteps: ODE, lr: 0.001 }, notes);
-    const ratio = (wasm: number, np?: number) => (np === undefined ? null : np / wasm);
 
     // Training alone.
     k.reset();
@@ -56,21 +93,23 @@ export async function flowSuite(): Promise<{ cases: Record<string, FlowCase>; no
     const data = k.allocF64(N * dim);
     k.write(data, Float64Array.from({ length: N * dim }, (_, j) => ((j * 0.6180339887) % 1) * 6 - 3));
     let stream = 0;
-    const trainMs = await timeMs(`flow-train:${size}`, () => {
+    const trainOnce = () => {
       net.resetOptimiser();
       const losses = net.train(data, N, 1, stream++, 0, STEPS, 0.001);
       return losses[losses.length - 1];
-    }, { iterations: 3, time: 100 });
-    cases[`flow-train:${size}`] = { wasmMs: trainMs, numpyMs: numpy.train ?? null, numpyOverWasm: ratio(trainMs, numpy.train), gflops: (trainFlops(dim) * BATCH * STEPS) / (trainMs * 1e6) };
+    };
+    const trainMs = await timeMs(`flow-train:${size}`, trainOnce, { iterations: 3, time: 100 });
+    cases[`flow-train:${size}`] = flowCase(trainMs, cpuMs(trainOnce), trainFlops(dim) * BATCH * STEPS, numpy.train, numpy.trainCpu);
 
     // Sampling alone: N points, Euler.
     const out = k.allocF64(N * dim);
     const ids = sequentialIds(N);
-    const sampleMs = await timeMs(`flow-sample:${size}`, () => {
+    const sampleOnce = () => {
       const clamped = net.sample(ids, "fresh", 1, stream++, ODE, false, 16, out);
       return clamped + k.f64(out, 1)[0];
-    }, { iterations: 3, time: 100 });
-    cases[`flow-sample:${size}`] = { wasmMs: sampleMs, numpyMs: numpy.sample ?? null, numpyOverWasm: ratio(sampleMs, numpy.sample), gflops: (2 * macs(dim) * N * ODE) / (sampleMs * 1e6) };
+    };
+    const sampleMs = await timeMs(`flow-sample:${size}`, sampleOnce, { iterations: 3, time: 100 });
+    cases[`flow-sample:${size}`] = flowCase(sampleMs, cpuMs(sampleOnce), 2 * macs(dim) * N * ODE, numpy.sample, numpy.sampleCpu);
 
     // One generation of the retrainer (after generation 0, which draws from p_0): K = infinity
     // with a pool of N network samples, or K = 4 candidates per curated sample.
@@ -98,13 +137,13 @@ export async function flowSuite(): Promise<{ cases: Record<string, FlowCase>; no
       const rt = createRetrainer(k, problem, { wPtr, rewardAt: scenario.groups.map((g) => rewardEvaluator(g.reward, scenario.space)) });
       rt.step(pPtr, outPtr, 0);
       let generation = 1;
-      const genMs = await timeMs(`flow-generation:${label},${size}`, () => {
+      const genOnce = () => {
         rt.step(pPtr, outPtr, generation++);
         return k.raw.sum(outPtr, problem.n);
-      }, { iterations: 3, time: 100 });
+      };
+      const genMs = await timeMs(`flow-generation:${label},${size}`, genOnce, { iterations: 3, time: 100 });
       const sampled = (K === "inf" ? N : 4 * N) + N;
-      const flops = trainFlops(dim) * BATCH * STEPS + 2 * macs(dim) * sampled * ODE;
-      cases[`flow-generation:${label},${size}`] = { wasmMs: genMs, numpyMs: null, numpyOverWasm: null, gflops: flops / (genMs * 1e6) };
+      cases[`flow-generation:${label},${size}`] = flowCase(genMs, cpuMs(genOnce), trainFlops(dim) * BATCH * STEPS + 2 * macs(dim) * sampled * ODE);
     }
   }
   return { cases, notes, meta: { N, hidden: HIDDEN, steps: STEPS, batch: BATCH, odeSteps: ODE } };
