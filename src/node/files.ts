@@ -101,6 +101,17 @@ function identity(st: Stats): string {
   return `${st.dev}:${st.ino}`;
 }
 
+/** True when the input read from `path` is still the file `st` (an inode number is reused once a file is deleted). */
+function stillIs(path: string, st: Stats): boolean {
+  try {
+    if (identity(statSync(path)) === identity(st)) return true;
+  } catch {
+    // gone
+  }
+  inputsRead.delete(identity(st));
+  return false;
+}
+
 /**
  * Throws a FILE error unless `path` can be replaced by a regular file: its folder must exist and be
  * writable, and it must be absent or a regular file, and not an input this process has read.
@@ -124,7 +135,7 @@ export function checkOutputTarget(path: string, field = "--out"): void {
     throw new PlurisimError("FILE", `refusing to write ${path}: it is ${kindOf(st)}, not a regular file${hint}`, { field, value: path });
   }
   const input = inputsRead.get(identity(st));
-  if (input !== undefined) {
+  if (input !== undefined && stillIs(input, st)) {
     throw new PlurisimError("FILE", `refusing to write ${path}: it is the input ${input}; write the output to another file`, { field, value: path });
   }
 }
