@@ -111,7 +111,10 @@ function densitySpec(g: Geometry, series: Series[], nash: ArrayLike<number> | un
     }
   }
   const { labels, colors, dashes } = seriesStyle(series);
-  const yScale = options.logY ? { type: "log" } : {};
+  let top = 0;
+  for (const v of values) if (v.density !== null) top = Math.max(top, v.density);
+  // A log axis shows 16 decades below the peak: the float round-off floor, not 300 decades of underflow.
+  const yScale = options.logY ? { type: "log", domain: [top * 1e-16, top * 2] } : {};
   const layers: ChartSpec[] = [
     {
       data: { values },
@@ -127,16 +130,16 @@ function densitySpec(g: Geometry, series: Series[], nash: ArrayLike<number> | un
   const name = nashLabel(options.finiteK);
   if (nash) {
     // p* is typically a few point masses: drawn as stems in mass per atom on its own axis, not as a density spike.
-    let top = 0;
-    for (let x = 0; x < g.n; x++) top = Math.max(top, nash[x]);
+    let peak = 0;
+    for (let x = 0; x < g.n; x++) peak = Math.max(peak, nash[x]);
     const stems: Record<string, unknown>[] = [];
-    for (let x = 0; x < g.n; x++) if (nash[x] > top * 1e-3) stems.push({ x: g.coords[x], mass: finite(nash[x]), zero: 0, series: name });
-    const y = { field: "mass", type: "quantitative", title: `${name}: mass per atom`, axis: { orient: "right", titleColor: NASH_COLOR }, scale: { domain: [0, Math.max(top, 1e-300) * 1.05] } };
+    for (let x = 0; x < g.n; x++) if (nash[x] > peak * 1e-3) stems.push({ x: g.coords[x], mass: finite(nash[x]), zero: 0, overlay: name });
+    const y = { field: "mass", type: "quantitative", title: `${name}: mass per atom`, axis: { orient: "right", titleColor: NASH_COLOR }, scale: { domain: [0, Math.max(peak, 1e-300) * 1.05] } };
     layers.push({
       data: { values: stems },
       layer: [
         { mark: { type: "rule", color: NASH_COLOR, strokeWidth: 1.5 }, encoding: { x: { field: "x", type: "quantitative" }, y, y2: { field: "zero" } } },
-        { mark: { type: "point", color: NASH_COLOR, filled: true, size: 36 }, encoding: { x: { field: "x", type: "quantitative" }, y: { field: "mass", type: "quantitative" }, shape: { field: "series", type: "nominal", title: null, scale: { range: ["circle"] } } } },
+        { mark: { type: "point", color: NASH_COLOR, filled: true, size: 36 }, encoding: { x: { field: "x", type: "quantitative" }, y: { field: "mass", type: "quantitative" }, shape: { field: "overlay", type: "nominal", title: null, scale: { range: ["circle"] } } } },
       ],
     });
   }
@@ -593,7 +596,7 @@ export function replicatesSpec(result: { finals: { basinMass: number[] }[]; seed
     width: Math.max(160, 70 * which.length),
     height: 220,
     layer: [
-      { data: { values: stats.filter((s) => which.includes(s.metric as string)) }, mark: { type: "bar", opacity: 0.35, color: "#1f77b4" }, encoding: { x: { field: "metric", type: "nominal", title: null, scale: { domain: which } }, y: { field: "mean", type: "quantitative", title: "final value" } } },
+      { data: { values: stats.filter((s) => which.includes(s.metric as string)) }, mark: { type: "bar", opacity: 0.35, color: "#1f77b4" }, encoding: { x: { field: "metric", type: "nominal", title: null, scale: { domain: which }, axis: { labelAngle: 0 } }, y: { field: "mean", type: "quantitative", title: "final value", axis: { format: "~g" } } } },
       { data: { values: stats.filter((s) => which.includes(s.metric as string)) }, mark: { type: "rule", strokeWidth: 2, color: "#08306b" }, encoding: { x: { field: "metric", type: "nominal", scale: { domain: which } }, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } } },
       { data: { values: dots.filter((d) => which.includes(d.metric as string) && d.value !== null) }, mark: { type: "point", filled: true, size: 18, opacity: 0.6, color: "#d62728" }, encoding: { x: { field: "metric", type: "nominal", scale: { domain: which } }, y: { field: "value", type: "quantitative" } } },
     ],
