@@ -160,6 +160,7 @@ export function buildProgram(): Command {
     .version(VERSION)
     .showHelpAfterError("(add --help for usage)")
     .showSuggestionAfterError(true)
+    .addHelpText("after", "\nIn the package: docs/cli.md (every command, exit codes), docs/model.md (the mathematics), docs/scenario.md (the scenario format).")
     .exitOverride()
     .configureOutput({
       writeErr: (s) => process.stderr.write(s),
