@@ -122,8 +122,10 @@ export async function createEngineFrom(source: WasmSource): Promise<Engine> {
       return { engine: info, replicates, seeds, finals, ...summary };
     },
     nash(input) {
-      const problem = compileScenario(parseScenario(input));
-      return nashOf(weightsOf(kernels, problem), problem);
+      // The compile cache and the resident weights, as for runs: a Nash-only sweep sets up once.
+      const problem = compile(parseScenario(input));
+      const res = residentFor(state, problem);
+      return nashOf({ w: kernels.read(res.wPtr, problem.m * problem.n), maxR: res.maxR }, problem, res.masks);
     },
     audit(input) {
       const problem = compileScenario(parseScenario(input));
@@ -369,6 +371,8 @@ function runProblem(state: EngineState, problem: Problem, options: RunOptions, s
   const c = new Float64Array(m);
   const qStep = new Float64Array(m);
   const needL1 = (next: number) => problem.earlyStopTolerance !== null || recorded(next);
+  // Validation allows earlyStop.nashGap only where the gap certifies: K = infinity, per-sample, exact.
+  const gapStop = K === Infinity && !retrainer && problem.mixing === "per-sample" ? (problem.earlyStopNashGap ?? null) : null;
 
   if (recorded(0)) record();
   if (snapshotAt.has(0)) snapshots.push({ generation: 0, p: Array.from(kernels.read(p, n)) });
@@ -430,7 +434,13 @@ function runProblem(state: EngineState, problem: Problem, options: RunOptions, s
         );
       }
     }
-    const early = problem.earlyStopTolerance !== null && l1Step < problem.earlyStopTolerance;
+    let early = problem.earlyStopTolerance !== null && l1Step < problem.earlyStopTolerance;
+    if (!early && gapStop !== null) {
+      // nashGap(p_t) = max over p0's support of sum_i (q_i / Z_i) w_i(x) - 1 (docs/model.md, section 4).
+      for (let i = 0; i < m; i++) c[i] = q[i] / Z[i];
+      kernels.write(cPtr, c);
+      early = Math.max(0, raw.maskedMultiplierMax(wPtr, n, m, cPtr, res.supportPtr) - 1) <= gapStop;
+    }
     if (early) stoppedEarly = true;
     if (recorded(t) || early) record();
     if (snapshotAt.has(t)) snapshots.push({ generation: t, p: Array.from(kernels.read(p, n)) });

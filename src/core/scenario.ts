@@ -242,7 +242,10 @@ export const scenarioSchema = z
       })
       .prefault({}),
     earlyStop: z
-      .strictObject({ tolerance: positive.meta({ description: "Stop once the L1 change between generations is below this." }) })
+      .strictObject({
+        tolerance: positive.optional().meta({ description: "Stop once the L1 change between generations is below this." }),
+        nashGap: positive.optional().meta({ description: "K = infinity, per-sample mixing, exact model: stop once nashGap(p_t), a certified bound on F* - F(p_t), is at most this." }),
+      })
       .optional(),
     basinEpsilon: positive.default(0.1).meta({ description: "Basin width eps (docs/model.md, section 5)." }),
     seed: z
@@ -626,6 +629,14 @@ export function parseScenario(input: unknown): Scenario {
         `retraining.samples x curation.K = ${rt.samples} x ${K} = ${rt.samples * K} candidates per generation, over the limit of 2^27 = ${MAX_CANDIDATES_PER_GENERATION}`,
         { field: "retraining.samples", value: { samples: rt.samples, K } },
       );
+    }
+  }
+
+  if (s.earlyStop) {
+    if (s.earlyStop.tolerance === undefined && s.earlyStop.nashGap === undefined) throw invalidField("earlyStop", "needs tolerance or nashGap", s.earlyStop);
+    // nashGap certifies F* - F(p_t) only for the K = infinity per-sample update (docs/model.md, section 4).
+    if (s.earlyStop.nashGap !== undefined && (s.curation.K !== "inf" || s.curation.mixing !== "per-sample" || rt.model !== "exact")) {
+      throw invalidField("earlyStop.nashGap", 'needs curation.K = "inf", mixing "per-sample" and the exact model', s.earlyStop.nashGap);
     }
   }
 

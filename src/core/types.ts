@@ -39,6 +39,8 @@ export interface Problem {
   snapshots: number[];
   /** Stop early once the L1 change between generations is below this; null = never. */
   earlyStopTolerance: number | null;
+  /** Stop early once nashGap(p_t) is at most this (K = infinity, per-sample, exact); null = never. */
+  earlyStopNashGap: number | null;
   /** Basin width eps (docs/model.md, section 5). */
   basinEpsilon: number;
   seed: number;

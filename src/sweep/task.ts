@@ -86,6 +86,12 @@ export function runCell(engine: Engine, plan: SweepPlan, index: number): CellRes
   let cell: Cell | undefined;
   try {
     cell = cellAt(plan, index);
+    if (!keep.dynamics) {
+      const { welfare, gap, basinMass, outsideMass } = engine.nash(cell.scenario);
+      const row: Row = { cell: index, replicate: cell.replicate, params: cell.params, seed: cell.seed, status: "ok", nash: { welfare, gap, basinMass, outsideMass }, durationMs: 0 };
+      row.durationMs = now() - started;
+      return { row };
+    }
     // Without a kept trajectory the engine computes metrics only at the kept generations and
     // the last one, and holds no per-generation storage.
     const options = keep.trajectory ? {} : { trajectory: false, recordAt: keep.generations };
