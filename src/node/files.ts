@@ -337,7 +337,8 @@ export function readTextFile(path: string, options: ReadOptions = {}): string {
 /** Parses a JSON file (or standard input for "-"), with a size limit and errors that name the file. */
 export async function readJsonFile(path: string, field = "file", options: Omit<ReadOptions, "field"> = {}): Promise<unknown> {
   const code = options.code ?? "INVALID_SCENARIO";
-  const text = readTextFile(path, { ...options, field, code });
+  // A file that cannot be read is a FILE error; one that reads but is not JSON, the caller's code.
+  const text = readTextFile(path, { ...options, field, code: options.code ?? "FILE" });
   try {
     return JSON.parse(text);
   } catch (err) {

@@ -10,6 +10,7 @@
 // queue lost its data (FLUSHDB, a restart without persistence) gets exactly the jobs of its
 // missing cells back. Job ids come from the plan hash, so a second submission adds nothing.
 import { Queue, QueueEvents, type Job } from "bullmq";
+import { PlurisimError } from "../../core/errors.js";
 import { toJson } from "../../core/json.js";
 import type { SweepPlan } from "../../sweep/spec.js";
 import { errorRow, type CellResult } from "../../sweep/task.js";
@@ -17,7 +18,6 @@ import type { SweepPool } from "../pool.js";
 import { connectionOptions, openClient, within } from "./connection.js";
 import { describeTarget, queueError, type QueueTarget } from "./target.js";
 import { defaultQueueBatch, jobCells, jobCount, jobId, jobIndex, KEEP_SECONDS, planKey, RETRY_DELAY_MS, type JobData, type PlanRecord, type QueueNames } from "./jobs.js";
-import { PlurisimError } from "../../core/errors.js";
 
 export interface SubmitOptions {
   target: QueueTarget;
