@@ -22,6 +22,8 @@ export async function freePort(): Promise<number> {
 export interface PrivateRedis {
   url: string;
   port: number;
+  /** SIGSTOP (freeze: connections stay open, nothing answers) or SIGCONT the server. */
+  freeze(frozen: boolean): void;
   stop(): void;
 }
 
@@ -42,7 +44,7 @@ export async function startRedis(): Promise<PrivateRedis> {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  return { url, port, stop: () => void server.kill("SIGKILL") };
+  return { url, port, freeze: (frozen) => void server.kill(frozen ? "SIGSTOP" : "SIGCONT"), stop: () => void server.kill("SIGKILL") };
 }
 
 export interface SilentServer {

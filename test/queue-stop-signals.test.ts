@@ -3,15 +3,17 @@
 // within about a second, with 143 or 130, the output lock released and no rows file written
 // (before, the worker ignored the first signal and the submitter died without releasing its lock).
 // With a real Redis, a worker whose job outlives the grace period puts it back on the queue
-// (no attempt counted) and exits 143 soon after the grace period.
+// (no attempt counted) and exits 143 soon after the grace period; and with that Redis frozen
+// (SIGSTOP: connected, silent), a running worker and a collecting submitter still stop within
+// a few seconds of SIGTERM (before, the worker waited forever to close its connections).
 import type { ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectionOptions } from "../src/node/queue/connection.js";
 import { parseQueueUrl } from "../src/node/queue/target.js";
-import { cli, hasRedisServer, killChildren, silentServer, startRedis, type CliRun, type PrivateRedis, type SilentServer } from "./queue-helpers.js";
+import { cli, hasRedisServer, killChildren, silentServer, startRedis, until, type CliRun, type PrivateRedis, type SilentServer } from "./queue-helpers.js";
 
 const dir = join("test", "artifacts", `queue-signals-${process.pid}`);
 const sweepFile = join(dir, "sweep.json");
@@ -78,7 +80,7 @@ describe("a stop signal while waiting on a silent server", () => {
   }
 });
 
-describe.skipIf(!hasRedisServer)("a stop signal while a worker holds a job", () => {
+describe.skipIf(!hasRedisServer)("a stop signal with a real Redis", () => {
   let redis: PrivateRedis;
   beforeAll(async () => {
     redis = await startRedis();
@@ -124,6 +126,46 @@ describe.skipIf(!hasRedisServer)("a stop signal while a worker holds a job", () 
       expect(existsSync(`${out}.lock`)).toBe(false);
     } finally {
       await queue.close();
+    }
+  });
+
+  it("a running worker and a collecting submitter stop within seconds of SIGTERM while their Redis is frozen", async () => {
+    const out = join(dir, "frozen.jsonl");
+    let submitter: ChildProcess | undefined;
+    let submitLog = "";
+    const submitting = cli(["sweep", sweepFile, "--queue", redis.url, "--queue-name", "frozen", "--out", out, "--no-progress", "--no-summary"], {
+      onStart: (p) => {
+        submitter = p;
+        p.stderr!.on("data", (d) => (submitLog += d));
+      },
+    });
+    let worker: ChildProcess | undefined;
+    let workLog = "";
+    // Another queue name: the worker waits for jobs that never come.
+    const working = cli(["worker", "--queue", redis.url, "--queue-name", "frozen-idle", "--workers", "1"], {
+      onStart: (p) => {
+        worker = p;
+        p.stderr!.on("data", (d) => (workLog += d));
+      },
+    });
+    try {
+      await until(() => /jobs added/.test(submitLog) && /worker: redis:/.test(workLog), "the submitter to add its jobs and the worker to start");
+      await new Promise((r) => setTimeout(r, 500));
+      redis.freeze(true);
+      await new Promise((r) => setTimeout(r, 300));
+      const signalledAt = Date.now();
+      worker!.kill("SIGTERM");
+      submitter!.kill("SIGTERM");
+      const [w, s] = await Promise.all([working, submitting]);
+      expect(w.signal, w.stderr).toBe(null);
+      expect(w.code, w.stderr).toBe(0); // no job was in hand
+      expect(w.exitedAt - signalledAt, w.stderr).toBeLessThan(8000);
+      expect(s.code, s.stderr).toBe(143);
+      expect(s.exitedAt - signalledAt, s.stderr).toBeLessThan(8000);
+      expect(JSON.parse(readFileSync(join(dir, "frozen.manifest.json"), "utf8")).status).toBe("interrupted");
+      expect(existsSync(`${out}.lock`)).toBe(false);
+    } finally {
+      redis.freeze(false);
     }
   });
 });
