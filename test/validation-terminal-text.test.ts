@@ -29,3 +29,41 @@ describe("table", () => {
     expect(lines[2].length).toBe(lines[1].length);
   });
 });
+
+describe("error messages", () => {
+  const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+  test("a formula with terminal escapes is quoted and excerpted without them, caret still aligned", async () => {
+    const { compileFormula } = await import("../src/core/formula.js");
+    let message = "";
+    try {
+      compileFormula("x + \u001b[2J\u009b31m", ["x"], "groups[0].reward.expr");
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain("groups[0].reward.expr");
+    expect(message).not.toMatch(RAW);
+    const [, line, caret] = message.split("\n");
+    expect(line.indexOf("\ufffd")).toBe(caret.indexOf("^"));
+  });
+
+  test("values and keys shown in scenario errors carry no raw C1 controls or bidi overrides", async () => {
+    const { parseScenario } = await import("../src/core/scenario.js");
+    const name = "evil\u009b31m\u202e";
+    let message = "";
+    try {
+      parseScenario({
+        space: { kind: "atoms", count: 2 },
+        groups: [
+          { name, weight: 0.5, reward: { kind: "vector", values: [0, 1] } },
+          { name, weight: 0.5, reward: { kind: "vector", values: [1, 0] } },
+        ],
+        [`x\u009b`]: 1,
+      });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).not.toBe("");
+    expect(message).not.toMatch(RAW);
+  });
+});

@@ -1,5 +1,7 @@
 // The one error class of plurisim. Callers and tests branch on `code`, never on message text;
-// the message names the field and shows the offending value (STYLE.md, "Errors").
+// the message names the field and shows the offending value.
+
+import { sanitizeForTerminal } from "./text.js";
 
 /** Stable error codes. All but SERVER_ERROR_CODES are problems with the input (CLI exit code 2). */
 export const ERROR_CODES = [
@@ -79,7 +81,8 @@ export function formatValue(value: unknown, depth = 0): string {
   }
   if (typeof value === "string") {
     const s = value.length > MAX_TEXT ? value.slice(0, MAX_TEXT) + "..." : value;
-    return JSON.stringify(s);
+    // JSON escapes C0 controls but not DEL, C1 (8-bit CSI) or bidi overrides: messages reach terminals.
+    return sanitizeForTerminal(JSON.stringify(s));
   }
   if (typeof value === "boolean" || typeof value === "bigint") return String(value);
   if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
@@ -94,7 +97,7 @@ export function formatValue(value: unknown, depth = 0): string {
   if (typeof value === "object") {
     if (depth > 2) return "{...}";
     const entries = Object.entries(value as Record<string, unknown>);
-    const shown = entries.slice(0, MAX_ARRAY_SHOWN).map(([k, v]) => `${JSON.stringify(k)}: ${formatValue(v, depth + 1)}`);
+    const shown = entries.slice(0, MAX_ARRAY_SHOWN).map(([k, v]) => `${sanitizeForTerminal(JSON.stringify(k))}: ${formatValue(v, depth + 1)}`);
     const more = entries.length > MAX_ARRAY_SHOWN ? ", ..." : "";
     const text = `{${shown.join(", ")}${more}}`;
     return text.length > MAX_TEXT * 2 ? text.slice(0, MAX_TEXT * 2) + "...}" : text;
@@ -110,7 +113,7 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
     else {
       const k = String(key);
       if (/^[A-Za-z_$][\w$]*$/.test(k)) out += out === "" ? k : `.${k}`;
-      else out += `[${JSON.stringify(k)}]`;
+      else out += `[${sanitizeForTerminal(JSON.stringify(k))}]`;
     }
   }
   return out;

@@ -16,6 +16,7 @@
 
 import { dmath } from "./detmath.js";
 import { PlurisimError } from "./errors.js";
+import { sanitizeForTerminal } from "./text.js";
 
 export type FormulaVar = "x" | "y";
 
@@ -99,7 +100,9 @@ export class FormulaError extends PlurisimError {
 
 /** The expression with a caret under `pos` (a window of it when the expression is long). */
 export function caretExcerpt(expr: string, pos: number): string {
-  const flat = expr.replace(/[\r\n\t]/g, " ");
+  // One character per position keeps the caret aligned: whitespace becomes a space, any other
+  // control character (ESC, C1, bidi overrides) a visible U+FFFD, never raw terminal input.
+  const flat = expr.replace(/[\r\n\t]/g, " ").replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, "\ufffd");
   const width = 70;
   let start = 0;
   if (flat.length > width) start = Math.max(0, Math.min(pos - (width >> 1), flat.length - width));
@@ -218,7 +221,7 @@ export function evaluateExpression(node: FormulaNode, lookup: (name: string) => 
 function parseWith(expr: string, vars: readonly string[], field: string | undefined, paths: boolean): FormulaNode {
   const where = field ? `${field}: ` : "";
   const fail = (code: "FORMULA_SYNTAX" | "FORMULA_UNKNOWN_NAME" | "FORMULA_ARITY", pos: number, msg: string, note = ""): never => {
-    const text = `${where}${msg} at column ${pos + 1} of formula ${JSON.stringify(expr)}\n${caretExcerpt(expr, pos)}${note ? "\n  " + note : ""}`;
+    const text = `${where}${msg} at column ${pos + 1} of formula ${sanitizeForTerminal(JSON.stringify(expr))}\n${caretExcerpt(expr, pos)}${note ? "\n  " + note : ""}`;
     throw new FormulaError(code, text, expr, pos, field);
   };
   if (typeof expr !== "string") throw new FormulaError("FORMULA_SYNTAX", `${where}formula must be a string`, String(expr), 0, field);

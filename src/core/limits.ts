@@ -3,7 +3,7 @@
 
 import { PlurisimError } from "./errors.js";
 
-/** Most preference groups a scenario may have (the issue asks for at least 64). */
+/** Most preference groups a scenario may have. */
 export const MAX_GROUPS = 256;
 
 /** Most generations T. */
