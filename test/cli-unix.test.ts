@@ -132,6 +132,25 @@ describe("--set path=value", () => {
   });
 });
 
+describe("file errors are FILE, content errors name the content", () => {
+  it.each([
+    ["a missing file", join(dir, "missing.json"), "[FILE]: cannot read"],
+    ["a folder", dir, "[FILE]: cannot read"],
+  ])("%s: exit 2, FILE", (_name, path, text) => {
+    const r = cli(["run", path]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(text);
+  });
+
+  it("a file that is not JSON: INVALID_SCENARIO naming the file", () => {
+    const bad = join(dir, "not-json.json");
+    writeFileSync(bad, "{ nope");
+    const r = cli(["nash", bad]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`[INVALID_SCENARIO]: ${bad} is not valid JSON`);
+  });
+});
+
 describe("integer flags", () => {
   it.each([
     ["demo", "--generations", "abc"],
