@@ -137,3 +137,34 @@ describe("bad flow settings are named errors", () => {
     expect(() => engine.run(s)).toThrow(expect.objectContaining({ code: "INVALID_SCENARIO", field: "retraining.batch" }));
   });
 });
+
+describe("the learned field, for drawing", () => {
+  // At t = 0, x_t is the source noise, independent of the data, so the best field is
+  // E[x_1 - x_0 | x_0 = x] = E[x_1] - x: a line of slope -1 through the data's mean, which after
+  // the collapse sits at the reward's centre 1.5.
+  it("at t = 0 the field is close to (mean of the data) - x: slope -1 through x = 1.5 after the collapse", async () => {
+    const { compileScenario, rewardEvaluator } = await import("../src/core/compile.js");
+    const { createRetrainer } = await import("../src/core/retrain.js");
+    const { parseScenario } = await import("../src/core/scenario.js");
+    const { loadKernels } = await import("./helpers.js");
+    const k = await loadKernels();
+    const scenario = parseScenario(fast("flow-collapse"));
+    const problem = compileScenario(scenario);
+    const { n, m } = problem;
+    const p = k.allocF64(n);
+    const out = k.allocF64(n);
+    const w = k.allocF64(m * n);
+    const r = k.allocF64(m * n);
+    k.write(r, problem.r);
+    k.raw.computeWeights(r, w, n, m, problem.tau, k.allocF64(m));
+    k.write(p, problem.p0);
+    const rt = createRetrainer(k, problem, { wPtr: w, rewardAt: scenario.groups.map((g) => rewardEvaluator(g.reward, scenario.space)) });
+    for (let g = 0; g < 4; g++) {
+      rt.step(p, out, g);
+      k.write(p, k.read(out, n));
+    }
+    const xs = [-1, 0, 1, 2];
+    const v = rt.fieldAt!(Float64Array.from(xs), 0);
+    xs.forEach((x, j) => expect(Math.abs(v[j] - (1.5 - x)), `field at x = ${x}: ${v[j]}`).toBeLessThan(0.3));
+  });
+});

@@ -51,6 +51,8 @@ export interface FlowNet {
   lossGrad(xt: Float64Array, t: Float64Array, target: Float64Array): { loss: number; grad: Float32Array };
   /** The network's velocity v(x_t, t) at B points (point-major in, point-major out), in the network's normalised coordinates. */
   velocity(xt: Float64Array, t: Float64Array): Float64Array;
+  /** The field dx/dt = v(x, t) at points of the box (point-major), in the box's coordinates: for drawing. */
+  fieldAt(points: Float64Array, t: number): Float64Array;
   /** A copy of the parameters (f32). */
   params(): Float32Array;
   /** Overwrites the parameters. */
@@ -93,14 +95,21 @@ export function createFlowNet(kernels: Kernels, spec: FlowNetSpec, box: Float64A
   let idsCap = 0;
   const tags: Record<SampleTag, number> = { candidate: raw.flowTag(0), fresh: raw.flowTag(1), pool: raw.flowTag(2) };
 
-  // Copies a batch into the network's input rows (the typed-array level, for tests and tools;
-  // each call allocates its three arrays in the arena).
+  // Copies a batch into the network's input rows (the typed-array level, for tests, tools and
+  // drawing the field), through buffers allocated on first use and kept.
+  let xp = 0;
+  let tp = 0;
+  let up = 0;
+  let vp = 0;
   const batchIn = (xt: Float64Array, t: Float64Array, target: Float64Array): void => {
     const B = t.length;
     if (B < 1 || B > cap || xt.length !== B * dim || target.length !== B * dim) throw new RangeError(`a batch needs 1 to ${cap} points of dimension ${dim}`);
-    const xp = kernels.allocF64(B * dim);
-    const tp = kernels.allocF64(B);
-    const up = kernels.allocF64(B * dim);
+    if (xp === 0) {
+      xp = kernels.allocF64(cap * dim);
+      tp = kernels.allocF64(cap);
+      up = kernels.allocF64(cap * dim);
+      vp = kernels.allocF64(cap * dim);
+    }
     kernels.write(xp, xt);
     kernels.write(tp, t);
     kernels.write(up, target);
@@ -147,9 +156,20 @@ export function createFlowNet(kernels: Kernels, spec: FlowNetSpec, box: Float64A
     velocity(xt, t) {
       const B = t.length;
       batchIn(xt, t, new Float64Array(xt.length));
-      const out = kernels.allocF64(B * dim);
-      raw.flowVelocityOf(desc, params, work, B, out);
-      return kernels.read(out, B * dim);
+      raw.flowVelocityOf(desc, params, work, B, vp);
+      return kernels.read(vp, B * dim);
+    },
+    fieldAt(points, t) {
+      const count = points.length / dim;
+      const out = new Float64Array(points.length);
+      for (let a = 0; a < count; a += cap) {
+        const b = Math.min(count, a + cap);
+        const z = points.slice(a * dim, b * dim);
+        for (let j = 0; j < z.length; j++) z[j] = (z[j] - frameValues[2 * (j % dim)]) / frameValues[2 * (j % dim) + 1];
+        const v = this.velocity(z, new Float64Array(b - a).fill(t));
+        for (let j = 0; j < v.length; j++) out[a * dim + j] = v[j] * frameValues[2 * (j % dim) + 1];
+      }
+      return out;
     },
     params: () => new Float32Array(raw.memory.buffer, params, P).slice(),
     setParams(p) {

@@ -20,6 +20,8 @@ export interface Retrainer {
   step(pPtr: number, outPtr: number, generation: number): void;
   /** Curated and real sample counts per generation. */
   readonly counts: { N: number; Ncur: number; Nreal: number };
+  /** flow only: the learned field dx/dt = v(x, t) at points of the box (point-major), for drawing it. */
+  fieldAt?(points: Float64Array, t: number): Float64Array;
 }
 
 /** PRNG stream of the engine's per-generation group draw: the same group as the exact engine. */

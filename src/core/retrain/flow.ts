@@ -101,6 +101,7 @@ export function flowRetrainer(kernels: Kernels, problem: Problem, ctx: RetrainCo
 
   return {
     counts,
+    fieldAt: (points, t) => net.fieldAt(points, t),
     step(pPtr, outPtr, generation) {
       const stream = generation >>> 0;
       const nPos = trained ? 0 : raw.aliasBuild(pPtr, n, table.prob, table.atom, table.alias, base.scratch);
