@@ -48,7 +48,19 @@ export function summarizeTable5(rows: Row[]): Summary {
     ["D", "cells", "mean_q (a_T - q)^2", "max |a_T - q|"],
     ...data.map((d) => [String(d.D), String(d.cells), fmt(d.meanSquaredDeviation), fmt(d.maxAbsDeviation)]),
   ]);
-  return { title: "Table 5 analogue: basin mass of group 1 against q (docs/model.md, section 5)", text: errors ? `${text}\n(${errors} cells failed)` : text, data };
+  const chart: ChartSpec = {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: "Table 5 analogue: mean over q of (a_T - q)^2 against the basin distance D",
+    width: 420,
+    height: 240,
+    data: { values: data.filter((d) => Number.isFinite(d.meanSquaredDeviation)) },
+    mark: { type: "line", point: true },
+    encoding: {
+      x: { field: "D", type: "quantitative", title: "basin distance D", scale: { zero: false } },
+      y: { field: "meanSquaredDeviation", type: "quantitative", title: "mean_q (a_T - q)^2" },
+    },
+  };
+  return { title: "Table 5 analogue: basin mass of group 1 against q (docs/model.md, section 5)", text: errors ? `${text}\n(${errors} cells failed)` : text, data, chart };
 }
 
 /** Lemma 3.5: how many landscapes end with a_T inside the audit's interval [L - c m_T, U + c m_T]. */
