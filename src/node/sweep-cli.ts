@@ -84,7 +84,10 @@ async function sweepCommand(arg: string | undefined, flags: SweepFlags): Promise
   const lock = lockOutput(out);
   try {
     await runAndReport(plan, source, out, flags, lock);
-    if (out !== requested) await exportSweepParquet(out, requested);
+    if (out !== requested) {
+      const r = await exportSweepParquet(out, requested);
+      process.stderr.write(`wrote ${r.rows} rows to ${requested}${r.trajectories ? ` and ${r.trajectoryValues} trajectory values to ${r.trajectories}` : ""}\n`);
+    }
   } finally {
     lock.release();
   }
