@@ -1,21 +1,26 @@
 // The page: a scenario editor (presets, groups, rewards, K, tau, lambda, retraining model) with
 // the CLI's validation messages next to each field, a run view that replays p_t with the Nash
-// overlay and the metric curves, and a sweep mode on a pool of Web Workers. All engine work
-// happens in workers (src/web/worker.ts); this thread only validates, draws and exports.
+// overlay and the metric curves, a sweep mode on a pool of Web Workers (src/web/sweep-panel.ts)
+// with a builder, and a Benchmark tab. All engine work happens in workers (src/web/worker.ts);
+// this thread only validates, draws and exports. The state lives in the URL fragment
+// (src/web/fragment.ts), so a link reproduces a view.
 import { getPath, parsePath, setPath } from "../sweep/paths.js";
-import { distributionSpec, metricsSpec, phaseDiagramSpec, sweepAxes, groupNamesOf, type Geometry } from "../core/charts.js";
+import { distributionSpec, metricsSpec, groupNamesOf, type Geometry } from "../core/charts.js";
 import { compileWasm, type WasmSource } from "../core/engine.js";
 import { toJson } from "../core/json.js";
 import { presets, presetScenario } from "../core/presets.js";
 import { parseScenario } from "../core/scenario.js";
 import { VERSION } from "../core/version.js";
 import { parseSweep } from "../sweep/spec.js";
-import type { Row } from "../sweep/task.js";
+import { sweepPresets, sweepPresetDocument } from "../sweep/presets.js";
 import type { RunResult } from "../core/types.js";
-import { rowsChecksum } from "./checksum.js";
+import { nodeKernelTimes, type BrowserCase } from "./bench.js";
+import { applyBuilder, baseScenario, builderAxes, scenarioParameterPaths, type AxisKind, type BuilderAxis } from "./builder.js";
+import { decodeFragment, encodeFragment } from "./fragment.js";
 import { loadWasmBytes } from "./index.js";
 import { CancelledError, WorkerPool } from "./pool.js";
 import { download, draw, exportChart } from "./render.js";
+import { runSweep as runSweepOnPool, sweepRows, sweepSvg, wireSweepView } from "./sweep-panel.js";
 
 type Json = Record<string, any>;
 
@@ -68,8 +73,15 @@ const state = {
   result: null as null | { result: RunResult; geometry: Geometry; p0: Float64Array; checksum: string },
   frame: 0,
   playing: 0,
-  rows: [] as Row[],
+  builder: [] as BuilderAxis[],
+  bench: new Map<string, BrowserCase>(),
+  nodeBench: null as Map<string, number> | null,
 };
+
+let errorIds = 0;
+/** The address's fragment as the page was opened; the page only rewrites it once that has been read. */
+const openedWith = location.hash;
+let fragmentRead = false;
 
 let pool: WorkerPool;
 let source: WasmSource;
@@ -109,8 +121,15 @@ function field(label: string, path: string, kind: "number" | "text" | "json" | "
     setAt(state.scenario, path, value);
     onScenarioEdited();
   });
-  wrap.append(input, el("span", { class: "field-error", "data-error-for": path }));
+  wrap.append(input, errorSlot(input, path));
   return wrap;
+}
+
+/** The error line of a control, linked to it with aria-describedby so a screen reader reads the message with the field. */
+function errorSlot(control: HTMLElement, path: string): HTMLElement {
+  const id = `err-${++errorIds}`;
+  control.setAttribute("aria-describedby", id);
+  return el("span", { class: "field-error", "data-error-for": path, id, "aria-live": "polite" });
 }
 
 function select(label: string, path: string, options: string[], onChange: (v: string) => void, current: string): HTMLElement {
@@ -120,7 +139,7 @@ function select(label: string, path: string, options: string[], onChange: (v: st
   for (const o of options) s.append(el("option", { value: o }, o));
   s.value = current;
   s.addEventListener("change", () => onChange(s.value));
-  wrap.append(s, el("span", { class: "field-error", "data-error-for": path }));
+  wrap.append(s, errorSlot(s, path));
   return wrap;
 }
 
@@ -155,7 +174,7 @@ function renderForm(): void {
   form.append(cur);
 
   const groups = el("fieldset", { "data-path": "groups" });
-  groups.append(el("legend", {}, "Preference groups"), el("span", { class: "field-error", "data-error-for": "groups" }));
+  groups.append(el("legend", {}, "Preference groups"), el("span", { class: "field-error", "data-error-for": "groups", id: "err-groups", "aria-live": "polite" }));
   (s.groups as Json[]).forEach((g, i) => {
     const box = el("div", { class: "group", "data-path": `groups[${i}]` });
     const head = el("div", { class: "group-head" });
@@ -202,7 +221,10 @@ function syncJson(): void {
 
 function clearErrors(): void {
   for (const e of document.querySelectorAll<HTMLElement>("#run-panel .field-error")) e.textContent = "";
-  for (const e of document.querySelectorAll("#run-panel .invalid")) e.classList.remove("invalid");
+  for (const e of document.querySelectorAll("#run-panel .invalid")) {
+    e.classList.remove("invalid");
+    e.removeAttribute("aria-invalid");
+  }
   $("scenario-error").textContent = "";
 }
 
@@ -217,7 +239,13 @@ function showFieldError(path: string, message: string): void {
     const literal = (part: string) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
     const pattern = new RegExp("^" + path.split("[]").map(literal).join("\\[\\d+\\]") + "$");
     for (const input of document.querySelectorAll<HTMLElement>("#run-panel [data-path]")) {
-      if (pattern.test(input.dataset.path ?? "")) input.classList.add("invalid");
+      if (pattern.test(input.dataset.path ?? "")) {
+        input.classList.add("invalid");
+        input.setAttribute("aria-invalid", "true");
+        // Each weight input also points at the one message about them all.
+        const groupsSlot = document.querySelector<HTMLElement>('#run-panel [data-error-for="groups"]');
+        if (groupsSlot) input.setAttribute("aria-describedby", `${input.getAttribute("aria-describedby") ?? ""} ${groupsSlot.id}`.trim());
+      }
     }
   }
   let p = path;
@@ -225,7 +253,9 @@ function showFieldError(path: string, message: string): void {
     const slot = document.querySelector<HTMLElement>(`#run-panel [data-error-for="${CSS.escape(p)}"]`);
     if (slot) {
       slot.textContent = message;
-      document.querySelector(`#run-panel [data-path="${CSS.escape(p)}"]`)?.classList.add("invalid");
+      const control = document.querySelector(`#run-panel [data-path="${CSS.escape(p)}"]`);
+      control?.classList.add("invalid");
+      control?.setAttribute("aria-invalid", "true");
       return;
     }
     // One segment off the end per pass: ".name", "[3]" or "[]". A path this cannot shorten
@@ -255,6 +285,7 @@ function validate(): boolean {
 function onScenarioEdited(): void {
   syncJson();
   validate();
+  updateLinks();
 }
 
 function setStatus(id: string, text: string): void {
@@ -416,86 +447,6 @@ function toCsv(records: Json[]): string {
   return [cols.join(","), ...flat.map((f) => cols.map((c) => csvCell(f[c])).join(","))].join("\n") + "\n";
 }
 
-/** Runs a sweep document on the worker pool in batches; draws the phase diagram as rows arrive. */
-async function runSweep(spec: unknown, workers?: number): Promise<{ checksum: string; rows: Row[] }> {
-  const plan = parseSweep(spec);
-  if (workers && workers !== pool.size) {
-    pool.destroy();
-    pool = makePool(workers);
-  }
-  $<HTMLInputElement>("sweep-workers").value = String(pool.size);
-  state.rows = [];
-  const total = plan.total;
-  const batch = Math.max(1, Math.min(8, Math.ceil(total / (pool.size * 4))));
-  const progress = $<HTMLProgressElement>("sweep-progress");
-  progress.value = 0;
-  $<HTMLButtonElement>("sweep-run").disabled = true;
-  $<HTMLButtonElement>("sweep-cancel").disabled = false;
-  const started = performance.now();
-  let lastDraw = 0;
-  const tasks: Promise<void>[] = [];
-  for (let c = 0; c < total; c += batch) {
-    const cells = Array.from({ length: Math.min(batch, total - c) }, (_, k) => c + k);
-    tasks.push(
-      pool.submit({ type: "batch", plan, cells }).then(async (reply) => {
-        if (reply.type !== "rows") return;
-        for (const r of reply.results) state.rows.push(r.row);
-        progress.value = state.rows.length / total;
-        setStatus("sweep-status", `${state.rows.length} / ${total} cells, ${((state.rows.length * 1000) / (performance.now() - started)).toFixed(1)} cells/s`);
-        if (performance.now() - lastDraw > 300) {
-          lastDraw = performance.now();
-          await drawSweep();
-        }
-      }),
-    );
-  }
-  try {
-    await Promise.all(tasks);
-  } catch (e) {
-    pool.cancel();
-    setStatus("sweep-status", e instanceof CancelledError ? `cancelled after ${state.rows.length} / ${total} cells` : `failed: ${(e as Error).message}`);
-    throw e;
-  } finally {
-    $<HTMLButtonElement>("sweep-run").disabled = false;
-    $<HTMLButtonElement>("sweep-cancel").disabled = true;
-  }
-  state.rows.sort((a, b) => a.cell - b.cell);
-  const failed = state.rows.filter((r) => r.status !== "ok").length;
-  const checksum = await rowsChecksum(state.rows);
-  setStatus("sweep-status", `${total} cells (${failed} failed) in ${(performance.now() - started).toFixed(0)} ms on ${pool.size} workers; checksum ${checksum}`);
-  fillAxisSelects();
-  await drawSweep();
-  for (const b of document.querySelectorAll<HTMLButtonElement>(".sweep-export")) b.disabled = false;
-  return { checksum, rows: state.rows };
-}
-
-function fillAxisSelects(): void {
-  const axes = sweepAxes(state.rows as never);
-  for (const [id, pick] of [["sweep-x", 0], ["sweep-y", 1]] as const) {
-    const s = $<HTMLSelectElement>(id);
-    const prev = s.value;
-    s.replaceChildren(...axes.map((a) => el("option", { value: a }, a)));
-    s.value = axes.includes(prev) ? prev : (axes[pick] ?? "");
-  }
-}
-
-async function drawSweep(): Promise<void> {
-  if (state.rows.length === 0) return;
-  const x = $<HTMLSelectElement>("sweep-x").value || undefined;
-  const y = $<HTMLSelectElement>("sweep-y").value || undefined;
-  const metric = $<HTMLInputElement>("sweep-metric").value.trim() || "basinMass[0]";
-  $("sweep-error").textContent = "";
-  let spec;
-  try {
-    spec = phaseDiagramSpec(state.rows as never, { x, y, metric });
-  } catch (e) {
-    // A metric the rows do not carry: say which ones they do, keep the last figure.
-    $("sweep-error").textContent = (e as Error).message;
-    return;
-  }
-  await draw($("sweep-chart"), spec);
-}
-
 function makePool(size: number): WorkerPool {
   return new WorkerPool(source, size, () => new Worker(new URL("./worker.ts", import.meta.url), { type: "module" }));
 }
@@ -540,35 +491,300 @@ function wire(): void {
   $("export-metrics-svg").addEventListener("click", () => exportChart($("metrics-chart"), `${stamp()}-metrics`, "svg"));
   $("export-metrics-png").addEventListener("click", () => exportChart($("metrics-chart"), `${stamp()}-metrics`, "png"));
 
-  $<HTMLTextAreaElement>("sweep-json").value = defaultSweepText();
+  wireSweep(stamp);
+  wireBench();
+
+  const tabs = [...document.querySelectorAll<HTMLButtonElement>('nav [role="tab"]')];
+  tabs.forEach((tab, i) => {
+    tab.addEventListener("click", () => selectTab(tab.dataset.panel!));
+    // ARIA tabs: arrow keys move between tabs, Home and End to the ends.
+    tab.addEventListener("keydown", (ev) => {
+      const to = ev.key === "ArrowRight" ? i + 1 : ev.key === "ArrowLeft" ? i - 1 : ev.key === "Home" ? 0 : ev.key === "End" ? tabs.length - 1 : null;
+      if (to === null) return;
+      ev.preventDefault();
+      const t = tabs[(to + tabs.length) % tabs.length];
+      selectTab(t.dataset.panel!);
+      t.focus();
+    });
+  });
+}
+
+/** Shows one panel and marks its tab selected (the others leave the tab order). */
+function selectTab(panel: string): void {
+  for (const t of document.querySelectorAll<HTMLButtonElement>('nav [role="tab"]')) {
+    const on = t.dataset.panel === panel;
+    t.classList.toggle("active", on);
+    t.setAttribute("aria-selected", String(on));
+    t.tabIndex = on ? 0 : -1;
+  }
+  for (const p of document.querySelectorAll<HTMLElement>(".panel")) p.hidden = p.id !== panel;
+  updateLinks();
+}
+
+/** The sweep document in the JSON editor, or null (with the parse error shown) when it does not parse. */
+function sweepDoc(): Json | null {
+  try {
+    const doc = JSON.parse($<HTMLTextAreaElement>("sweep-json").value);
+    return doc && typeof doc === "object" && !Array.isArray(doc) ? doc : null;
+  } catch (e) {
+    $("sweep-error").textContent = `sweep JSON does not parse: ${(e as Error).message}`;
+    return null;
+  }
+}
+
+/** Puts a sweep document in the JSON editor and the builder. */
+function setSweepDoc(doc: Json): void {
+  $<HTMLTextAreaElement>("sweep-json").value = JSON.stringify(doc, null, 2);
+  state.builder = builderAxes(doc);
+  $<HTMLInputElement>("builder-replicates").value = doc.replicates === undefined ? "" : String(doc.replicates);
+  $<HTMLInputElement>("builder-seed").value = doc.seed === undefined ? "" : String(doc.seed);
+  renderBuilder();
+  checkSweep(doc);
+}
+
+/** Validates the document with parseSweep; shows the cell count, or the error by the builder row or the JSON it names. */
+function checkSweep(doc: Json): boolean {
+  $("sweep-error").textContent = "";
+  for (const e of document.querySelectorAll<HTMLElement>("#builder .field-error")) e.textContent = "";
+  for (const e of document.querySelectorAll("#builder [aria-invalid]")) e.removeAttribute("aria-invalid");
+  $("sweep-json").removeAttribute("aria-invalid");
+  try {
+    const plan = parseSweep(doc);
+    setStatus("builder-cells", `${plan.total.toLocaleString("en-US")} cells (${plan.dims.map((d) => d.length).join(" x ")}${plan.replicates > 1 ? ` x ${plan.replicates} replicates` : ""})`);
+    updateLinks();
+    return true;
+  } catch (e) {
+    const err = e as { message: string; field?: string };
+    const axis = state.builder.findIndex((a) => err.field?.startsWith(`axes[${JSON.stringify(a.path)}]`));
+    const slot = axis >= 0 ? document.getElementById(`builder-err-${axis}`) : null;
+    if (slot) {
+      slot.textContent = err.message;
+      for (const c of document.querySelectorAll(`#builder-axis-${axis} input`)) c.setAttribute("aria-invalid", "true");
+    } else {
+      $("sweep-error").textContent = err.message;
+      $("sweep-json").setAttribute("aria-invalid", "true");
+    }
+    setStatus("builder-cells", "");
+    return false;
+  }
+}
+
+/** Writes the builder into the JSON document and validates it. */
+function builderChanged(): void {
+  const doc = sweepDoc() ?? {};
+  const next = applyBuilder(doc, state.builder, $<HTMLInputElement>("builder-replicates").value, $<HTMLInputElement>("builder-seed").value);
+  $<HTMLTextAreaElement>("sweep-json").value = JSON.stringify(next, null, 2);
+  checkSweep(next);
+}
+
+/** Draws the builder's axis rows: parameter, kind, values or start/stop/count, remove. */
+function renderBuilder(): void {
+  const box = $("builder-axes");
+  box.replaceChildren();
+  const doc = sweepDoc();
+  const base = doc ? baseScenario(doc) : null;
+  const paths = scenarioParameterPaths(base ?? state.scenario);
+  state.builder.forEach((axis, i) => {
+    const row = el("div", { class: "builder-axis", id: `builder-axis-${i}`, role: "group", "aria-label": `axis ${i + 1}` });
+    const errId = `builder-err-${i}`;
+    const control = <E extends HTMLElement>(e: E, label: string, onChange: (v: string) => void): E => {
+      e.setAttribute("aria-label", `axis ${i + 1} ${label}`);
+      e.setAttribute("aria-describedby", errId);
+      e.addEventListener("change", () => {
+        onChange((e as unknown as HTMLInputElement).value);
+        builderChanged();
+      });
+      return e;
+    };
+    const pathSel = el("select");
+    for (const p of new Set([axis.path, ...paths])) if (p) pathSel.append(el("option", { value: p }, p));
+    pathSel.value = axis.path;
+    const kindSel = el("select");
+    for (const k of ["values", "linspace", "logspace"]) kindSel.append(el("option", { value: k }, k));
+    kindSel.value = axis.kind;
+    row.append(
+      control(pathSel, "parameter", (v) => (axis.path = v)),
+      control(kindSel, "kind", (v) => {
+        axis.kind = v as AxisKind;
+        renderBuilder();
+      }),
+    );
+    const input = (key: "values" | "start" | "stop" | "count", placeholder: string, size: number) => {
+      const e = el("input", { type: "text", placeholder, size: String(size), spellcheck: "false" });
+      e.value = axis[key];
+      return control(e, key, (v) => (axis[key] = v));
+    };
+    if (axis.kind === "values") row.append(input("values", "0.1, 0.5, inf", 16));
+    else row.append(input("start", axis.kind === "logspace" ? "from 10^" : "start", 5), input("stop", axis.kind === "logspace" ? "to 10^" : "stop", 5), input("count", "count", 4));
+    const remove = el("button", { type: "button", class: "small", "aria-label": `remove axis ${i + 1}` }, "remove");
+    remove.addEventListener("click", () => {
+      state.builder.splice(i, 1);
+      renderBuilder();
+      builderChanged();
+    });
+    row.append(remove, el("span", { class: "field-error", id: errId, "aria-live": "polite" }));
+    box.append(row);
+  });
+}
+
+function wireSweep(stamp: () => string): void {
+  const presetSel = $<HTMLSelectElement>("sweep-preset");
+  presetSel.append(el("option", { value: "" }, "(the page's example)"));
+  for (const [name, p] of Object.entries(sweepPresets)) presetSel.append(el("option", { value: name, title: p.description }, name));
+  presetSel.addEventListener("change", () => {
+    const name = presetSel.value;
+    setStatus("sweep-preset-description", name ? sweepPresets[name].description : "");
+    setSweepDoc(name ? sweepPresetDocument(name) : JSON.parse(defaultSweepText()));
+  });
+  $("builder-add").addEventListener("click", () => {
+    const doc = sweepDoc();
+    const base = (doc && baseScenario(doc)) ?? state.scenario;
+    const used = new Set(state.builder.map((a) => a.path));
+    const path = scenarioParameterPaths(base).find((p) => !used.has(p)) ?? "";
+    state.builder.push({ path, kind: "linspace", values: "", start: "0.1", stop: "0.9", count: "5" });
+    renderBuilder();
+    builderChanged();
+  });
+  $("builder-base").addEventListener("click", () => {
+    const doc = sweepDoc() ?? {};
+    doc.base = structuredClone(state.scenario);
+    setSweepDoc(doc);
+  });
+  for (const id of ["builder-replicates", "builder-seed"]) $(id).addEventListener("change", builderChanged);
+  $("sweep-json").addEventListener("change", () => {
+    const doc = sweepDoc();
+    if (doc) setSweepDoc(doc);
+  });
   $<HTMLInputElement>("sweep-workers").value = String(pool.size);
   $("sweep-run").addEventListener("click", () => {
-    $("sweep-error").textContent = "";
-    let spec: unknown;
-    try {
-      spec = JSON.parse($<HTMLTextAreaElement>("sweep-json").value);
-      parseSweep(spec);
-    } catch (e) {
-      const err = e as { message: string; field?: string };
-      $("sweep-error").textContent = err.field ? `${err.message}` : `sweep JSON: ${err.message}`;
-      return;
-    }
+    const doc = sweepDoc();
+    if (!doc || !checkSweep(doc)) return;
     const workers = Math.max(1, Math.min(64, Math.floor(Number($<HTMLInputElement>("sweep-workers").value)) || pool.size));
-    runSweep(spec, workers).catch(() => undefined);
+    runSweep(doc, workers).catch(() => undefined);
   });
   $("sweep-cancel").addEventListener("click", () => pool.cancel());
-  for (const id of ["sweep-x", "sweep-y", "sweep-metric"]) $(id).addEventListener("change", () => void drawSweep());
-  $("sweep-export-jsonl").addEventListener("click", () => download(`${stamp()}-sweep.jsonl`, new Blob([state.rows.map((r) => toJson(r)).join("\n") + "\n"], { type: "application/x-ndjson" })));
-  $("sweep-export-csv").addEventListener("click", () => download(`${stamp()}-sweep.csv`, new Blob([toCsv(state.rows as never)], { type: "text/csv" })));
-  $("sweep-export-svg").addEventListener("click", () => exportChart($("sweep-chart"), `${stamp()}-phase`, "svg"));
-  $("sweep-export-png").addEventListener("click", () => exportChart($("sweep-chart"), `${stamp()}-phase`, "png"));
+  wireSweepView();
+  $("sweep-export-jsonl").addEventListener("click", () => download(`${stamp()}-sweep.jsonl`, new Blob([sweepRows().map((r) => toJson(r)).join("\n") + "\n"], { type: "application/x-ndjson" })));
+  $("sweep-export-csv").addEventListener("click", () => download(`${stamp()}-sweep.csv`, new Blob([toCsv(sweepRows() as never)], { type: "text/csv" })));
+  $("sweep-export-svg").addEventListener("click", () => {
+    const svg = sweepSvg();
+    if (svg) download(`${stamp()}-phase.svg`, new Blob([svg], { type: "image/svg+xml" }));
+  });
+  $("sweep-export-png").addEventListener("click", () => download(`${stamp()}-phase.png`, $<HTMLCanvasElement>("sweep-canvas").toDataURL("image/png")));
+  setSweepDoc(JSON.parse(defaultSweepText()));
+}
 
-  for (const tab of document.querySelectorAll<HTMLButtonElement>("nav button")) {
-    tab.addEventListener("click", () => {
-      for (const t of document.querySelectorAll("nav button")) t.classList.toggle("active", t === tab);
-      for (const p of document.querySelectorAll<HTMLElement>(".panel")) p.hidden = p.id !== tab.dataset.panel;
-    });
+/** The benchmark table: every case run here or in the loaded Node file, with the Node/browser ratio. */
+function renderBench(): void {
+  const names = [...new Set([...state.bench.keys(), ...(state.nodeBench?.keys() ?? [])])].filter((n) => n.startsWith("kinf:") || n.startsWith("finitek:"));
+  const fmt = (v: number | undefined) => (v === undefined ? "-" : v < 0.01 ? v.toExponential(2) : v.toFixed(3));
+  const body = document.querySelector("#bench-table tbody")!;
+  body.replaceChildren(
+    ...names.map((name) => {
+      const b = state.bench.get(name)?.wasmMs;
+      const n = state.nodeBench?.get(name);
+      const tr = el("tr");
+      tr.append(el("th", { scope: "row" }, name), el("td", {}, fmt(b)), el("td", {}, fmt(n)), el("td", {}, b !== undefined && n !== undefined ? (n / b).toFixed(2) : "-"));
+      return tr;
+    }),
+  );
+}
+
+function wireBench(): void {
+  $("bench-run").addEventListener("click", async () => {
+    const button = $<HTMLButtonElement>("bench-run");
+    button.disabled = true;
+    state.bench.clear();
+    const progress = $<HTMLProgressElement>("bench-progress");
+    progress.value = 0;
+    setStatus("bench-status", "running the kernel suite in a Web Worker...");
+    const started = performance.now();
+    try {
+      const size = $<HTMLSelectElement>("bench-size").value as "quick" | "full";
+      await pool.submit({ type: "bench", size }, (event) => {
+        if (event.type !== "bench-case") return;
+        state.bench.set(event.case.name, event.case);
+        progress.value = event.done / event.total;
+        setStatus("bench-status", `${event.done} / ${event.total} cases`);
+        renderBench();
+      });
+      setStatus("bench-status", `${state.bench.size} cases in ${((performance.now() - started) / 1000).toFixed(1)} s; ${navigator.userAgent}`);
+    } catch (e) {
+      setStatus("bench-status", e instanceof CancelledError ? "cancelled" : `failed: ${(e as Error).message}`);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  $("bench-file").addEventListener("change", async () => {
+    const file = $<HTMLInputElement>("bench-file").files?.[0];
+    $("bench-error").textContent = "";
+    $("bench-file").removeAttribute("aria-invalid");
+    if (!file) return;
+    try {
+      state.nodeBench = nodeKernelTimes(JSON.parse(await file.text()));
+      renderBench();
+    } catch (e) {
+      $("bench-error").textContent = `${file.name}: ${(e as Error).message}`;
+      $("bench-file").setAttribute("aria-invalid", "true");
+    }
+  });
+}
+
+/** Points the page's links (and its own address) at the scenario or the sweep on show. */
+function updateLinks(): void {
+  const runLink = encodeFragment("scenario", state.scenario);
+  $<HTMLAnchorElement>("run-link").href = runLink;
+  let sweepLink: string | null = null;
+  try {
+    sweepLink = encodeFragment("sweep", JSON.parse($<HTMLTextAreaElement>("sweep-json").value));
+    $<HTMLAnchorElement>("sweep-link").href = sweepLink;
+  } catch {
+    // A half-typed document keeps the last link.
   }
+  const onSweep = !$("sweep-panel").hidden;
+  const wanted = onSweep ? sweepLink : $("run-panel").hidden ? null : runLink;
+  if (fragmentRead && wanted && location.hash !== wanted) history.replaceState(null, "", wanted);
+}
+
+/** Opens what the address's fragment names (a scenario or a sweep) and, with &run=1, runs it. */
+async function openFragment(): Promise<void> {
+  fragmentRead = true;
+  if (!openedWith) return;
+  let asked;
+  try {
+    asked = decodeFragment(openedWith);
+  } catch (e) {
+    $("scenario-error").textContent = (e as Error).message;
+    return;
+  }
+  if (asked.sweep !== undefined) {
+    selectTab("sweep-panel");
+    setSweepDoc(asked.sweep as Json);
+    if (asked.run && checkSweep(asked.sweep as Json)) await runSweep(asked.sweep).catch(() => undefined);
+  } else if (asked.scenario !== undefined) {
+    state.scenario = asked.scenario as Json;
+    renderForm();
+    const ok = validate();
+    updateLinks();
+    if (asked.run && ok) await runScenario(state.scenario, true).catch(() => undefined);
+  }
+}
+
+/** Runs a sweep on the pool (resized to `workers` when given). */
+function runSweep(spec: unknown, workers?: number) {
+  return runSweepOnPool(
+    {
+      pool: (n) => {
+        if (n && n !== pool.size) {
+          pool.destroy();
+          pool = makePool(n);
+        }
+        return pool;
+      },
+    },
+    spec,
+    workers,
+  );
 }
 
 declare global {
@@ -594,6 +810,8 @@ async function start(): Promise<void> {
   renderForm();
   validate();
   window.plurisim.info = { version: VERSION, wasmSha256: source.wasmSha256, workers };
+  // Not awaited: `ready` means the page can be driven, and a sweep from the link may run for minutes.
+  void openFragment();
 }
 
 window.plurisim = {
@@ -609,12 +827,12 @@ window.plurisim = {
     return { checksum, generationsRun: result.generationsRun, nashGap: result.final.nashGap, liveFrames: state.liveFrames - before };
   },
   lastJson() {
-    return { run: state.result ? toJson(state.result.result) : null, rows: toJson(state.rows) };
+    return { run: state.result ? toJson(state.result.result) : null, rows: toJson(sweepRows()) };
   },
   async runSweep(spec, workers) {
     await window.plurisim.ready;
-    (document.querySelector('nav button[data-panel="sweep-panel"]') as HTMLButtonElement).click();
-    $<HTMLTextAreaElement>("sweep-json").value = JSON.stringify(spec, null, 2);
+    selectTab("sweep-panel");
+    setSweepDoc(spec as Json);
     const { checksum, rows } = await runSweep(spec, workers);
     return { checksum, cells: rows.length, failed: rows.filter((r) => r.status !== "ok").length };
   },

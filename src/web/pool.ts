@@ -1,13 +1,15 @@
 // A pool of Web Workers, each with its own engine on the module the page compiled once. Tasks
-// queue and go to the first idle worker; cancel() terminates the busy workers (a run in Wasm
-// cannot be interrupted from outside) and starts fresh ones, so the page never waits on them.
+// queue and go to the first worker with room: a run needs an idle worker, while sweep batches
+// are posted two deep so a worker starts its next batch without waiting for the page to answer
+// its last. cancel() terminates the busy workers (a run in Wasm cannot be interrupted from
+// outside) and starts fresh ones, so the page never waits on them.
 import type { WasmSource } from "../core/engine.js";
 import type { FromWorker, ToWorker, WireError } from "./protocol.js";
 
 type Task = Exclude<ToWorker, { type: "init" }>;
 /** A task before the pool gives it an id. */
 export type TaskInput = Task extends infer T ? (T extends Task ? Omit<T, "id"> : never) : never;
-type Reply = Extract<FromWorker, { type: "result" | "rows" }>;
+type Reply = Extract<FromWorker, { type: "result" | "rows" | "bench" }>;
 
 interface Job {
   task: Task;
@@ -16,13 +18,22 @@ interface Job {
   onEvent?: (event: RunEvent) => void;
 }
 
-/** What a running task reports before its reply: progress, and frames of p_t. */
-export type RunEvent = Extract<FromWorker, { type: "progress" | "frame" }>;
+/** What a running task reports before its reply: progress, frames of p_t, finished benchmark cases. */
+export type RunEvent = Extract<FromWorker, { type: "progress" | "frame" | "bench-case" }>;
 
 interface Slot {
   worker: Worker;
   ready: Promise<void>;
-  job: Job | null;
+  /** Posted and not yet answered, oldest first. */
+  jobs: Job[];
+}
+
+/** Sweep batches a worker holds at once: one running, one waiting in its message queue. */
+const BATCH_DEPTH = 2;
+
+function fits(slot: Slot, job: Job): boolean {
+  if (slot.jobs.length === 0) return true;
+  return job.task.type === "batch" && slot.jobs.length < BATCH_DEPTH && slot.jobs.every((j) => j.task.type === "batch");
 }
 
 /** An error from a worker, with the PlurisimError code and field when it was one. */
@@ -61,23 +72,24 @@ export class WorkerPool {
   private spawn(): Slot {
     const worker = this.makeWorker();
     let ready!: () => void;
-    const slot: Slot = { worker, ready: new Promise<void>((r) => (ready = r)), job: null };
+    const slot: Slot = { worker, ready: new Promise<void>((r) => (ready = r)), jobs: [] };
     worker.onmessage = (event: MessageEvent<FromWorker>) => {
       const msg = event.data;
       if (msg.type === "ready") return ready();
-      const job = slot.job;
-      if (!job || job.task.id !== msg.id) return;
-      if (msg.type === "progress" || msg.type === "frame") return job.onEvent?.(msg);
-      slot.job = null;
+      const at = slot.jobs.findIndex((j) => j.task.id === msg.id);
+      if (at < 0) return;
+      const job = slot.jobs[at];
+      if (msg.type === "progress" || msg.type === "frame" || msg.type === "bench-case") return job.onEvent?.(msg);
+      slot.jobs.splice(at, 1);
       if (msg.type === "error") job.reject(new WorkerError(msg.error));
       else job.resolve(msg);
       this.pump();
     };
     worker.onerror = (event) => {
       event.preventDefault();
-      const job = slot.job;
+      const jobs = slot.jobs.splice(0);
       this.replace(slot);
-      job?.reject(new Error(`a worker died: ${event.message || "unknown error"}`));
+      for (const job of jobs) job.reject(new Error(`a worker died: ${event.message || "unknown error"}`));
       this.pump();
     };
     const init: ToWorker = { type: "init", module: this.source.module, wasmSha256: this.source.wasmSha256 };
@@ -92,18 +104,22 @@ export class WorkerPool {
   }
 
   private pump(): void {
-    for (const slot of this.slots) {
-      if (this.queue.length === 0) return;
-      if (slot.job) continue;
-      const job = this.queue.shift()!;
-      slot.job = job;
-      void slot.ready.then(() => {
-        if (slot.job === job) slot.worker.postMessage(job.task);
-      });
+    // Idle workers first, then a second batch to each busy one.
+    for (let pass = 0; pass < BATCH_DEPTH; pass++) {
+      for (const slot of this.slots) {
+        const job = this.queue[0];
+        if (!job) return;
+        if (slot.jobs.length > pass || !fits(slot, job)) continue;
+        this.queue.shift();
+        slot.jobs.push(job);
+        void slot.ready.then(() => {
+          if (slot.jobs.includes(job)) slot.worker.postMessage(job.task);
+        });
+      }
     }
   }
 
-  /** Runs a task on the first idle worker; resolves with its reply. */
+  /** Runs a task on the first worker with room; resolves with its reply. */
   submit(task: TaskInput, onEvent?: (event: RunEvent) => void): Promise<Reply> {
     const full = { ...task, id: this.nextId++ } as Task;
     return new Promise<Reply>((resolve, reject) => {
@@ -117,11 +133,10 @@ export class WorkerPool {
     const dropped = this.queue.splice(0);
     for (const job of dropped) job.reject(new CancelledError());
     for (const slot of [...this.slots]) {
-      if (!slot.job) continue;
-      const job = slot.job;
-      slot.job = null;
+      if (slot.jobs.length === 0) continue;
+      const jobs = slot.jobs.splice(0);
       this.replace(slot);
-      job.reject(new CancelledError());
+      for (const job of jobs) job.reject(new CancelledError());
     }
   }
 

@@ -5,11 +5,14 @@ import type { RunOptions } from "../core/engine.js";
 import type { RunResult } from "../core/types.js";
 import type { SweepPlan } from "../sweep/spec.js";
 import type { CellResult } from "../sweep/task.js";
+import type { BrowserCase } from "./bench.js";
 
 export type ToWorker =
   | { type: "init"; module: WebAssembly.Module; wasmSha256: string }
   | { type: "run"; id: number; scenario: unknown; options: Omit<RunOptions, "onProgress" | "onRecord"> }
-  | { type: "batch"; id: number; plan: SweepPlan; cells: number[] };
+  | { type: "batch"; id: number; plan: SweepPlan; cells: number[] }
+  /** The Benchmark tab's kernel suite (src/web/bench.ts), run off the page's thread. */
+  | { type: "bench"; id: number; size: "quick" | "full" };
 
 /** An error as it crosses the worker boundary: PlurisimError's code, field and message. */
 export interface WireError {
@@ -25,4 +28,6 @@ export type FromWorker =
   | { type: "frame"; id: number; generation: number; p: Float64Array; geometry: Geometry }
   | { type: "result"; id: number; result: RunResult; geometry: Geometry; p0: Float64Array; checksum: string }
   | { type: "rows"; id: number; results: CellResult[] }
+  | { type: "bench-case"; id: number; case: BrowserCase; done: number; total: number }
+  | { type: "bench"; id: number; cases: BrowserCase[] }
   | { type: "error"; id: number; error: WireError };

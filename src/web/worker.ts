@@ -1,6 +1,6 @@
 // A Web Worker: one engine on its own Wasm instance of the module the page compiled. Runs whole
 // scenarios (posting progress) and sweep batches through runBatch, the same task function the
-// Piscina workers run (src/sweep/task.ts).
+// Piscina workers run (src/sweep/task.ts), and the Benchmark tab's kernel suite.
 import { compileScenario } from "../core/compile.js";
 import { createEngineFrom, type Engine } from "../core/engine.js";
 import { parseScenario } from "../core/scenario.js";
@@ -12,6 +12,7 @@ import type { FromWorker, ToWorker, WireError } from "./protocol.js";
 const scope = self as unknown as Worker;
 
 let engine: Promise<Engine> | undefined;
+let module: WebAssembly.Module | undefined;
 const post = (m: FromWorker) => scope.postMessage(m);
 
 function wire(e: unknown): WireError {
@@ -22,6 +23,7 @@ function wire(e: unknown): WireError {
 scope.onmessage = async (event: MessageEvent<ToWorker>) => {
   const msg = event.data;
   if (msg.type === "init") {
+    module = msg.module;
     engine = createEngineFrom({ module: msg.module, wasmSha256: msg.wasmSha256 });
     await engine;
     post({ type: "ready" });
@@ -56,6 +58,11 @@ scope.onmessage = async (event: MessageEvent<ToWorker>) => {
       post({ type: "result", id: msg.id, result, geometry, p0: problem.p0, checksum: await runChecksum(result) });
     } else if (msg.type === "batch") {
       post({ type: "rows", id: msg.id, results: runBatch(e, msg.plan, msg.cells) });
+    } else if (msg.type === "bench") {
+      // Loaded on demand: sweep workers never pay for tinybench.
+      const { runKernelSuite } = await import("./bench.js");
+      const cases = await runKernelSuite(module!, msg.size, (c, done, total) => post({ type: "bench-case", id: msg.id, case: c, done, total }));
+      post({ type: "bench", id: msg.id, cases });
     }
   } catch (err) {
     post({ type: "error", id: (msg as { id: number }).id, error: wire(err) });
