@@ -59,6 +59,19 @@ describe("sweep --dry-run", () => {
   });
 });
 
+describe("files that cannot be read are FILE errors", () => {
+  it.each([
+    [["sweep", "/nonexistent/sweep.json"], "cannot read /nonexistent/sweep.json"],
+    [["summarize", "/nonexistent/rows.jsonl"], "cannot read /nonexistent/rows.jsonl"],
+    [["merge", "/nonexistent/rows.jsonl", "--out", join(tmpdir(), "never.jsonl")], "/nonexistent/rows.jsonl does not exist"],
+  ])("%j", (args, text) => {
+    const r = cli(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`[FILE]`);
+    expect(r.stderr).toContain(text);
+  });
+});
+
 describe("sweep --set and -", () => {
   it("a sweep read from standard input runs with its base overridden by --set", () => {
     const dir = mkdtempSync(join(tmpdir(), "plurisim-sweep-set-"));

@@ -26,7 +26,7 @@ export async function loadSweepArg(arg: string, force = false, sets?: readonly S
   // Expanding the axes uses the Wasm's libm (logspace): load the module first (src/core/detmath.ts).
   await loadWasmSource();
   if (arg === "-" || existsSync(arg) || arg.endsWith(".json")) {
-    const bytes = readBytes(arg, { field: "sweep", maxBytes: MAX_SPEC_BYTES, code: "INVALID_SWEEP" });
+    const bytes = readBytes(arg, { field: "sweep", maxBytes: MAX_SPEC_BYTES });
     let doc: unknown;
     try {
       doc = JSON.parse(bytes.toString("utf8"));
@@ -165,7 +165,7 @@ interface MergeFlags {
 
 /** Merges shard outputs (each cell-ordered) into one ordered file; refuses missing or duplicated cells, and rows of another sweep. */
 export async function mergeFiles(files: string[], flags: MergeFlags): Promise<{ cells: number; out: string }> {
-  for (const f of files) if (!existsSync(f)) throw new PlurisimError("INVALID_SWEEP", `cannot merge: ${f} does not exist`, { field: "files", value: f });
+  for (const f of files) if (!existsSync(f)) throw new PlurisimError("FILE", `cannot merge: ${f} does not exist`, { field: "files", value: f });
   const manifests = await Promise.all(files.map((f) => readManifest(sweepPaths(f).manifest)));
   let plan: SweepPlan | undefined;
   let hash: string | undefined;
@@ -320,7 +320,7 @@ export function registerSweepCommands(program: Command): void {
     .option("--as <summary>", "summary to use: table5, lemma35, k-phase, counts (default: the sweep's own)")
     .option("--json", "print the summary data as JSON")
     .action(async (rowsPath: string, flags: { as?: string; json?: boolean }) => {
-      if (!existsSync(rowsPath)) throw new PlurisimError("INVALID_SWEEP", `cannot read ${rowsPath}: no such file`, { field: "rows", value: rowsPath });
+      if (!existsSync(rowsPath)) throw new PlurisimError("FILE", `cannot read ${rowsPath}: no such file`, { field: "rows", value: rowsPath });
       if (!statSync(rowsPath).isFile()) throw new PlurisimError("FILE", `cannot read ${rowsPath}: it is not a regular file`, { field: "rows", value: rowsPath });
       const name = flags.as ?? (await readManifest(sweepPaths(rowsPath).manifest))?.plan.summary;
       const s = summarize(name, (await readSweepRows(rowsPath)) as unknown as Row[]);
