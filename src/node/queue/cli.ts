@@ -168,9 +168,9 @@ async function workerCommand(flags: WorkerFlags): Promise<void> {
       log,
       failOnCells: flags.testFailCells ? flags.testFailCells.split(",").map(Number) : undefined,
     });
-    log(`worker: done: ${out.jobs} jobs, ${out.cells} cells${out.failedJobs ? `, ${out.failedJobs} failed attempts` : ""}${out.released ? `, ${out.released} jobs put back unfinished` : ""}`);
+    log(`worker: done: ${out.jobs} jobs, ${out.cells} cells${out.failedJobs ? `, ${out.failedJobs} failed attempts` : ""}${out.unfinished ? `, ${out.unfinished} jobs left unfinished` : ""}`);
     // Stopped by a signal: 0 when every job in hand finished in the grace period.
-    if (signalName && out.released > 0) exitCode = signalExitCode(signalName);
+    if (signalName && out.unfinished > 0) exitCode = signalExitCode(signalName);
   } catch (e) {
     if (!(e instanceof StoppedBeforeStart)) throw e;
     exitCode = signalExitCode(signalName!);

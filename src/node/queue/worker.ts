@@ -50,7 +50,9 @@ export interface QueueWorkerOutcome {
   jobs: number;
   cells: number;
   failedJobs: number;
-  /** Jobs still running when the grace period ended, put back on the queue for another worker. */
+  /** Jobs still running when the grace period ended (their rows not delivered). */
+  unfinished: number;
+  /** Of those, the ones put back on the queue at once (the others return when their lock expires). */
   released: number;
 }
 
@@ -72,7 +74,7 @@ export async function runQueueWorker(o: QueueWorkerOptions): Promise<QueueWorker
   client.on("error", () => {});
   const plans = new Map<string, Promise<PlanEntry>>();
   const failOn = new Set(o.failOnCells ?? []);
-  const outcome: QueueWorkerOutcome = { jobs: 0, cells: 0, failedJobs: 0, released: 0 };
+  const outcome: QueueWorkerOutcome = { jobs: 0, cells: 0, failedJobs: 0, unfinished: 0, released: 0 };
   // Jobs running now, with their lock tokens, so the stop can put them back.
   const inHand = new Map<string, { job: Job<JobData, string>; token: string }>();
   const release = new AbortController();
@@ -210,6 +212,7 @@ export async function runQueueWorker(o: QueueWorkerOptions): Promise<QueueWorker
     () => false,
   );
   if (!finished) {
+    outcome.unfinished = inHand.size;
     for (const { job, token } of inHand.values()) {
       try {
         await within(job.moveToWait(token), CALL_MS / 5);
