@@ -15,6 +15,7 @@ import { closeSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } fr
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { PlurisimError } from "../core/errors.js";
+import { fileError } from "./files.js";
 
 /** What a lock file records about its holder. */
 export interface LockRecord {
@@ -142,17 +143,26 @@ export function lockOutput(target: string): OutputLock {
   const path = lockPath(target);
   const record: LockRecord = { pid: process.pid, host: hostname(), start: processStart(process.pid), token: randomBytes(12).toString("hex"), since: new Date().toISOString() };
   const mine = `${path}.${process.pid}.${record.token}.tmp`;
-  const fd = openSync(mine, "wx", 0o644);
   try {
-    writeSync(fd, JSON.stringify(record) + "\n");
-  } finally {
-    closeSync(fd);
+    const fd = openSync(mine, "wx", 0o644);
+    try {
+      writeSync(fd, JSON.stringify(record) + "\n");
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    tryUnlink(mine);
+    throw fileError(e, target, "--out", "lock");
   }
   try {
     for (let attempt = 0; ; attempt++) {
       if (tryLink(mine, path)) break;
       const current = readRecord(path);
-      if (current === null) continue; // released between our link and our read: try again
+      if (current === null) {
+        // Released between our link and our read: try again (a lock that keeps flapping is reported).
+        if (attempt < 1000) continue;
+        throw new PlurisimError("FILE", `${target}: its lock ${path} keeps appearing and disappearing; is another program using it?`, { field: "--out", value: target });
+      }
       if (current === "unreadable") {
         throw new PlurisimError("FILE", `${target} is locked by ${path}, which is not a plurisim lock record; remove it if no plurisim process is writing ${target}`, {
           field: "--out",
