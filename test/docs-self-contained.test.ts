@@ -60,6 +60,17 @@ describe("references stay inside the repository", () => {
     expect(bad).toEqual([]);
   });
 
+  it("file paths the docs and the README name in code spans exist", () => {
+    const docs = [join(root, "README.md"), ...walk(join(root, "docs"))].filter((f) => f.endsWith(".md"));
+    const missing: string[] = [];
+    for (const f of docs) {
+      for (const m of readFileSync(f, "utf8").matchAll(/`((?:src|assembly|test|bench|scripts|sweeps|schema|docs)\/[^`\s*]+)`/g)) {
+        if (!existsSync(join(root, m[1]))) missing.push(`${relative(root, f)}: ${m[1]}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
   it("relative links in the docs and the README point at files that exist", () => {
     const docs = [join(root, "README.md"), ...walk(join(root, "docs"))].filter((f) => f.endsWith(".md"));
     const broken: string[] = [];
