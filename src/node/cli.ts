@@ -1,5 +1,5 @@
 // The `plurisim` command line. Exit codes: 0 ok, 2 bad input (a PlurisimError: the message
-// names the field and the value), 1 anything else.
+// names the field and the value), 1 a server's failure (SERVER_ERROR_CODES) or anything else.
 import { existsSync } from "node:fs";
 import { Argument, Command, CommanderError, Option } from "commander";
 import type { Audit, AuditCheck } from "../core/audit.js";
