@@ -65,11 +65,13 @@ complete -o filenames -F _plurisim plurisim
 
 function zsh(cmds: CommandInfo[]): string {
   const describe = cmds.map((c) => `    ${quote(`${c.name}:${c.description.replace(/:/g, "\\:")}`)}`).join("\n");
+  // One rest spec per command: the first argument offers the preset names and files, later ones files.
+  const first = (c: CommandInfo) => (c.words.length ? quote(`1: :{_alternative "names:name:(${c.words.join(" ")})" "files:file:_files"}`) + " " : "");
   const cases = cmds
-    .map((c) => `    ${c.name}) _arguments ${c.flags.map((f) => quote(`${f}[]`)).join(" ")} ${quote(`*:argument:(${c.words.join(" ")})`)} '*:file:_files' ;;`)
+    .map((c) => `    ${c.name}) _arguments ${c.flags.map((f) => quote(`${f}[]`)).join(" ")} ${first(c)}'*:file:_files' ;;`)
     .join("\n");
   return `#compdef plurisim
-# plurisim completion for zsh: eval "$(plurisim completion zsh)" (or save it as _plurisim in your $fpath)
+# plurisim completion for zsh: eval "$(plurisim completion zsh)" after compinit (or save it as _plurisim in your $fpath)
 _plurisim() {
   local -a commands
   commands=(
