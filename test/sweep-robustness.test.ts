@@ -76,12 +76,11 @@ describe("sweep outputs", () => {
     const folder = cli("sweep", file, "--out", dir, "--overwrite", "--no-progress");
     expect(folder.status).toBe(2);
     expect(folder.stderr).toMatch(/\[FILE\].*is a folder/);
-    const out = join(dir, "csv.jsonl");
+    const out = join(dir, "new-folder", "csv.jsonl");
     const csv = cli("sweep", file, "--out", out, "--csv", "/nonexistent-dir/x.csv", "--no-progress");
     expect(csv.status).toBe(2);
     expect(csv.stderr).toMatch(/\[FILE\].*\/nonexistent-dir\/x\.csv.*does not exist/);
-    expect(existsSync(out)).toBe(false);
-    expect(existsSync(join(dir, "csv.manifest.json"))).toBe(false);
+    expect(existsSync(join(dir, "new-folder"))).toBe(false);
     const run = cli("run", "two-groups", "--out", "/nonexistent-dir/r.json");
     expect(run.status).toBe(2);
     expect(run.stderr).toContain("/nonexistent-dir/r.json");

@@ -19,7 +19,7 @@ import { lockOutput, type OutputLock } from "./lock.js";
 import { applySetsToSweepBase, intOption, setOption, type SetOverride } from "./options.js";
 import { formatDryRun, sweepDryRun } from "./sweep-dry-run.js";
 import { addQueueOptions, registerWorkerCommand, signalExitCode, submitFromCli } from "./queue/cli.js";
-import { cellLines, defaultOut, hashFile, MANIFEST_FORMAT, planHash, readManifest, readRows, runSweep, sweepPaths, writeCsv, type SweepRunOptions } from "./sweep-run.js";
+import { cellLines, checkCsvTarget, defaultOut, hashFile, MANIFEST_FORMAT, planHash, readManifest, readRows, runSweep, sweepPaths, writeCsv, type SweepRunOptions } from "./sweep-run.js";
 
 /** A sweep argument: `-` (standard input), a JSON file if one exists (or the name ends in .json), else a sweep preset; `--set` overrides change its base. */
 export async function loadSweepArg(arg: string, force = false, sets?: readonly SetOverride[]): Promise<{ plan: SweepPlan; source: { path: string; sha256: string } | { preset: string } }> {
@@ -80,6 +80,7 @@ async function sweepCommand(arg: string | undefined, flags: SweepFlags): Promise
   // --out x.parquet: the rows journal is x.jsonl beside it (resume, shards and merge read it); the Parquet is written from it once the sweep is complete.
   const out = isParquetPath(requested) ? requested.replace(/\.parquet$/i, ".jsonl") : requested;
   // The output is locked before the queue is touched, so a second submitter adds nothing.
+  checkCsvTarget(flags.csv);
   ensureParentDir(out, "--out");
   const lock = lockOutput(out);
   try {

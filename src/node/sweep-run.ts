@@ -273,6 +273,7 @@ export async function readManifest(path: string): Promise<SweepManifest | null> 
  */
 export async function runSweep(options: SweepRunOptions): Promise<SweepOutcome> {
   if (options.lock) return runLocked(options);
+  checkCsvTarget(options.csv);
   ensureParentDir(options.out, "--out");
   const lock = lockOutput(options.out);
   try {
@@ -280,6 +281,11 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepOutcome> 
   } finally {
     lock.release();
   }
+}
+
+/** Refuses a --csv file given apart from the rows (its folder must exist and be writable), before any folder is created. */
+export function checkCsvTarget(csv: boolean | string | undefined): void {
+  if (typeof csv === "string") checkOutputTarget(csv, "--csv");
 }
 
 /** Refuses every output of the run up front, before a cell runs: not a regular file, an input, a folder that cannot be written. */
