@@ -127,6 +127,27 @@ describe("bad flow settings are named errors", () => {
     });
   }
 
+  it("a loss that stops being finite is a NUMERIC error naming retraining.lr (learning rate 1e30 set past the schema)", async () => {
+    const { compileScenario, rewardEvaluator } = await import("../src/core/compile.js");
+    const { createRetrainer } = await import("../src/core/retrain.js");
+    const { parseScenario } = await import("../src/core/scenario.js");
+    const { loadKernels } = await import("./helpers.js");
+    const k = await loadKernels();
+    const scenario = parseScenario(fast("flow-two-groups", {}, { steps: 50 }));
+    const problem = compileScenario(scenario);
+    if (problem.retraining.model !== "flow") throw new Error("flow expected");
+    problem.retraining.lr = 1e30;
+    const { n, m } = problem;
+    const p = k.allocF64(n);
+    const w = k.allocF64(m * n);
+    const r = k.allocF64(m * n);
+    k.write(r, problem.r);
+    k.raw.computeWeights(r, w, n, m, problem.tau, k.allocF64(m));
+    k.write(p, problem.p0);
+    const rt = createRetrainer(k, problem, { wPtr: w, rewardAt: scenario.groups.map((g) => rewardEvaluator(g.reward, scenario.space)) });
+    expect(() => rt.step(p, k.allocF64(n), 0)).toThrow(expect.objectContaining({ code: "NUMERIC", field: "retraining.lr" }));
+  });
+
   it("atoms are refused: the flow model bins samples into grid cells", () => {
     const s = fast("flow-two-groups", { space: { kind: "atoms", count: 3, coords: [-1, 0, 1] } });
     expect(() => engine.run(s)).toThrow(expect.objectContaining({ code: "INVALID_SCENARIO", field: "retraining.model" }));
