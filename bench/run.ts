@@ -7,6 +7,7 @@ import { kernelsSuite } from "./kernels.js";
 import { queueSuite } from "./queue.js";
 import { samplingSuite } from "./sampling.js";
 import { sweepSuite } from "./sweep.js";
+import { throughputSuite } from "./throughput.js";
 
 /** What every suite returns: named cases of numbers (or notes), free-form notes and metadata. */
 interface Suite {

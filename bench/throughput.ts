@@ -1,0 +1,193 @@
+// Throughput suite: what each speed-up buys, as ratios measured in the same run.
+// - table5 cells (n = 3001, T = 400, K = infinity, the 36 cells of bench/numpy_sweep.py) on one
+//   engine, zero blocks skipped and dense, against the NumPy loop over the same cells;
+// - one exact finite-K step on the same grid against NumPy's vectorised trapezoid;
+// - n = 1e6, m = 2: two generations per memory pass against one, and both against NumPy;
+//   n = 1e6, m = 8 (dense weights) against NumPy;
+// - the per-cell overhead of a sweep (everything but the generations) and its parts;
+// - a cold `plurisim sweep` of two cells, whole process, beside a bare `node -e ""`.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { compileScenario } from "../src/core/compile.js";
+import { twoWells } from "../src/core/presets.js";
+import { parseScenario } from "../src/core/scenario.js";
+import { createEngine } from "../src/node/index.js";
+import { cellAt, parseSweep } from "../src/sweep/spec.js";
+import { runCell } from "../src/sweep/task.js";
+import { root, runNumpy, timeMs } from "./common.js";
+
+export interface ThroughputSuiteOutput {
+  cases: Record<string, Record<string, number | string | null>>;
+  notes: string[];
+  meta: Record<string, unknown>;
+}
+
+const wall = (cmd: string, args: string[]): number | null => {
+  const t = performance.now();
+  const r = spawnSync(cmd, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+  return r.status === 0 ? performance.now() - t : null;
+};
+const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] : null);
+const ratio = (a: number | null | undefined, b: number | null | undefined) => (a && b ? a / b : null);
+
+/** The 36 cells of bench/numpy_sweep.py: D in {1, 2, 3, 5}, q = 0.1..0.9, atoms at cell centres. */
+function table5Cells(): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const D of [1, 2, 3, 5]) {
+    for (let k = 1; k <= 9; k++) out.push(twoWells([-D / 2, D / 2], k / 10, { record: { every: 400 } }));
+  }
+  return out;
+}
+
+/** Runs the suite. */
+export async function throughputSuite(): Promise<ThroughputSuiteOutput> {
+  const notes: string[] = [
+    "the machine is shared (2 cores, several agents): absolute times are noisy, ratios within one run less so",
+  ];
+  const cases: ThroughputSuiteOutput["cases"] = {};
+  const engine = await createEngine();
+
+  // Table 5 cells: whole cells through engine.run (parse, cached compile, generations, final metrics).
+  const cells = table5Cells();
+  const runAll = (zeroBlocks: boolean) => {
+    let s = 0;
+    for (const c of cells) s += engine.run(c, { trajectory: false, zeroBlocks }).final.basinMass[0];
+    return s;
+  };
+  const skipMs = await timeMs("table5 36 cells, zero blocks skipped", () => runAll(true), { time: 3000, iterations: 5 });
+  const denseMs = await timeMs("table5 36 cells, dense", () => runAll(false), { time: 3000, iterations: 5 });
+  // The NumPy loop's own time for the 36 cells (weights hoisted, in-place ops), and its whole process.
+  let numpyLoopMs: number | null = null;
+  let numpyTable5: number | null = null;
+  {
+    const t = performance.now();
+    const r = spawnSync("python3", ["bench/numpy_sweep.py"], { cwd: root, encoding: "utf8", env: { ...process.env, OPENBLAS_NUM_THREADS: "1" } });
+    if (r.status === 0) {
+      numpyTable5 = performance.now() - t;
+      numpyLoopMs = JSON.parse(r.stdout).loopSeconds * 1000;
+    } else notes.push("table5: python3 with numpy not available; NumPy baseline skipped");
+  }
+  cases["table5:36 cells,n=3001,T=400,K=inf,one core"] = {
+    zeroBlocksMs: skipMs,
+    denseMs,
+    denseOverZeroBlocks: denseMs / skipMs,
+    cellsPerSecond: 36 / (skipMs / 1000),
+    numpyLoopMs,
+    numpyOverPlurisim: ratio(numpyLoopMs, skipMs),
+    numpyOverDense: ratio(numpyLoopMs, denseMs),
+    numpyWholeProcessMs: numpyTable5,
+    target: 8,
+  };
+
+  // Finite K and n = 1e6 against NumPy (bench/numpy_baseline.py, one BLAS thread).
+  const base = runNumpy("numpy_baseline.py", { kinf: [[1e6, 2], [1e6, 8]], finitek: { n: 3001, K: 4, centres: [-1, 1], q: [0.5, 0.5] } }, notes);
+  {
+    const n = 3001;
+    const xs = Array.from({ length: n }, (_, x) => -12 + (24 * x) / (n - 1));
+    const w = new Float64Array(2 * n);
+    [-1, 1].forEach((c, i) => xs.forEach((x, k) => (w[i * n + k] = Math.exp(-((x - c) ** 2)))));
+    const p = new Float64Array(n).fill(1 / n);
+    const q = new Float64Array([0.5, 0.5]);
+    const { instantiateKernels } = await import("../src/core/kernels.js");
+    const { loadWasmBytes } = await import("../src/node/wasm.js");
+    const kern = await instantiateKernels(new WebAssembly.Module((await loadWasmBytes()) as Uint8Array<ArrayBuffer>));
+    const wp = kern.allocF64(2 * n);
+    kern.write(wp, w);
+    const pp = kern.allocF64(n);
+    kern.write(pp, p);
+    const qp = kern.allocF64(2);
+    kern.write(qp, q);
+    const op = kern.allocF64(n);
+    const sp = kern.allocU8(kern.raw.finiteKScratchBytes(n, 2));
+    const ms = await timeMs("finitek step", () => kern.raw.finiteKStep(pp, op, wp, n, 2, qp, 4, 0, 0, sp, 0, 0, 0), { time: 1500, iterations: 20 });
+    const numpyMs = base["finitek:n=3001,K=4,m=2"] ?? null;
+    cases["finitek:n=3001,K=4,m=2,one step"] = { wasmMs: ms, numpyMs, numpyOverWasm: ratio(numpyMs, ms), previousKernelMs: 1.65, note: "previousKernelMs: the kernel before the series/active-range rewrite, as measured in bench/results.json of the previous run" };
+    const kphase = parseScenario(twoWells([-1, 1], 0.5, { curation: { K: 4, temperature: 1 }, generations: 20, record: { every: 20 } }));
+    const kp = compileScenario(kphase);
+    const runMs = await timeMs("finitek 20 generations", () => engine.runProblem(kp, { trajectory: false }).final.nashWelfare, { time: 1500, iterations: 5 });
+    cases["finitek:n=3001,K=4,m=2,20 generations (engine)"] = { ms: runMs, msPerGeneration: runMs / 20 };
+  }
+  for (const m of [2, 8]) {
+    const T = 40;
+    const centres = m === 2 ? [-1, 1] : Array.from({ length: m }, (_, i) => -3 + (6 * i) / (m - 1));
+    const s = parseScenario({
+      space: { kind: "grid1d", min: -12, max: 12, cells: 1_000_000 },
+      groups: centres.map((c) => ({ weight: 1 / m, reward: { kind: "quadratic", center: c, scale: 0.02 } })),
+      curation: { K: "inf", temperature: 1 },
+      generations: T,
+      record: { every: T },
+    });
+    const prob = compileScenario(s);
+    const one = await timeMs(`n=1e6 m=${m} one per pass`, () => engine.runProblem(prob, { trajectory: false, twoStep: false }).final.nashWelfare, { time: 3000, iterations: 3 });
+    const two = m === 2 ? await timeMs(`n=1e6 m=${m} two per pass`, () => engine.runProblem(prob, { trajectory: false }).final.nashWelfare, { time: 3000, iterations: 3 }) : null;
+    const perStep = base[`kinf:n=1000000,m=${m}`] ?? null;
+    const numpyMs = perStep === null ? null : perStep * T;
+    cases[`kinf:n=1e6,m=${m},T=${T},dense weights (engine)`] = {
+      onePerPassMs: one,
+      twoPerPassMs: two,
+      onePerPassOverTwo: ratio(one, two),
+      numpyMs,
+      numpyOverPlurisim: ratio(numpyMs, two ?? one),
+      target: m === 2 ? 3 : 1.5,
+    };
+  }
+  notes.push("n = 1e6: NumPy is numpy_baseline.py's per-step time x T (one BLAS thread), plurisim the engine's whole run (weights, metrics at the end)");
+
+  // Per-cell overhead of a sweep: a cell with no generations is all overhead.
+  {
+    const plan = (T: number) =>
+      parseSweep({
+        name: "overhead",
+        base: twoWells([-1, 1], 0.5, { generations: T, record: { every: Math.max(T, 1) } }),
+        axes: { "groups[0].weight": { linspace: [0.05, 0.95, 600] } },
+        derived: { "groups[1].weight": "1 - groups[0].weight" },
+        keep: { final: true, metrics: ["basinMass"] },
+      });
+    const p0 = plan(0);
+    const p400 = plan(400);
+    let i = 0;
+    const cellMs = await timeMs("cell T=0", () => runCell(engine, p0, i++ % 600).row.durationMs + 1, { time: 1500, iterations: 200 });
+    const cellAtMs = await timeMs("cellAt", () => cellAt(p0, i++ % 600).seed + 1, { time: 800, iterations: 200 });
+    const parseMs = await timeMs("parseScenario", () => parseScenario(cellAt(p0, i++ % 600).scenario).generations + 1, { time: 800, iterations: 200 }) - cellAtMs;
+    const cell400Ms = await timeMs("cell T=400", () => runCell(engine, p400, i++ % 600).row.durationMs + 1, { time: 1500, iterations: 100 });
+    cases["sweep cell overhead:n=3001"] = {
+      cellT0Ms: cellMs,
+      cellAtMs,
+      parseScenarioMs: parseMs,
+      restMs: cellMs - cellAtMs - parseMs,
+      cellT400Ms: cell400Ms,
+      target: 0.05,
+    };
+    notes.push("cell overhead: a sweep cell with 0 generations (cell expansion, validation, cached compile, metrics of p0 on all atoms)");
+  }
+
+  // Cold sweep of two cells, whole process.
+  {
+    const dir = mkdtempSync(join(tmpdir(), "plurisim-cold-"));
+    try {
+      const file = join(dir, "two.json");
+      writeFileSync(file, JSON.stringify({ name: "two", base: twoWells([-1, 1], 0.3), axes: { seed: [1, 2] }, keep: { final: true, metrics: ["basinMass"] } }));
+      const args = ["bin/plurisim.js", "sweep", file, "--out", join(dir, "two.jsonl"), "--overwrite", "--no-progress", "--no-summary"];
+      const t = { pool: [] as number[], main: [] as number[], node: [] as number[] };
+      for (let k = 0; k < 3; k++) {
+        const a = wall(process.execPath, args);
+        if (a !== null) t.pool.push(a);
+        const b = wall(process.execPath, [...args, "--workers", "0"]);
+        if (b !== null) t.main.push(b);
+        const c = wall(process.execPath, ["-e", ""]);
+        if (c !== null) t.node.push(c);
+      }
+      cases["cold sweep:2 cells,whole process"] = { defaultWorkersMs: median(t.pool), mainThreadMs: median(t.main), bareNodeMs: median(t.node), target: 500 };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return { cases, notes, meta: { node: process.version } };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  console.log(JSON.stringify(await throughputSuite(), null, 2));
+}
