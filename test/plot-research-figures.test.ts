@@ -14,7 +14,7 @@ import type { RunResult } from "../src/core/types.js";
 import { summarizeKPhase, summarizeTable5 } from "../src/sweep/summary.js";
 import type { Row } from "../src/sweep/task.js";
 import { createEngine } from "../src/node/index.js";
-import { geometryOfResult } from "../src/node/plot-input.js";
+import { geometryOfResult, readPlotInput } from "../src/node/plot-input.js";
 import { specFor } from "../src/node/plot.js";
 import { renderSvg } from "../src/node/render.js";
 import { buildReportHtml, writeReportFromFiles } from "../src/node/report.js";
@@ -159,5 +159,30 @@ describe("replicates, overlays and summaries", () => {
     const k = summarizeKPhase(kRows);
     expect(k.chart).toBeDefined();
     expect(await renderSvg(k.chart!)).toContain("outsideMass over groups[0].weight x curation.K");
+  });
+});
+
+describe("kept trajectories", () => {
+  it("draw one line per cell, or per parameter value with an aggregate, joined to the rows beside them", async () => {
+    const rows = [0, 1, 2, 3].map((cell) => ({ cell, params: { K: cell < 2 ? 2 : 4, q: cell % 2 ? 0.3 : 0.6 }, seed: cell, status: "ok", final: { basinMass: [0.5, 0.5] } }));
+    writeFileSync(join(dir, "k.jsonl"), rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    const traj = rows.map((r) => ({ cell: r.cell, trajectory: [0, 10, 20].map((g) => ({ generation: g, basinMass: [r.cell / 10 + g / 100, 0] })) }));
+    // A failed cell keeps no trajectory.
+    traj.push({ cell: 4, trajectory: null as never });
+    writeFileSync(join(dir, "k.trajectories.jsonl"), traj.map((t) => JSON.stringify(t)).join("\n") + "\n");
+    const input = await readPlotInput(join(dir, "k.trajectories.jsonl"));
+    expect(input.kind).toBe("trajectories");
+    if (input.kind !== "trajectories") return;
+    expect(input.rows).toHaveLength(12);
+    expect(input.rows[4].params).toEqual({ K: 2, q: 0.3, generation: 10 });
+    const perCell = specFor(input, {}) as { title: { text: string[] }; data: { values: { series: string }[] } };
+    expect(perCell.title.text.join(" ")).toBe("basinMass[0] against generation, one line per cell");
+    expect(new Set(perCell.data.values.map((v) => v.series)).size).toBe(4);
+    // One line per K: q varies within each (generation, K), so it must be aggregated.
+    expect(() => specFor(input, { series: "K" })).toThrow(/^q varies within the cells/);
+    const mean = specFor(input, { series: "K", aggregate: "mean" }) as { data: { values: { series: string; x: number; value: number }[] } };
+    const k2at20 = mean.data.values.find((v) => v.series === "2" && v.x === 20)!;
+    expect(k2at20.value).toBeCloseTo((0 + 0.1) / 2 + 0.2, 15);
+    expect(await renderSvg(specFor(input, { series: "K", aggregate: "mean" }))).toContain("band: ± sd");
   });
 });

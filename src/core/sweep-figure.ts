@@ -135,7 +135,7 @@ const position = (d: Dim, i: number): number => (d.numeric ? (d.values[i] as num
 /** A Vega-Lite axis for a dimension: quantitative (log for logspace), text values labelled by index. */
 function axisFor(d: Dim, e: Float64Array, title: string): Record<string, unknown> {
   const scale: Record<string, unknown> = { domain: [e[0], e[e.length - 1]], nice: false, ...(d.log ? { type: "log" } : { zero: false }) };
-  if (d.numeric) return { scale, axis: { title, grid: false, tickCount: 8, labelOverlap: true, format: "~g" } };
+  if (d.numeric) return { scale, axis: { title, grid: false, tickCount: 8, labelOverlap: true } };
   const n = d.values.length;
   const step = Math.max(1, Math.ceil(n / 20));
   const ticks = Array.from({ length: Math.ceil(n / step) }, (_, k) => k * step);
@@ -390,8 +390,9 @@ export function sweepFigureSpec(rows: FigureRow[], options: SweepFigureOptions, 
   const width = Math.min(PANEL_W, Math.floor((MAX_WIDTH - 160) / columns) - 40);
   const height = PANEL_H;
   const ex = edges(x);
-  const xAxis = axisFor(x, ex, x.path);
-  const head = { $schema: SCHEMA, config, title: data.title };
+  // Lines span the values themselves; heat map cells span their edges.
+  const xAxis = axisFor(x, data.chart === "line" && x.numeric ? Float64Array.from([x.values[0] as number, x.values[x.values.length - 1] as number]) : ex, x.path);
+  const head = { $schema: SCHEMA, config, title: { text: wrapTitle(data.title, 80) } };
   const facetOf = (body: Record<string, unknown>, values: Record<string, unknown>[]) =>
     facet
       ? {
@@ -430,7 +431,7 @@ export function sweepFigureSpec(rows: FigureRow[], options: SweepFigureOptions, 
       layers.push({
         transform: [{ filter: "datum.lo !== null" }],
         mark: { type: "area", opacity: 0.18 },
-        encoding: { x: xEnc, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" }, ...(y ? { color: { ...color.color!, legend: null }, detail: { field: "series" } } : {}) },
+        encoding: { x: xEnc, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" }, ...(y ? { color: color.color!, detail: { field: "series" } } : {}) },
       });
     }
     layers.push({
@@ -550,6 +551,21 @@ export function sweepFigureSpec(rows: FigureRow[], options: SweepFigureOptions, 
     },
     images,
   );
+}
+
+/** A title as lines of at most about `width` characters, broken after "; " or ", " (a long title would widen the figure). */
+function wrapTitle(title: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const part of title.split(/(?<=; |, )/)) {
+    if (line !== "" && line.length + part.length > width) {
+      lines.push(line.trimEnd());
+      line = "";
+    }
+    line += part;
+  }
+  if (line !== "") lines.push(line.trimEnd());
+  return lines;
 }
 
 /** For each of `pixels` columns across an axis, the index of the drawn cell under its centre. */

@@ -13,11 +13,16 @@ import type { RunResult } from "../core/types.js";
 import type { ReplicatesResult } from "../core/engine.js";
 import { MAX_LINE_BYTES, MAX_RESULT_BYTES, readTextFile } from "./files.js";
 
-/** A plot input: one run's result object, the replicates of one scenario, or the rows of a sweep. */
+/**
+ * A plot input: one run's result object, the replicates of one scenario, the rows of a sweep, or
+ * a sweep's kept trajectories (one row per cell and recorded generation, `generation` among the
+ * parameters, so the sweep figures draw them).
+ */
 export type PlotInput =
   | { kind: "run"; path: string; result: RunResult }
   | { kind: "replicates"; path: string; result: ReplicatesResult }
-  | { kind: "sweep"; path: string; rows: SweepRow[] };
+  | { kind: "sweep"; path: string; rows: SweepRow[] }
+  | { kind: "trajectories"; path: string; rows: SweepRow[] };
 
 function bad(path: string, field: string, problem: string): never {
   throw new PlurisimError("INVALID_SCENARIO", `${path}: ${field} ${problem}`, { field, value: path });
@@ -134,6 +139,43 @@ export function checkRow(path: string, line: number, row: unknown): SweepRow {
   return row as SweepRow;
 }
 
+/** Calls `take` with each line of a file (the last one even without its newline), reading raw bytes. */
+async function eachLine(path: string, take: (line: string) => void): Promise<void> {
+  // Lines are found in the raw bytes and decoded one by one: no stream decoder, no chunk-sized strings.
+  let carry: Buffer | null = null;
+  const stream = createReadStream(path, { highWaterMark: 4 << 20 });
+  try {
+    for await (const buf of stream as AsyncIterable<Buffer>) {
+      let start = 0;
+      if (carry) {
+        // The line split across two chunks: only it is copied.
+        const nl = buf.indexOf(10);
+        if (nl < 0) {
+          carry = Buffer.concat([carry, buf]);
+          if (carry.length > MAX_LINE_BYTES) badFile(path, `has a line longer than ${MAX_LINE_BYTES / 2 ** 20} MiB: it is not a sweep rows file`);
+          continue;
+        }
+        take(Buffer.concat([carry, buf.subarray(0, nl)]).toString("utf8"));
+        start = nl + 1;
+        carry = null;
+      }
+      for (;;) {
+        const nl = buf.indexOf(10, start);
+        if (nl < 0) break;
+        take(buf.toString("utf8", start, nl));
+        start = nl + 1;
+      }
+      if (start < buf.length) carry = Buffer.from(buf.subarray(start));
+    }
+  } catch (err) {
+    if (err instanceof PlurisimError) throw err;
+    throw new PlurisimError("FILE", `cannot read ${path}: ${(err as Error).message}`, { field: "input", value: path });
+  } finally {
+    stream.destroy();
+  }
+  if (carry && carry.toString("utf8").trim() !== "") take(carry.toString("utf8"));
+}
+
 /** Options of readSweepRows: which parts of each row to keep in memory. */
 export interface ReadRowsOptions {
   /** Keep only these fields of `final` (by name; `basinMass[0]` keeps basinMass). Default: all. */
@@ -177,40 +219,45 @@ export async function readSweepRows(path: string, options: ReadRowsOptions = {})
       rows.push(slim);
     } else rows.push(row);
   };
-  // Lines are found in the raw bytes and decoded one by one: no stream decoder, no chunk-sized strings.
-  let carry: Buffer | null = null;
-  const stream = createReadStream(path, { highWaterMark: 4 << 20 });
-  try {
-    for await (const buf of stream as AsyncIterable<Buffer>) {
-      let start = 0;
-      if (carry) {
-        // The line split across two chunks: only it is copied.
-        const nl = buf.indexOf(10);
-        if (nl < 0) {
-          carry = Buffer.concat([carry, buf]);
-          if (carry.length > MAX_LINE_BYTES) badFile(path, `has a line longer than ${MAX_LINE_BYTES / 2 ** 20} MiB: it is not a sweep rows file`);
-          continue;
-        }
-        take(Buffer.concat([carry, buf.subarray(0, nl)]).toString("utf8"));
-        start = nl + 1;
-        carry = null;
-      }
-      for (;;) {
-        const nl = buf.indexOf(10, start);
-        if (nl < 0) break;
-        take(buf.toString("utf8", start, nl));
-        start = nl + 1;
-      }
-      if (start < buf.length) carry = Buffer.from(buf.subarray(start));
-    }
-  } catch (err) {
-    if (err instanceof PlurisimError) throw err;
-    throw new PlurisimError("FILE", `cannot read ${path}: ${(err as Error).message}`, { field: "input", value: path });
-  } finally {
-    stream.destroy();
-  }
-  if (carry && carry.toString("utf8").trim() !== "") take(carry.toString("utf8"));
+  await eachLine(path, take);
   if (rows.length === 0) badFile(path, 'has no sweep rows (lines with "cell" and "params")');
+  return rows;
+}
+
+/**
+ * Reads a trajectories file (`{cell, trajectory}` per line) as figure rows: one per cell and
+ * recorded generation, with the cell's parameters from the rows file beside it (x.jsonl for
+ * x.trajectories.jsonl) and `generation` added to them; the metrics of that generation are its
+ * `final`.
+ */
+export async function readTrajectoryRows(path: string): Promise<SweepRow[]> {
+  const rowsPath = path.replace(/\.trajectories\.jsonl$/, ".jsonl");
+  const params = new Map<number, Record<string, unknown>>();
+  if (rowsPath !== path && (await stat(rowsPath).then((s) => s.isFile(), () => false))) {
+    for (const r of await readSweepRows(rowsPath, { finalFields: [], whole: false })) params.set(r.cell, r.params);
+  }
+  const rows: SweepRow[] = [];
+  let lineNo = 0;
+  await eachLine(path, (text) => {
+    lineNo++;
+    if (text.trim() === "") return;
+    let value: unknown;
+    try {
+      value = parseJson(text);
+    } catch (err) {
+      bad(path, `line ${lineNo}`, `is not valid JSON: ${(err as Error).message}`);
+    }
+    if (!isObject(value) || !Number.isSafeInteger(value.cell)) bad(path, `line ${lineNo}: cell`, "must be a non-negative integer");
+    const cell = value.cell as number;
+    if (value.trajectory === null) return; // a failed cell kept no trajectory
+    if (!Array.isArray(value.trajectory)) bad(path, `line ${lineNo}: trajectory`, "must be a list of metrics per recorded generation");
+    const base = params.get(cell) ?? {};
+    value.trajectory.forEach((m, i) => {
+      if (!isObject(m) || !isNumber(m.generation)) bad(path, `line ${lineNo}: trajectory[${i}].generation`, "must be a number");
+      rows.push({ cell, params: { ...base, generation: m.generation }, status: "ok", final: m });
+    });
+  });
+  if (rows.length === 0) badFile(path, "has no trajectories (lines with \"cell\" and \"trajectory\")");
   return rows;
 }
 
@@ -253,6 +300,7 @@ export async function readPlotInput(path: string, rowOptions: ReadRowsOptions = 
       if (err instanceof PlurisimError) throw err;
       throw new PlurisimError("FILE", `cannot read ${path}: ${(err as Error).message}`, { field: "input", value: path });
     }
+    if (path.endsWith(".trajectories.jsonl")) return { kind: "trajectories", path, rows: await readTrajectoryRows(path) };
     if (await looksLikeRows(path)) return { kind: "sweep", path, rows: await readSweepRows(path, rowOptions) };
     if (size > MAX_RESULT_BYTES) badFile(path, `is ${size} bytes, over the ${MAX_RESULT_BYTES}-byte limit of a result file`);
   }

@@ -41,6 +41,10 @@ function usage(field: string, message: string, value: unknown): never {
 /** The chart spec of an input: a run's figure (or one of its parts), replicates, or a sweep figure. */
 export function specFor(input: PlotInput, options: PlotOptions = {}): ChartSpec {
   const chart = options.chart ?? "all";
+  if (input.kind === "trajectories") {
+    if (!["all", "line"].includes(chart)) usage("chart", `--chart ${chart}: trajectories are drawn as lines (--chart line)`, chart);
+    return phaseDiagramSpec(input.rows, { ...options, chart: "line", x: options.x ?? "generation", series: options.series ?? (options.aggregate ? undefined : "cell") });
+  }
   if (input.kind === "sweep") {
     if (!["all", "heatmap", "line", "phase"].includes(chart)) usage("chart", `--chart ${chart} draws a run result, and ${input.path} is a sweep: use heatmap or line`, chart);
     const sweepChart = chart === "line" ? "line" : chart === "all" ? undefined : "heatmap";
@@ -92,8 +96,8 @@ export function registerPlotCommands(program: Command): void {
   addSweepOptions(
     program
       .command("plot")
-      .description("draw a run result (result.json), replicates, or a sweep (sweep.jsonl) as SVG or PNG")
-      .argument("<input>", "result.json from `plurisim run --json --out`, `run --replicates --json` output, or a sweep's .jsonl")
+      .description("draw a run result (result.json), replicates, a sweep (sweep.jsonl) or its trajectories (sweep.trajectories.jsonl) as SVG or PNG")
+      .argument("<input>", "result.json from `plurisim run --json --out`, `run --replicates --json` output, a sweep's .jsonl or .trajectories.jsonl")
       .requiredOption("--out <file>", "output figure: .svg or .png (its directory must exist)")
       .option("--chart <name>", `${CHARTS.join(" | ")} (run results: all, distribution, metrics, landscape; sweeps: heatmap, line)`, "all")
       .option("--log-y", "distribution panel: log scale for the mass")
@@ -151,7 +155,7 @@ export async function readRuns(paths: string[]): Promise<{ label: string; result
   const runs = [];
   for (const p of paths) {
     const input = await readPlotInput(p);
-    if (input.kind !== "run") usage("input", `${p} is a ${input.kind === "sweep" ? "sweep" : "replicates result"}; compare overlays run results (result.json)`, p);
+    if (input.kind !== "run") usage("input", `${p} is not a run result (it holds ${input.kind}); compare overlays run results (result.json)`, p);
     runs.push({ label: p, result: input.result });
   }
   return runs;

@@ -2,14 +2,14 @@
 // Content-Security-Policy that forbids both) with the figures of src/core inlined as SVG and the
 // metric tables beside them. Every string from an input reaches the page escaped. Also what
 // `npm start` calls to write the report of its demonstration.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { compareSpec, groupNamesOf, metricValue, phaseDiagramSpec, replicatesSpec, runFigureSpec, sweepAxes, paramLabel, type ChartSpec, type SweepRow } from "../core/charts.js";
 import type { ReplicatesResult } from "../core/engine.js";
 import { isPlurisimError } from "../core/errors.js";
 import { SCALAR_METRICS, type RunResult } from "../core/types.js";
 import { summaries, type Summary } from "../sweep/summary.js";
 import type { Row } from "../sweep/task.js";
-import { writeFileAtomic } from "./files.js";
+import { MAX_RESULT_BYTES, readTextFile, writeFileAtomic } from "./files.js";
 import { geometryOfResult, readPlotInput, type PlotInput } from "./plot-input.js";
 import type { PlotOptions } from "./plot.js";
 import { checkOutPath, renderSvg, REPORT_EXTENSIONS } from "./render.js";
@@ -18,7 +18,7 @@ import { checkOutPath, renderSvg, REPORT_EXTENSIONS } from "./render.js";
 export type ReportItem =
   | { kind: "run"; title: string; result: RunResult; note?: string }
   | { kind: "replicates"; title: string; result: ReplicatesResult; note?: string }
-  | { kind: "sweep"; title: string; rows: SweepRow[]; metric?: string; note?: string; summary?: string };
+  | { kind: "sweep"; title: string; rows: SweepRow[]; metric?: string; note?: string; summary?: string; trajectories?: boolean };
 
 export interface ReportOptions {
   title?: string;
@@ -150,7 +150,7 @@ function manifestSummary(rowsPath: string): string | undefined {
   const path = `${rowsPath.endsWith(".jsonl") ? rowsPath.slice(0, -".jsonl".length) : rowsPath}.manifest.json`;
   if (!existsSync(path)) return undefined;
   try {
-    const s = (JSON.parse(readFileSync(path, "utf8")) as { plan?: { summary?: unknown } }).plan?.summary;
+    const s = (JSON.parse(readTextFile(path, { field: "manifest", maxBytes: MAX_RESULT_BYTES, asInput: false })) as { plan?: { summary?: unknown } }).plan?.summary;
     return typeof s === "string" ? s : undefined;
   } catch {
     return undefined;
@@ -168,11 +168,12 @@ async function sweepSection(item: Extract<ReportItem, { kind: "sweep" }>, metric
     .slice(0, cap)
     .map((r) => [r.cell, ...keys.map((k) => paramLabel(r.params?.[k])), r.seed ?? "", r.status, ...shownMetrics.map((m) => (r.status === "ok" ? (metricValue(r.final as Record<string, unknown>, m) ?? "") : String(r.error ?? r.message ?? "")))]);
   const { logY: _l, chart, ...figure } = options.figure ?? {};
+  if (item.trajectories) Object.assign(figure, { x: figure.x ?? "generation", series: figure.series ?? (figure.aggregate ? undefined : "cell") });
   return [
     `<section><h2>${esc(item.title)}</h2>`,
     item.note ? `<p>${esc(item.note)}</p>` : "",
     `<p>${rows.length} cells, ${ok} ok, ${rows.length - ok} failed.</p>`,
-    await inlineSvg(phaseDiagramSpec(rows, { ...figure, chart: chart === "line" || chart === "heatmap" ? chart : undefined, metric })),
+    await inlineSvg(phaseDiagramSpec(rows, { ...figure, chart: item.trajectories ? "line" : chart === "line" || chart === "heatmap" ? chart : undefined, metric })),
     item.summary ? await summarySection(item.summary, rows) : "",
     table(["cell", ...keys, "seed", "status", ...shownMetrics], body),
     rows.length > cap ? `<p>First ${cap} of ${rows.length} rows shown.</p>` : "",
@@ -229,7 +230,10 @@ export async function writeReportFromFiles(paths: string[], out: string, options
   const inputs: PlotInput[] = [];
   for (const p of paths) inputs.push(await readPlotInput(p));
   const items: ReportItem[] = inputs.map((input) =>
-    input.kind === "sweep" ? { kind: "sweep", title: input.path, rows: input.rows, summary: manifestSummary(input.path) } : input.kind === "run" ? { kind: "run", title: input.path, result: input.result } : { kind: "replicates", title: input.path, result: input.result },
+    input.kind === "trajectories"
+      ? { kind: "sweep", title: input.path, rows: input.rows, trajectories: true }
+      : input.kind === "sweep"
+        ? { kind: "sweep", title: input.path, rows: input.rows, summary: manifestSummary(input.path) } : input.kind === "run" ? { kind: "run", title: input.path, result: input.result } : { kind: "replicates", title: input.path, result: input.result },
   );
   await writeFileAtomic(out, await buildReportHtml(items, options));
 }
