@@ -310,8 +310,11 @@ export function registerSweepCommands(program: Command): void {
     .option("--csv [file]", "also write the merged rows as CSV")
     .option("--force", "allow a sweep over the cell limit")
     .action(async (files: string[], flags: MergeFlags) => {
-      const r = await mergeFiles(files, flags);
+      // --out x.parquet: merge into x.jsonl, then write the Parquet from it (as sweep --out x.parquet).
+      const parquet = isParquetPath(flags.out) ? flags.out : undefined;
+      const r = await mergeFiles(files, parquet ? { ...flags, out: parquet.replace(/\.parquet$/i, ".jsonl") } : flags);
       process.stderr.write(`merged ${files.length} files: ${r.cells} cells -> ${r.out}\n`);
+      if (parquet) await exportSweepParquet(r.out, parquet);
     });
 
   program
