@@ -5,10 +5,10 @@
 //                              parameter path (params.<path>) and per metric component
 //                              (final.basinMass[0], at.100.entropy, nash.welfare, ...)
 //   rows.trajectories.parquet  tidy long form: cell, generation, metric, index, value
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { PlurisimError } from "../core/errors.js";
 import { VERSION } from "../core/version.js";
-import { writeFileAtomic } from "./files.js";
+import { MAX_RESULT_BYTES, readTextFile, writeFileAtomic } from "./files.js";
 import { parseJson } from "./plot-input.js";
 import { flattenRow, scanLines, sweepPaths } from "./sweep-run.js";
 
@@ -172,7 +172,7 @@ function manifestMetadata(rowsPath: string): { key: string; value: string }[] {
   const meta = [{ key: "plurisim.version", value: VERSION }];
   if (!existsSync(path)) return meta;
   try {
-    const m = JSON.parse(readFileSync(path, "utf8")) as { planSha256?: string; engine?: unknown; name?: string };
+    const m = JSON.parse(readTextFile(path, { field: "manifest", maxBytes: MAX_RESULT_BYTES, asInput: false })) as { planSha256?: string; engine?: unknown; name?: string };
     meta.push({ key: "plurisim.manifest", value: JSON.stringify({ name: m.name, planSha256: m.planSha256, engine: m.engine }) });
   } catch {
     // A damaged manifest is resume's concern; the rows export without it.
