@@ -10,6 +10,7 @@ export { compileScenario } from "./compile.js";
 export { presets, presetScenario } from "./presets.js";
 export { PlurisimError, isPlurisimError } from "./errors.js";
 export { toJson } from "./json.js";
+export { csvCell, csvLine, toCsv } from "./csv.js";
 export type * from "./types.js";
 
 /**
