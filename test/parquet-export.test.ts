@@ -183,6 +183,20 @@ describe("the CLI: sweep --out x.parquet and export", () => {
     expect(diff[0].n).toBe(0n);
   });
 
+  it("shards merge into Parquet: merge --out x.parquet", async () => {
+    for (const i of [0, 1]) {
+      const r = cli("sweep", sweepFile, "--shard", `${i}/2`, "--out", join(dir, `shard${i}.jsonl`), "--workers", "0", "--no-progress", "--no-summary");
+      expect(r.status, r.stderr).toBe(0);
+    }
+    const m = cli("merge", join(dir, "shard0.jsonl"), join(dir, "shard1.jsonl"), "--out", join(dir, "merged.parquet"));
+    expect(m.status, m.stderr).toBe(0);
+    // The merged shards hold exactly the rows of the one-shard sweep (timings aside).
+    const { rows: same } = await query(`select count(*) as n from (select * exclude (durationMs) from read_parquet('${join(dir, "merged.parquet")}') except select * exclude (durationMs) from read_parquet('${join(dir, "cli.parquet")}'))`);
+    expect(same[0].n).toBe(0n);
+    const { rows: n } = await query(`select count(*) as n from read_parquet('${join(dir, "merged.parquet")}')`);
+    expect(n[0].n).toBe(6n);
+  });
+
   it("export refuses a missing rows file and a non-.parquet --out with exit 2", () => {
     const a = cli("export", join(dir, "nope.jsonl"), "--out", join(dir, "n.parquet"));
     expect(a.status).toBe(2);
