@@ -21,6 +21,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   sweep: sweepSuite,
   queue: queueSuite,
   flow: flowSuite,
+  throughput: throughputSuite,
 };
 
 // dist/bench/run.js writes to the source tree's bench/results.json.
