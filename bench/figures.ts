@@ -1,4 +1,5 @@
 // Figures and Parquet at sweep scale, timed once each (end to end, as the CLI does them):
+//   parse-only         JSON.parse of every line of that file, the baseline
 //   plot:rows=1000000  a 1000 x 1000 grid of rows read from JSONL, reduced, drawn as PNG
 //   plot:axis=1000     a 1,000-value axis x 3 (rect marks), SVG
 //   export:rows=10000  a 10,000-row rows file to Parquet
@@ -62,12 +63,25 @@ const results: Record<string, unknown>[] = [];
 try {
   const big = join(dir, "big.jsonl");
   writeRows(big, side, side);
+  // Baseline in the same run: JSON.parse of every line, nothing kept (the floor of reading JSONL).
+  const parse = await timed(async () => {
+    let n = 0;
+    const { createReadStream } = await import("node:fs");
+    let carry = "";
+    for await (const chunk of createReadStream(big, { encoding: "utf8", highWaterMark: 4 << 20 }) as AsyncIterable<string>) {
+      const lines = (carry + chunk).split("\n");
+      carry = lines.pop() ?? "";
+      for (const line of lines) if (line && (JSON.parse(line) as { cell: number }).cell >= 0) n++;
+    }
+    return n;
+  });
+  results.push({ name: `parse-only:rows=${parse.value}`, ms: Math.round(parse.ms), cpuMs: Math.round(parse.cpuMs) });
   const plot = await timed(async () => {
     const input = await readPlotInput(big, { finalFields: ["basinMass"], whole: false });
     await writeChart(specFor(input, { x: "groups[0].weight", y: "curation.tau" }), join(dir, "big.png"));
     return input.kind === "sweep" ? input.rows.length : 0;
   });
-  results.push({ name: `plot:rows=${plot.value}`, ms: Math.round(plot.ms), cpuMs: Math.round(plot.cpuMs), rssMiB: Math.round(plot.rssMiB), fileMiB: Math.round(statSync(big).size / 2 ** 20), pngKiB: Math.round(statSync(join(dir, "big.png")).size / 1024) });
+  results.push({ name: `plot:rows=${plot.value}`, ms: Math.round(plot.ms), cpuMs: Math.round(plot.cpuMs), cpuVsParseOnly: Number((plot.cpuMs / parse.cpuMs).toFixed(2)), rssMiB: Math.round(plot.rssMiB), fileMiB: Math.round(statSync(big).size / 2 ** 20), pngKiB: Math.round(statSync(join(dir, "big.png")).size / 1024) });
 
   const axis = join(dir, "axis.jsonl");
   writeRows(axis, 1000, 3);

@@ -130,3 +130,15 @@ describe("damaged inputs are exit 2 naming the file and the field, never a stack
     });
   }
 });
+
+describe("summaries refuse rows they cannot read", () => {
+  const ok = (cell: number, params: Record<string, unknown>) => ({ cell, replicate: 0, params, seed: 1, status: "ok" as const, final: { basinMass: [0.5, 0.5] }, durationMs: 1 });
+  it("names a swept parameter that some row lacks, and a row without params or final", async () => {
+    const { summarize } = await import("../src/sweep/summary.js");
+    const full = { "groups[0].reward.center": -1, "groups[1].reward.center": 1, "groups[0].weight": 0.5 };
+    expect(() => summarize("table5", [ok(0, full), ok(1, { "groups[0].weight": 0.5 })] as never)).toThrow(expect.objectContaining({ code: "INVALID_SWEEP", field: "summary" }));
+    expect(() => summarize("table5", [ok(0, full), { ...ok(1, full), params: null }] as never)).toThrow(expect.objectContaining({ code: "INVALID_SWEEP", field: "params" }));
+    expect(() => summarize("table5", [ok(0, full), { ...ok(1, full), final: "x" }] as never)).toThrow(/row 2 \(cell 1\) is "ok" but has no final metrics object/);
+    expect(summarize("table5", [ok(0, full)] as never).text).not.toMatch(/NaN/);
+  });
+});
