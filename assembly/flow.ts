@@ -86,9 +86,10 @@ function maxWidth(desc: usize): i32 {
   return w;
 }
 
-// Work regions, in order: X0 (w_0 rows), per hidden layer Z, S, A (w_l rows each), V (dim),
-// G0, G1 (max width), XT unused slot kept for alignment, TT (1), U, X1, XN, K1, XS (dim each),
-// then an i32 index row, then (when ot) the assignment scratch.
+// Work regions, in order, rows of padCols(B) f32: X0 (w_0 rows), per hidden layer Z, S, A (w_l
+// rows each), V (dim), gradients G0 and G1 (max width each), t (1 row), target U, data X1, noise
+// XN, Heun's K1, the sampler's points XS (dim rows each); an i32 row; the first layer's bias
+// with the time features folded in (w_1 + 8 f32); then, when ot, the assignment scratch.
 let offHidden: usize = 0;
 let offV: usize = 0;
 let offG0: usize = 0;
