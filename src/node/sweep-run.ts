@@ -413,7 +413,8 @@ async function runLocked(options: SweepRunOptions): Promise<SweepOutcome> {
   }
   let { done, ok, failed } = kept;
   const pending = slice.slice(done);
-  const workers = options.pool ? options.pool.workers : capWorkers(options.workers, pending.length, note);
+  // Nothing left to run (a resume of a finished sweep): no note about threads that never start.
+  const workers = options.pool ? options.pool.workers : capWorkers(options.workers, pending.length, pending.length > 0 ? note : undefined);
   const autoBatch = Math.max(1, Math.min(16, Math.floor(slice.length / Math.max(1, workers * 4))));
   const batch = options.batch ?? autoBatch;
 
