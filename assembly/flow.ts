@@ -88,7 +88,7 @@ function maxWidth(desc: usize): i32 {
 
 // Work regions, in order, rows of padCols(B) f32: X0 (w_0 rows), per hidden layer Z, S, A (w_l
 // rows each), V (dim), gradients G0 and G1 (max width each), t (1 row), target U, data X1, noise
-// XN, Heun's K1, the sampler's points XS (dim rows each); an i32 row; the first layer's bias
+// XN, Heun's K1, the sampler's points XS (dim rows each); the first layer's bias
 // with the time features folded in (w_1 + 8 f32); then, when ot, the assignment scratch.
 let offHidden: usize = 0;
 let offV: usize = 0;
@@ -100,7 +100,6 @@ let offX1: usize = 0;
 let offXN: usize = 0;
 let offK1: usize = 0;
 let offXS: usize = 0;
-let offIdx: usize = 0;
 let offBias: usize = 0;
 let offOt: usize = 0;
 let offEnd: usize = 0;
@@ -129,8 +128,6 @@ function layout(desc: usize, B: i32): void {
   o += align16(<usize>dim * row);
   offXS = o;
   o += align16(<usize>dim * row);
-  offIdx = o;
-  o += align16(<usize>padCols(B) << 2);
   offBias = o;
   o += align16(<usize>(widthOf(desc, 1) + TIME_FEATURES) << 2);
   offOt = o;
