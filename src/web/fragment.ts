@@ -1,6 +1,7 @@
 // The page's state in its URL fragment, so a link reproduces a view:
 // `#scenario=<base64url of the scenario JSON>` or `#sweep=<base64url of the sweep JSON>`, and
-// `&run=1` to start it on load. base64url (RFC 4648 section 5, no padding) of the UTF-8 bytes.
+// `&run=1` to start it on load, `&workers=N` for the size of the worker pool. base64url
+// (RFC 4648 section 5, no padding) of the UTF-8 bytes.
 import { PlurisimError } from "../core/errors.js";
 
 /** What a fragment asks for. */
@@ -8,6 +9,8 @@ export interface FragmentState {
   scenario?: unknown;
   sweep?: unknown;
   run: boolean;
+  /** Web Workers to run on (a positive integer), when the link sets it. */
+  workers?: number;
 }
 
 /** base64url of a string's UTF-8 bytes, without padding. */
@@ -35,6 +38,14 @@ export function encodeFragment(kind: "scenario" | "sweep", doc: unknown, run = f
 export function decodeFragment(hash: string): FragmentState {
   const params = new URLSearchParams(hash.replace(/^#/, ""));
   const state: FragmentState = { run: params.get("run") === "1" };
+  const workers = params.get("workers");
+  if (workers !== null) {
+    const n = Number(workers);
+    if (!Number.isSafeInteger(n) || n < 1 || n > 64) {
+      throw new PlurisimError("INVALID_SWEEP", `the link's &workers= must be an integer from 1 to 64 (got ${JSON.stringify(workers)})`, { field: "workers", value: workers });
+    }
+    state.workers = n;
+  }
   for (const kind of ["scenario", "sweep"] as const) {
     const raw = params.get(kind);
     if (raw === null) continue;

@@ -83,17 +83,32 @@ function clip(text: string, max: number, measure: Measure): string {
   return `${t}...`;
 }
 
+const layouts = new WeakMap<HTMLCanvasElement, { x: string[]; y: string[]; panels: number; width: number; L: Layout }>();
+
 /** Draws the grid into `canvas`, sized to `width` CSS pixels; returns the layout (for hover look-ups). */
 export function drawHeatmap(canvas: HTMLCanvasElement, grid: Grid, width: number): Layout {
   const ctx0 = canvas.getContext("2d")!;
   ctx0.font = FONT;
   const measure: Measure = (t) => ctx0.measureText(t).width;
-  const L = layout(grid, width, measure);
+  // Measuring every label costs more than drawing the cells: reuse the layout while the labels,
+  // panels and width are the same (the grid keeps its label arrays until a value is added).
+  const memo = layouts.get(canvas);
+  let L: Layout;
+  if (memo && memo.x === grid.xLabels && memo.y === grid.yLabels && memo.panels === grid.panels.length && memo.width === width) L = memo.L;
+  else {
+    L = layout(grid, width, measure);
+    layouts.set(canvas, { x: grid.xLabels, y: grid.yLabels, panels: grid.panels.length, width, L });
+  }
   const dpr = Math.min(2, globalThis.devicePixelRatio || 1);
-  canvas.width = Math.round(L.width * dpr);
-  canvas.height = Math.round(L.height * dpr);
-  canvas.style.width = `${L.width}px`;
-  canvas.style.height = `${L.height}px`;
+  // Resizing a canvas reallocates it: only when the layout changed.
+  const w = Math.round(L.width * dpr);
+  const h = Math.round(L.height * dpr);
+  if (canvas.width !== w || canvas.height !== h) {
+    canvas.width = w;
+    canvas.height = h;
+    canvas.style.width = `${L.width}px`;
+    canvas.style.height = `${L.height}px`;
+  }
   const ctx = canvas.getContext("2d")!;
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, L.width, L.height);

@@ -760,7 +760,8 @@ async function openFragment(): Promise<void> {
   if (asked.sweep !== undefined) {
     selectTab("sweep-panel");
     setSweepDoc(asked.sweep as Json);
-    if (asked.run && checkSweep(asked.sweep as Json)) await runSweep(asked.sweep).catch(() => undefined);
+    if (asked.workers) $<HTMLInputElement>("sweep-workers").value = String(asked.workers);
+    if (asked.run && checkSweep(asked.sweep as Json)) await runSweep(asked.sweep, asked.workers).catch(() => undefined);
   } else if (asked.scenario !== undefined) {
     state.scenario = asked.scenario as Json;
     renderForm();

@@ -25,13 +25,14 @@ export interface GridOptions {
 }
 
 interface Bucket {
-  facet: string;
-  x: string;
-  y: string;
+  /** Insertion ids of the bucket's facet, x and y values (stable as values arrive). */
+  f: number;
+  x: number;
+  y: number;
   values: number[];
   failed: number;
-  /** The first row's parameters outside x, y, facet and where, as text, to spot mixing. */
-  others: Record<string, string> | null;
+  /** The bucket's first row (cell index): the others are compared with it to spot mixing. */
+  first: number;
   stat: number;
   dirty: boolean;
 }
@@ -72,37 +73,67 @@ function order(v: unknown): number {
   return Number.isNaN(n) ? Infinity : n;
 }
 
-/** The distinct values of one parameter path, labelled and ordered. */
+/** The distinct values of one parameter path: an id per value in order of arrival, and their sorted order. */
 class Levels {
-  private byLabel = new Map<string, number>();
-  private sorted: string[] | null = [];
-  add(v: unknown): string {
-    const label = valueLabel(v);
-    if (!this.byLabel.has(label)) {
-      this.byLabel.set(label, order(v));
+  readonly ids = new Map<string, number>();
+  private keys: number[] = [];
+  private texts: string[] = [];
+  private sorted: { labels: string[]; position: Int32Array } | null = null;
+  /** The id of a value (by its label), new ones numbered in order of arrival. */
+  add(label: string, v: unknown): number {
+    let id = this.ids.get(label);
+    if (id === undefined) {
+      id = this.texts.length;
+      this.ids.set(label, id);
+      this.texts.push(label);
+      this.keys.push(order(v));
       this.sorted = null;
     }
-    return label;
+    return id;
   }
-  labels(): string[] {
-    if (!this.sorted) this.sorted = [...this.byLabel.entries()].sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0])).map((e) => e[0]);
+  private sort() {
+    if (!this.sorted) {
+      const idx = this.texts.map((_, i) => i).sort((a, b) => this.keys[a] - this.keys[b] || this.texts[a].localeCompare(this.texts[b]));
+      const position = new Int32Array(idx.length);
+      idx.forEach((id, k) => (position[id] = k));
+      this.sorted = { labels: idx.map((i) => this.texts[i]), position };
+    }
     return this.sorted;
   }
+  /** Labels in order (numbers ascending, "inf" last, then text). */
+  labels(): string[] {
+    return this.sort().labels;
+  }
+  /** Sorted position of each id. */
+  positions(): Int32Array {
+    return this.sort().position;
+  }
   get size(): number {
-    return this.byLabel.size;
+    return this.texts.length;
   }
 }
 
-const paramOf = (row: Row, path: string): unknown => (path === "cell" ? row.cell : row.params?.[path]);
-
-/** Compiles a metric name once into a reader of a row's final metrics. */
+/** Compiles a metric name once (`basinMass[0]`, `basinMass.0`, `nashGap`) into a reader of a row's final metrics. */
 function metricReader(metric: string): (row: Row) => number | null {
-  return (row) => (row.status === "ok" ? metricValue(row.final as Record<string, unknown> | undefined, metric) : null);
+  const m = /^([A-Za-z_$][\w$]*)(?:\[(\d+)\]|\.(\d+))?$/.exec(metric);
+  if (!m) return () => null;
+  const key = m[1];
+  const index = m[2] ?? m[3];
+  if (index === undefined) return (row) => (row.status === "ok" ? metricValue(row.final as Record<string, unknown> | undefined, key) : null);
+  const i = Number(index);
+  return (row) => {
+    if (row.status !== "ok") return null;
+    const v = (row.final as Record<string, unknown> | undefined)?.[key];
+    if (!Array.isArray(v)) return null;
+    const x = typeof v[i] === "string" ? Number(v[i]) : v[i];
+    return typeof x === "number" && Number.isFinite(x) ? x : null;
+  };
 }
 
-function aggregateOf(values: number[], how: Aggregate): number {
+function aggregateOf(values: number[], how: Reduction): number {
   const n = values.length;
   if (n === 0) return NaN;
+  if (n === 1) return how === "sd" ? 0 : values[0];
   if (how === "min") return Math.min(...values);
   if (how === "max") return Math.max(...values);
   if (how === "median") {
@@ -113,11 +144,12 @@ function aggregateOf(values: number[], how: Aggregate): number {
   for (const v of values) sum += v;
   const mean = sum / n;
   if (how !== "sd") return mean;
-  if (n < 2) return 0;
   let ss = 0;
   for (const v of values) ss += (v - mean) ** 2;
   return Math.sqrt(ss / (n - 1));
 }
+
+const AXIS_IDS = 2 ** 20;
 
 /** Rows of a sweep as they arrive, and the heat-map buckets of the current options. */
 export class SweepGrid {
@@ -125,39 +157,79 @@ export class SweepGrid {
   readonly rows: Row[] = [];
   count = 0;
   failed = 0;
-  private levels = new Map<string, Levels>();
+  /** Parameter paths by id, their values, and each row's value ids (by path id). */
+  private pathIds = new Map<string, number>();
+  private pathNames: string[] = [];
+  private levels: Levels[] = [];
+  private rowIds: Int32Array[] = [];
   private options: GridOptions;
-  private buckets = new Map<string, Bucket>();
-  private mixed = new Set<string>();
   private read: (row: Row) => number | null;
+  private buckets = new Map<number, Bucket>();
+  private dirty: Bucket[] = [];
+  private mixed = new Set<string>();
   private drawnRows = 0;
+  /** Path ids of the current x, y, facet (-1: none), the filters, and the paths compared for mixing. */
+  private ax = { x: -1, y: -1, f: -1, where: [] as [number, number][], others: [] as number[] };
+  /** The picture as last drawn; rebuilt in full when the options or the values on x, y or facet change. */
+  private picture: Grid | null = null;
+  private relayout = true;
 
   /** Starts an empty grid; a plan's axis values are known before any row, so the picture's size never jumps. */
   constructor(plan: SweepPlan | null, options: GridOptions) {
-    this.options = options;
-    this.read = metricReader(options.metric);
+    this.pathOf("cell");
     for (const dim of plan?.dims ?? []) {
       dim.paths.forEach((path, j) => {
-        const levels = this.levelsOf(path);
-        for (const v of dim.values[j]) levels.add(v);
+        const levels = this.levels[this.pathOf(path)];
+        for (const v of dim.values[j]) levels.add(valueLabel(v), v);
       });
     }
+    this.options = options;
+    this.read = metricReader(options.metric);
+    this.bind();
   }
 
-  private levelsOf(path: string): Levels {
-    let l = this.levels.get(path);
-    if (!l) this.levels.set(path, (l = new Levels()));
-    return l;
+  private pathOf(path: string): number {
+    let id = this.pathIds.get(path);
+    if (id === undefined) {
+      id = this.pathNames.length;
+      this.pathIds.set(path, id);
+      this.pathNames.push(path);
+      this.levels.push(new Levels());
+      this.ax.others?.push(id);
+    }
+    return id;
+  }
+
+  /** Resolves the options to path and value ids. */
+  private bind(): void {
+    const o = this.options;
+    const id = (p: string | null) => (p === null ? -1 : this.pathOf(p));
+    const x = id(o.x);
+    const y = id(o.y);
+    const f = id(o.facet);
+    const where: [number, number][] = Object.entries(o.where).map(([p, label]) => {
+      const pid = this.pathOf(p);
+      return [pid, this.levels[pid].ids.get(label) ?? -2];
+    });
+    const taken = new Set([x, y, f, ...where.map((w) => w[0]), this.pathIds.get("cell")!]);
+    this.ax = { x, y, f, where, others: [] };
+    this.ax.others = this.pathNames.map((_, i) => i).filter((i) => !taken.has(i));
   }
 
   /** The parameter paths seen so far (plan dims first), and the distinct value labels of each. */
   paths(): { path: string; labels: string[] }[] {
-    return [...this.levels.entries()].map(([path, l]) => ({ path, labels: l.labels() }));
+    return this.pathNames.map((path, i) => ({ path, labels: this.levels[i].labels() })).filter((p) => p.path !== "cell");
   }
 
   /** Paths with more than one value: what can go on an axis, a facet or a filter. */
   varying(): string[] {
-    return [...this.levels.entries()].filter(([, l]) => l.size > 1).map(([p]) => p);
+    return this.pathNames.filter((p, i) => p !== "cell" && this.levels[i].size > 1);
+  }
+
+  /** Distinct values of a path so far. */
+  levelCount(path: string): number {
+    const id = this.pathIds.get(path);
+    return id === undefined ? 0 : this.levels[id].size;
   }
 
   get current(): GridOptions {
@@ -172,41 +244,66 @@ export class SweepGrid {
         if (row.status !== "ok") this.failed++;
       }
       this.rows[row.cell] = row;
-      for (const [k, v] of Object.entries(row.params ?? {})) this.levelsOf(k).add(v);
+      const ids = new Int32Array(this.pathNames.length + 8).fill(-1);
+      const cellPath = this.pathIds.get("cell")!;
+      const put = (pid: number, v: unknown) => {
+        const levels = this.levels[pid];
+        const before = levels.size;
+        const vid = levels.add(valueLabel(v), v);
+        if (levels.size !== before && (pid === this.ax.x || pid === this.ax.y || pid === this.ax.f)) this.relayout = true;
+        return vid;
+      };
+      let out = ids;
+      for (const [k, v] of Object.entries(row.params ?? {})) {
+        const pid = this.pathOf(k);
+        if (pid >= out.length) {
+          const grown = new Int32Array(pid + 8).fill(-1);
+          grown.set(out);
+          out = grown;
+        }
+        out[pid] = put(pid, v);
+      }
+      out[cellPath] = put(cellPath, row.cell);
+      this.rowIds[row.cell] = out;
       this.place(row);
     }
   }
 
-  /** Changes what is drawn; rebuilds the buckets from the stored rows (a few ms for 10,000 rows). */
+  /** Changes what is drawn; rebuilds the buckets from the stored rows (milliseconds for 10,000 rows). */
   setOptions(options: GridOptions): void {
     this.options = options;
     this.read = metricReader(options.metric);
+    this.bind();
     this.buckets.clear();
+    this.dirty = [];
     this.mixed.clear();
     this.drawnRows = 0;
+    this.relayout = true;
     for (const row of this.rows) if (row) this.place(row);
   }
 
   private place(row: Row): void {
-    const o = this.options;
-    for (const [path, label] of Object.entries(o.where)) if (valueLabel(paramOf(row, path)) !== label) return;
-    const x = valueLabel(paramOf(row, o.x));
-    const y = o.y ? valueLabel(paramOf(row, o.y)) : "";
-    const f = o.facet ? valueLabel(paramOf(row, o.facet)) : "";
-    const key = `${f}\u0000${x}\u0000${y}`;
+    const ids = this.rowIds[row.cell];
+    const { x, y, f, where, others } = this.ax;
+    const at = (pid: number) => (pid < 0 ? 0 : pid < ids.length ? ids[pid] : -1);
+    for (const [pid, vid] of where) if (at(pid) !== vid) return;
+    const xi = at(x);
+    const yi = at(y);
+    const fi = at(f);
+    if (xi < 0 || yi < 0 || fi < 0) return;
+    const key = (fi * AXIS_IDS + yi) * AXIS_IDS + xi;
     let b = this.buckets.get(key);
-    const others: Record<string, string> = {};
-    for (const [k, v] of Object.entries(row.params ?? {})) {
-      if (k !== o.x && k !== o.y && k !== o.facet && !(k in o.where)) others[k] = valueLabel(v);
-    }
     if (!b) {
-      b = { facet: f, x, y, values: [], failed: 0, others, stat: NaN, dirty: true };
+      b = { f: fi, x: xi, y: yi, values: [], failed: 0, first: row.cell, stat: NaN, dirty: false };
       this.buckets.set(key, b);
-    } else if (b.others) {
+    } else {
+      const first = this.rowIds[b.first];
       let same = true;
-      for (const k of Object.keys(others)) {
-        if (b.others[k] !== others[k]) {
-          this.mixed.add(k);
+      for (const pid of others) {
+        const a = pid < ids.length ? ids[pid] : -1;
+        const c = pid < first.length ? first[pid] : -1;
+        if (a !== c) {
+          this.mixed.add(this.pathNames[pid]);
           same = false;
         }
       }
@@ -217,61 +314,55 @@ export class SweepGrid {
     const v = this.read(row);
     if (v === null) b.failed++;
     else b.values.push(v);
-    b.dirty = true;
+    if (!b.dirty) {
+      b.dirty = true;
+      this.dirty.push(b);
+    }
   }
 
   /** The picture as it stands: recomputes only the buckets that changed since the last call. */
   snapshot(): Grid {
     const o = this.options;
-    const xLabels = this.levelsOf(o.x).labels();
-    const yLabels = o.y ? [...this.levelsOf(o.y).labels()].reverse() : [""];
-    const facets = o.facet ? this.levelsOf(o.facet).labels() : [""];
-    const xi = new Map(xLabels.map((l, i) => [l, i]));
-    const yi = new Map(yLabels.map((l, i) => [l, i]));
-    const fi = new Map(facets.map((l, i) => [l, i]));
-    const nx = xLabels.length;
-    const panels: Panel[] = facets.map((label) => ({ label: o.facet ? label : null, values: new Float64Array(nx * yLabels.length).fill(NaN), failed: new Uint8Array(nx * yLabels.length) }));
-    const how: Aggregate = o.aggregate === "none" ? "mean" : o.aggregate;
+    const { x, y, f } = this.ax;
+    const how: Reduction = o.aggregate === "none" ? "mean" : o.aggregate;
+    if (this.relayout || !this.picture) {
+      this.relayout = false;
+      const xLabels = this.levels[x].labels();
+      const yLabels = y >= 0 ? [...this.levels[y].labels()].reverse() : [""];
+      const facets = f >= 0 ? this.levels[f].labels() : [""];
+      const nx = xLabels.length;
+      const panels: Panel[] = facets.map((label) => ({ label: o.facet ? label : null, values: new Float64Array(nx * yLabels.length).fill(NaN), failed: new Uint8Array(nx * yLabels.length) }));
+      this.picture = { xPath: o.x, yPath: o.y, facetPath: o.facet, xLabels, yLabels, panels, min: Infinity, max: -Infinity, metric: o.metric, title: "", mixed: [], depth: 0, drawnRows: 0 };
+      for (const b of this.dirty) b.dirty = false;
+      this.dirty = [...this.buckets.values()];
+    }
+    const pic = this.picture;
+    const nx = pic.xLabels.length;
+    const ny = pic.yLabels.length;
+    const xPos = this.levels[x].positions();
+    const yPos = y >= 0 ? this.levels[y].positions() : null;
+    const fPos = f >= 0 ? this.levels[f].positions() : null;
+    let depth = pic.depth;
+    for (const b of this.dirty) {
+      b.dirty = false;
+      b.stat = aggregateOf(b.values, how);
+      const panel = pic.panels[fPos ? fPos[b.f] : 0];
+      const at = (yPos ? ny - 1 - yPos[b.y] : 0) * nx + xPos[b.x];
+      depth = Math.max(depth, b.values.length + b.failed);
+      panel.values[at] = b.values.length === 0 ? NaN : b.stat;
+      panel.failed[at] = b.values.length === 0 && b.failed > 0 ? 1 : 0;
+    }
+    this.dirty = [];
     let min = Infinity;
     let max = -Infinity;
-    let depth = 0;
-    for (const b of this.buckets.values()) {
-      if (b.dirty) {
-        b.stat = aggregateOf(b.values, how);
-        b.dirty = false;
-      }
-      const p = panels[fi.get(b.facet) ?? -1];
-      const i = xi.get(b.x);
-      const j = yi.get(b.y);
-      if (!p || i === undefined || j === undefined) continue;
-      const at = j * nx + i;
-      depth = Math.max(depth, b.values.length + b.failed);
-      if (b.values.length === 0) {
-        p.failed[at] = b.failed > 0 ? 1 : 0;
-        continue;
-      }
-      p.values[at] = b.stat;
-      if (Number.isFinite(b.stat)) {
-        if (b.stat < min) min = b.stat;
-        if (b.stat > max) max = b.stat;
+    for (const p of pic.panels) {
+      for (const v of p.values) {
+        if (v < min) min = v;
+        if (v > max) max = v;
       }
     }
-    const mixed = o.aggregate === "none" ? [...this.mixed] : [];
-    return {
-      xPath: o.x,
-      yPath: o.y,
-      facetPath: o.facet,
-      xLabels,
-      yLabels,
-      panels,
-      min,
-      max,
-      metric: o.metric,
-      title: gridTitle(o, depth),
-      mixed,
-      depth,
-      drawnRows: this.drawnRows,
-    };
+    Object.assign(pic, { min, max, depth, drawnRows: this.drawnRows, title: gridTitle(o, depth), mixed: o.aggregate === "none" ? [...this.mixed] : [] });
+    return { ...pic };
   }
 }
 

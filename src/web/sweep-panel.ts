@@ -8,6 +8,7 @@ import type { Row } from "../sweep/task.js";
 import { rowsChecksum } from "./checksum.js";
 import { cellAtPoint, drawHeatmap, formatValue, heatmapSvg, type Layout } from "./heatmap.js";
 import { CancelledError, type WorkerPool } from "./pool.js";
+import { MAX_PANELS } from "../core/sweep-figure.js";
 import { AGGREGATES, defaultGridOptions, SweepGrid, type Aggregate, type Grid, type GridOptions } from "./sweep-grid.js";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -122,6 +123,8 @@ function fillChoices(o: GridOptions): void {
   const g = view.grid;
   if (!g) return;
   const varying = g.varying();
+  // Filters are offered for the sweep's own dimensions; a derived parameter follows from them.
+  const dimPaths = new Set(view.plan?.dims.map((d) => d.paths[0]) ?? varying);
   const paths = [...new Set([...varying, o.x, ...(o.y ? [o.y] : []), ...(o.facet ? [o.facet] : [])])].filter((p) => p !== "cell");
   const fill = (id: string, none: string | null, value: string | null) => {
     const s = $<HTMLSelectElement>(id);
@@ -139,7 +142,7 @@ function fillChoices(o: GridOptions): void {
   where.replaceChildren();
   const levels = new Map(g.paths().map((p) => [p.path, p.labels]));
   for (const p of varying) {
-    if (p === o.x || p === o.y || p === o.facet) continue;
+    if (p === o.x || p === o.y || p === o.facet || (!dimPaths.has(p) && !(p in o.where))) continue;
     const label = document.createElement("label");
     label.className = "field";
     const span = document.createElement("span");
@@ -165,8 +168,9 @@ export function applyOptions(): void {
   err.textContent = "";
   input.removeAttribute("aria-invalid");
   try {
-    const rows = g.rows.filter(Boolean);
-    if (rows.some((r) => r.status === "ok")) checkPhaseOptions(rows as unknown as SweepRow[], { metric });
+    // Every ok row carries the same metrics: a sample gives the CLI's check and message at no cost.
+    const sample = metricSample(g.rows);
+    if (sample.length > 0) checkPhaseOptions(sample as unknown as SweepRow[], { metric });
     view.metric = metric;
   } catch (e) {
     // A metric the rows do not carry: say which ones they do, keep the last figure.
@@ -178,15 +182,32 @@ export function applyOptions(): void {
   if (o.y === o.x) o.y = null;
   if (o.facet === o.x || o.facet === o.y) o.facet = null;
   for (const p of [o.x, o.y, o.facet]) if (p) delete o.where[p];
+  const panels = o.facet ? g.levelCount(o.facet) : 1;
+  if (panels > MAX_PANELS) {
+    // The CLI's limit and advice (src/core/sweep-figure.ts).
+    err.textContent = `--facet ${o.facet} has ${panels} values; a figure holds at most ${MAX_PANELS} panels: filter with --where or facet by another parameter`;
+    $("sweep-facet").setAttribute("aria-invalid", "true");
+    return;
+  }
+  $("sweep-facet").removeAttribute("aria-invalid");
   g.setOptions(o);
   fillChoices(o);
   redraw();
 }
 
+/** Up to 32 ok rows: enough to read the metric names every ok row carries. */
+function metricSample(rows: readonly Row[]): Row[] {
+  const out: Row[] = [];
+  for (const r of rows) {
+    if (r?.status === "ok" && out.push(r) >= 32) break;
+  }
+  return out;
+}
+
 function fillMetrics(rows: readonly Row[]): void {
   const list = $("sweep-metrics");
   if (list.childElementCount > 0) return;
-  const names = sweepMetricNames(rows as unknown as SweepRow[]);
+  const names = sweepMetricNames(metricSample(rows) as unknown as SweepRow[]);
   list.replaceChildren(...names.map((n) => option(n)));
 }
 
