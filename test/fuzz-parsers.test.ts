@@ -249,7 +249,7 @@ describe("sweep parser", () => {
   test("axis paths with prototype segments are refused, wherever the segment sits", () => {
     fc.assert(
       fc.property(fc.array(fc.constantFrom("groups[0]", "reward", "curation", "K", "weight", "x"), { maxLength: 3 }), fc.constantFrom("__proto__", "constructor", "prototype"), fc.nat(3), (parts, bad, at) => {
-        const segs = [...parts];
+        const segs: string[] = [...parts];
         segs.splice(at % (segs.length + 1), 0, bad);
         const path = segs.join(".");
         const e = expectPlurisimError(catching(() => parseSweep({ base, axes: { [path]: [1, 2] } })), path);

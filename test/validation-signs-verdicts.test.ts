@@ -2,7 +2,10 @@
 // the constant, the Nash gap is a bound and never negative, the audit's outside decay looks only
 // at atoms the dynamics can reach, and replicates call a basin lost by the same rule as the run.
 import { beforeAll, describe, expect, test } from "vitest";
+import type { AuditCheck } from "../src/core/audit.js";
 import { createEngine, type Engine } from "../src/node/index.js";
+
+type AuditWithCheck = { check: AuditCheck };
 
 let engine: Engine;
 beforeAll(async () => {
@@ -71,13 +74,13 @@ describe("audit: outside decay", () => {
   test("holds when the outside mass falls to about 1e-280 and the outside atom with W > 1 is unreachable (p0 = 0)", () => {
     const r = engine.run(landscape(0), { audit: true });
     expect(r.final.outsideMass).toBeLessThan(1e-250);
-    expect(r.audit!.check.held.outsideDecays).toBe(true);
+    expect((r.audit as AuditWithCheck).check.held.outsideDecays).toBe(true);
   });
 
   test("fails when that atom is reachable: its mass grows instead", () => {
     const r = engine.run(landscape(0.01), { audit: true });
     expect(r.final.outsideMass).toBeGreaterThan(0.01);
-    expect(r.audit!.check.held.outsideDecays).toBe(false);
+    expect((r.audit as AuditWithCheck).check.held.outsideDecays).toBe(false);
   });
 });
 
