@@ -34,3 +34,16 @@ export function toCsv(columns: readonly string[], rows: Iterable<readonly unknow
   for (const row of rows) lines.push(csvLine(row));
   return lines.join("\n") + "\n";
 }
+
+/** Flattens a sweep row into dotted columns: params.<path>, final.basinMass[0], at.100.entropy, ... (the sweep CSV's and Parquet's column names). */
+export function flattenRow(row: unknown): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  const walk = (v: unknown, key: string, depth: number) => {
+    if (v !== null && typeof v === "object" && depth < 6) {
+      if (Array.isArray(v)) v.forEach((e, i) => walk(e, `${key}[${i}]`, depth + 1));
+      else for (const [k, e] of Object.entries(v)) walk(e, key === "" ? k : key === "params" ? `params.${k}` : `${key}.${k}`, depth + 1);
+    } else out.set(key, v);
+  };
+  walk(row, "", 0);
+  return out;
+}

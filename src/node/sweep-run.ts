@@ -13,7 +13,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { closeSync, createReadStream, existsSync, ftruncateSync, openSync, statSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
-import { csvLine } from "../core/csv.js";
+import { csvLine, flattenRow } from "../core/csv.js";
 import { PlurisimError } from "../core/errors.js";
 import { toJson } from "../core/json.js";
 import { sha256Hex } from "../core/sha256.js";
@@ -612,18 +612,8 @@ function truncate(path: string, bytes: number): void {
   }
 }
 
-/** Flattens a row into dotted columns: params.<path>, final.basinMass[0], at.100.entropy, ... */
-export function flattenRow(row: unknown): Map<string, unknown> {
-  const out = new Map<string, unknown>();
-  const walk = (v: unknown, key: string, depth: number) => {
-    if (v !== null && typeof v === "object" && depth < 6) {
-      if (Array.isArray(v)) v.forEach((e, i) => walk(e, `${key}[${i}]`, depth + 1));
-      else for (const [k, e] of Object.entries(v)) walk(e, key === "" ? k : key === "params" ? `params.${k}` : `${key}.${k}`, depth + 1);
-    } else out.set(key, v);
-  };
-  walk(row, "", 0);
-  return out;
-}
+/** The row flattening of the CSV (src/core/csv.ts, shared with the page), for the Parquet writer. */
+export { flattenRow };
 
 /** Writes the CSV of a rows file (atomically, streamed): one header (the union of columns, in order of first appearance), one line per row. */
 export async function writeCsv(rowsPath: string, csvPath: string): Promise<void> {
