@@ -5,7 +5,7 @@
 // page at scale: a 300-cell sweep opened from a link (#sweep=...&run=1) with its frame gaps
 // measured, the heat map choices (facet, filter, aggregate, metric), the builder and presets,
 // a phone-sized viewport, ARIA roles, and the Benchmark tab.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
@@ -16,7 +16,8 @@ import { decodeFragment, encodeFragment } from "../src/web/fragment.js";
 import { presetScenario } from "../src/core/presets.js";
 import { createEngine } from "../src/node/index.js";
 import { parseSweep } from "../src/sweep/spec.js";
-import { runBatch } from "../src/sweep/task.js";
+import { runBatch, type Row } from "../src/sweep/task.js";
+import { writeCsv } from "../src/node/sweep-run.js";
 import { rowsChecksum, runChecksum } from "../src/web/checksum.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -353,13 +354,15 @@ describe.skipIf(!haveChromium)("the page computes what Node computes, bit for bi
 
   describe("the page at scale", () => {
     let sweepPage: import("playwright-core").Page;
+    let nodeRows: Row[] = [];
 
     it("a 300-cell sweep from #sweep=...&run=1: the status line, Node's rows bit for bit, frame gaps logged, the metric switched", async () => {
       const spec = scaleSweepSpec();
       const plan = parseSweep(spec);
       expect(plan.total).toBe(300);
       const engine = await createEngine();
-      const node = await rowsChecksum(runBatch(engine, plan, Array.from({ length: plan.total }, (_, c) => c)).map((r) => r.row));
+      nodeRows = runBatch(engine, plan, Array.from({ length: plan.total }, (_, c) => c)).map((r) => r.row);
+      const node = await rowsChecksum(nodeRows);
       const started = Date.now();
       sweepPage = await framedPage(encodeFragment("sweep", spec, true));
       await sweepPage.waitForFunction(() => /^\d+ cells \(\d+ failed\) in /.test(document.querySelector("#sweep-status")?.textContent ?? ""), undefined, { timeout: 300_000 });
@@ -393,6 +396,24 @@ describe.skipIf(!haveChromium)("the page computes what Node computes, bit for bi
       expect(switched.title).toMatch(/^outsideMass over /);
       expect(switched.ms).toBeLessThan(1000);
     }, 360_000);
+
+    it("exports the sweep rows as the CLI's CSV (same columns, same cells; durationMs aside)", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "plurisim-csv-"));
+      try {
+        writeFileSync(join(dir, "rows.jsonl"), nodeRows.map((r) => toJson(r)).join("\n") + "\n");
+        await writeCsv(join(dir, "rows.jsonl"), join(dir, "rows.csv"));
+        const cli = readFileSync(join(dir, "rows.csv"), "utf8").trimEnd().split("\n");
+        const [download] = await Promise.all([sweepPage.waitForEvent("download", { timeout: 15_000 }), sweepPage.click("#sweep-export-csv")]);
+        const web = readFileSync((await download.path())!, "utf8").trimEnd().split("\n");
+        expect(web[0]).toBe(cli[0]);
+        const timing = cli[0].split(",").indexOf("durationMs");
+        expect(timing).toBeGreaterThan(0);
+        const strip = (line: string) => line.split(",").filter((_, i) => i !== timing).join(",");
+        expect(web.map(strip)).toEqual(cli.map(strip));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
 
     /** Sets a heat-map control and returns the title, the notice and the filter choices the page then shows. */
     async function choose(id: string, value: string) {

@@ -7,6 +7,7 @@
 import { getPath, parsePath, setPath } from "../sweep/paths.js";
 import { distributionSpec, metricsSpec, groupNamesOf, type Geometry } from "../core/charts.js";
 import { compileWasm, type WasmSource } from "../core/engine.js";
+import { flattenRow, toCsv } from "../core/csv.js";
 import { toJson } from "../core/json.js";
 import { presets, presetScenario } from "../core/presets.js";
 import { parseScenario } from "../core/scenario.js";
@@ -425,26 +426,17 @@ async function runScenario(scenario: Json, forReplay: boolean): Promise<{ checks
   }
 }
 
-function csvCell(v: unknown): string {
-  const s = typeof v === "string" ? v : v === undefined || v === null ? "" : typeof v === "number" ? String(v) : JSON.stringify(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-/** Flattens objects into CSV columns: arrays become name[i], nested objects name.key. */
-function toCsv(records: Json[]): string {
-  const flat = records.map((r) => {
-    const out: Record<string, unknown> = {};
-    const walk = (v: unknown, prefix: string) => {
-      if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${prefix}[${i}]`));
-      else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, prefix ? `${prefix}.${k}` : k);
-      else out[prefix] = v;
-    };
-    walk(r, "");
-    return out;
-  });
-  const cols: string[] = [];
-  for (const f of flat) for (const k of Object.keys(f)) if (!cols.includes(k)) cols.push(k);
-  return [cols.join(","), ...flat.map((f) => cols.map((c) => csvCell(f[c])).join(","))].join("\n") + "\n";
+/**
+ * Records as CSV with the CLI's writer (src/core/csv.ts): each record goes through toJson and
+ * back, as the rows file does, then flattenRow names the columns (params.<path>,
+ * final.basinMass[0], ...), their union in order of first appearance.
+ */
+function recordsCsv(records: readonly unknown[]): string {
+  const flat = records.map((r) => flattenRow(JSON.parse(toJson(r))));
+  const columns = new Map<string, number>();
+  for (const f of flat) for (const k of f.keys()) if (!columns.has(k)) columns.set(k, columns.size);
+  const keys = [...columns.keys()];
+  return toCsv(keys, flat.map((f) => keys.map((k) => f.get(k))));
 }
 
 function makePool(size: number): WorkerPool {
@@ -485,7 +477,7 @@ function wire(): void {
   });
   const stamp = () => `plurisim-${new Date().toISOString().replace(/[:.]/g, "-")}`;
   $("export-json").addEventListener("click", () => state.result && download(`${stamp()}.json`, new Blob([toJson(state.result.result, 2)], { type: "application/json" })));
-  $("export-csv").addEventListener("click", () => state.result && download(`${stamp()}-trajectory.csv`, new Blob([toCsv(state.result.result.trajectory as never)], { type: "text/csv" })));
+  $("export-csv").addEventListener("click", () => state.result && download(`${stamp()}-trajectory.csv`, new Blob([recordsCsv(state.result.result.trajectory)], { type: "text/csv" })));
   $("export-dist-svg").addEventListener("click", () => exportChart($("dist-chart"), `${stamp()}-distribution`, "svg"));
   $("export-dist-png").addEventListener("click", () => exportChart($("dist-chart"), `${stamp()}-distribution`, "png"));
   $("export-metrics-svg").addEventListener("click", () => exportChart($("metrics-chart"), `${stamp()}-metrics`, "svg"));
@@ -665,7 +657,7 @@ function wireSweep(stamp: () => string): void {
   $("sweep-cancel").addEventListener("click", () => pool.cancel());
   wireSweepView();
   $("sweep-export-jsonl").addEventListener("click", () => download(`${stamp()}-sweep.jsonl`, new Blob([sweepRows().map((r) => toJson(r)).join("\n") + "\n"], { type: "application/x-ndjson" })));
-  $("sweep-export-csv").addEventListener("click", () => download(`${stamp()}-sweep.csv`, new Blob([toCsv(sweepRows() as never)], { type: "text/csv" })));
+  $("sweep-export-csv").addEventListener("click", () => download(`${stamp()}-sweep.csv`, new Blob([recordsCsv(sweepRows())], { type: "text/csv" })));
   $("sweep-export-svg").addEventListener("click", () => {
     const svg = sweepSvg();
     if (svg) download(`${stamp()}-phase.svg`, new Blob([svg], { type: "image/svg+xml" }));
