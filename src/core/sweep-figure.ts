@@ -135,7 +135,8 @@ const position = (d: Dim, i: number): number => (d.numeric ? (d.values[i] as num
 /** A Vega-Lite axis for a dimension: quantitative (log for logspace), text values labelled by index. */
 function axisFor(d: Dim, e: Float64Array, title: string): Record<string, unknown> {
   const scale: Record<string, unknown> = { domain: [e[0], e[e.length - 1]], nice: false, ...(d.log ? { type: "log" } : { zero: false }) };
-  if (d.numeric) return { scale, axis: { title, grid: false, tickCount: 8, labelOverlap: true } };
+  // A few values: a tick at each; many: the scale's own ticks.
+  if (d.numeric) return { scale, axis: { title, grid: false, labelOverlap: true, ...(d.values.length <= 12 ? { values: d.values } : { tickCount: 8 }) } };
   const n = d.values.length;
   const step = Math.max(1, Math.ceil(n / 20));
   const ticks = Array.from({ length: Math.ceil(n / step) }, (_, k) => k * step);

@@ -198,7 +198,7 @@ export async function buildReportHtml(items: ReportItem[], options: ReportOption
   const sections: string[] = [];
   const runs = items.filter((i): i is Extract<ReportItem, { kind: "run" }> => i.kind === "run");
   if (runs.length > 1) {
-    sections.push(`<section><h2>${runs.length} runs overlaid</h2>`, await inlineSvg(compareSpec(runs.map((r) => ({ label: r.title, result: r.result })))), `</section>`);
+    sections.push(`<section><h2>${runs.length} runs overlaid</h2>`, await inlineSvg(compareSpec(runs.map((r) => ({ label: r.title, result: r.result })), "")), `</section>`);
   }
   for (const item of items) {
     if (item.kind === "run") sections.push(await runSection(item, options));
