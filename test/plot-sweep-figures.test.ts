@@ -100,6 +100,14 @@ describe("axes, size and scale", () => {
     const line = await renderSvg(phaseDiagramSpec(rows, { chart: "line", x: "q", series: "K" }));
     expect(svgWidth(line)).toBeLessThanOrEqual(800);
     expect(line).toContain("one line per K");
+    // 1,000 text values (names) on an axis: placed by index, about 20 labels.
+    const named = grid({ name: xs.map((_, i) => `m${String(i).padStart(4, "0")}`), K: [2, 4] });
+    const text = await renderSvg(phaseDiagramSpec(named, { x: "name", y: "K" }));
+    expect(svgWidth(text)).toBeLessThanOrEqual(800);
+    const labels = [...text.matchAll(/>m(\d{4})</g)].map((m) => Number(m[1]));
+    expect(labels.length).toBeGreaterThan(5);
+    expect(labels.length).toBeLessThanOrEqual(21);
+    expect(labels[0]).toBe(0);
   });
 
   it("draws a grid past the mark limit as one embedded image with a colour legend", async () => {
