@@ -593,7 +593,7 @@ export function replicatesSpec(result: { finals: { basinMass: number[] }[]; seed
   const metrics = [...new Set(stats.map((s) => s.metric as string))];
   const panel = (which: string[], t: string): ChartSpec => ({
     title: t,
-    width: Math.max(160, 70 * which.length),
+    width: Math.min(1200, Math.max(160, 70 * which.length)),
     height: 220,
     layer: [
       { data: { values: stats.filter((s) => which.includes(s.metric as string)) }, mark: { type: "bar", opacity: 0.35, color: "#1f77b4" }, encoding: { x: { field: "metric", type: "nominal", title: null, scale: { domain: which }, axis: { labelAngle: 0 } }, y: { field: "mean", type: "quantitative", title: "final value", axis: { format: "~g" } } } },
