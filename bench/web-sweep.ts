@@ -72,7 +72,9 @@ async function main(): Promise<void> {
     });
     const cliMs = performance.now() - t;
     if (cli.status !== 0) throw new Error(`plurisim sweep failed: ${cli.stderr}`);
-    console.log(`CLI: ${(cliMs / 1000).toFixed(2)} s whole process`);
+    const cliRows = readFileSync(join(dir, "rows.jsonl"), "utf8").trimEnd().split("\n").map((l) => JSON.parse(l) as { durationMs: number });
+    const cliCellMs = cliRows.reduce((a, r) => a + r.durationMs, 0) / cliRows.length;
+    console.log(`CLI: ${(cliMs / 1000).toFixed(2)} s whole process; ${cliCellMs.toFixed(3)} ms per cell in the workers`);
 
     const { build } = await import("vite");
     const out = join(dir, "web");
@@ -83,13 +85,13 @@ async function main(): Promise<void> {
       executablePath: CHROMIUM,
       headless: true,
       viewport: { width: 1280, height: 900 },
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-renderer-backgrounding", "--disable-background-timer-throttling", "--disable-backgrounding-occluded-windows"],
     });
     try {
       const page = context.pages()[0] ?? (await context.newPage());
       const errors: string[] = [];
       page.on("pageerror", (e) => errors.push(e.message));
-      await page.addInitScript(() => {
+      if (!process.argv.includes("--no-frames")) await page.addInitScript(() => {
         const w = window as unknown as { __gaps: number[] };
         w.__gaps = [];
         let last = 0;
@@ -106,7 +108,12 @@ async function main(): Promise<void> {
       const pageWallMs = performance.now() - opened;
       const status = (await page.textContent("#sweep-status")) ?? "";
       const pageMs = Number(/in ([\d.]+) s/.exec(status)![1]) * 1000;
-      const gaps = await page.evaluate(() => (window as unknown as { __gaps: number[] }).__gaps);
+      const gaps = (await page.evaluate(() => (window as unknown as { __gaps?: number[] }).__gaps)) ?? [NaN];
+      const pageCellMs = await page.evaluate(() => {
+        const hook = (window as unknown as { plurisim: { lastJson(): { rows: string } } }).plurisim;
+        const rows = JSON.parse(hook.lastJson().rows) as { durationMs: number }[];
+        return rows.reduce((a, r) => a + r.durationMs, 0) / rows.length;
+      });
       const switchMs = await page.evaluate(() => {
         const input = document.querySelector<HTMLInputElement>("#sweep-metric")!;
         const t0 = performance.now();
@@ -124,6 +131,8 @@ async function main(): Promise<void> {
         cliWallMs: cliMs,
         pageSweepMs: pageMs,
         pageWallMs,
+        cliCellMs,
+        pageCellMs,
         ratioSweepOverCli: pageMs / cliMs,
         ratioWallOverCli: pageWallMs / cliMs,
         frames: gaps.length,
@@ -136,7 +145,7 @@ async function main(): Promise<void> {
         status,
         pageErrors: errors,
       };
-      console.log(`page: ${status}; ${(pageWallMs / 1000).toFixed(2)} s from opening the link`);
+      console.log(`page: ${status}; ${(pageWallMs / 1000).toFixed(2)} s from opening the link; ${pageCellMs.toFixed(3)} ms per cell in the workers`);
       console.log(`ratio page / CLI: ${result.ratioSweepOverCli.toFixed(3)} (sweep), ${result.ratioWallOverCli.toFixed(3)} (from opening the page)`);
       console.log(`frame gaps: ${gaps.length} frames, median ${result.frameGapMedianMs.toFixed(1)} ms, p95 ${result.frameGapP95Ms.toFixed(1)} ms, max ${result.frameGapMaxMs.toFixed(1)} ms`);
       console.log(`metric switch: ${switchMs.toFixed(1)} ms; heat map ${canvas[0]} px in a ${canvas[1]} px container`);

@@ -465,7 +465,6 @@ describe.skipIf(!haveChromium)("the page computes what Node computes, bit for bi
       mkdirSync(artifacts, { recursive: true });
       await sweepPage.screenshot({ path: join(artifacts, "browser-phone-sweep.png"), fullPage: true });
       await sweepPage.click("#tab-run");
-      await sweepPage.screenshot({ path: join(artifacts, "browser-phone-run.png"), fullPage: true });
       expect(await sweepPage.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     });
 
@@ -515,7 +514,8 @@ describe.skipIf(!haveChromium)("the page computes what Node computes, bit for bi
       const T = scenario.generations;
       const snapshots = [...new Set(Array.from({ length: 41 }, (_, i) => Math.round((i * T) / 40)))];
       const node = await runChecksum((await createEngine()).run({ ...scenario, record: { ...scenario.record, snapshots } }, { final: true, nash: true }));
-      const p = await framedPage(encodeFragment("scenario", scenario, true));
+      // On a phone: the run's charts must fit the screen too.
+      const p = await framedPage(encodeFragment("scenario", scenario, true), { width: 390, height: 844 });
       await p.waitForFunction(() => /^checksum /.test(document.querySelector("#checksum")?.textContent ?? ""), undefined, { timeout: 60_000 });
       // The page runs the link's scenario with replay snapshots; the checksum covers the same numbers.
       const shown = await p.evaluate(() => ({
@@ -527,6 +527,12 @@ describe.skipIf(!haveChromium)("the page computes what Node computes, bit for bi
       expect(shown.status).toMatch(/^120 generations in /);
       expect(decodeFragment(shown.link!).scenario).toMatchObject(scenario);
       expect(await p.textContent("#checksum")).toBe(`checksum ${node}`);
+      await p.waitForFunction(() => document.querySelectorAll("#dist-chart svg, #metrics-chart svg").length === 2);
+      const charts = await p.evaluate(() => [...document.querySelectorAll("#dist-chart svg, #metrics-chart svg")].map((e) => e.getBoundingClientRect().right));
+      expect(Math.max(...charts)).toBeLessThanOrEqual(390);
+      expect(await p.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      mkdirSync(artifacts, { recursive: true });
+      await p.screenshot({ path: join(artifacts, "browser-phone-run.png"), fullPage: true });
       await p.close();
     });
 

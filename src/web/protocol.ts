@@ -10,7 +10,8 @@ import type { BrowserCase } from "./bench.js";
 export type ToWorker =
   | { type: "init"; module: WebAssembly.Module; wasmSha256: string }
   | { type: "run"; id: number; scenario: unknown; options: Omit<RunOptions, "onProgress" | "onRecord"> }
-  | { type: "batch"; id: number; plan: SweepPlan; cells: number[] }
+  /** Cells of sweep `sweep`: a worker keeps the first plan it gets for a sweep, so per-plan caches (derived formulas) hold across batches. */
+  | { type: "batch"; id: number; sweep: number; plan: SweepPlan; cells: number[] }
   /** The Benchmark tab's kernel suite (src/web/bench.ts), run off the page's thread. */
   | { type: "bench"; id: number; size: "quick" | "full" };
 

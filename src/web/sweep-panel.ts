@@ -24,6 +24,9 @@ export interface SweepHost {
   pool(workers?: number): WorkerPool;
 }
 
+/** Sweeps started so far: each one's batches carry its number. */
+let sweeps = 0;
+
 const view = {
   grid: null as SweepGrid | null,
   plan: null as SweepPlan | null,
@@ -236,6 +239,7 @@ export async function runSweep(host: SweepHost, spec: unknown, workers?: number)
   setText("sweep-checksum", "");
   requestRedraw();
 
+  const sweep = ++sweeps;
   let next = 0;
   let doneMs = 0;
   let doneCells = 0;
@@ -245,7 +249,7 @@ export async function runSweep(host: SweepHost, spec: unknown, workers?: number)
       const k = nextBatch(plan.total - next, pool.size, doneCells > 0 ? doneMs / doneCells : null);
       const cells = Array.from({ length: Math.min(k, plan.total - next) }, (_, i) => next + i);
       next += cells.length;
-      const reply = await pool.submit({ type: "batch", plan, cells });
+      const reply = await pool.submit({ type: "batch", sweep, plan, cells });
       if (reply.type !== "rows") continue;
       const rows = reply.results.map((r) => r.row);
       for (const r of rows) doneMs += r.durationMs;

@@ -4,6 +4,7 @@
 import { compileScenario } from "../core/compile.js";
 import { createEngineFrom, type Engine } from "../core/engine.js";
 import { parseScenario } from "../core/scenario.js";
+import type { SweepPlan } from "../sweep/spec.js";
 import { runBatch } from "../sweep/task.js";
 import { runChecksum } from "./checksum.js";
 import type { FromWorker, ToWorker, WireError } from "./protocol.js";
@@ -13,6 +14,7 @@ const scope = self as unknown as Worker;
 
 let engine: Promise<Engine> | undefined;
 let module: WebAssembly.Module | undefined;
+let plan: { sweep: number; plan: SweepPlan } | undefined;
 const post = (m: FromWorker) => scope.postMessage(m);
 
 function wire(e: unknown): WireError {
@@ -57,7 +59,8 @@ scope.onmessage = async (event: MessageEvent<ToWorker>) => {
       });
       post({ type: "result", id: msg.id, result, geometry, p0: problem.p0, checksum: await runChecksum(result) });
     } else if (msg.type === "batch") {
-      post({ type: "rows", id: msg.id, results: runBatch(e, msg.plan, msg.cells) });
+      if (!plan || plan.sweep !== msg.sweep) plan = { sweep: msg.sweep, plan: msg.plan };
+      post({ type: "rows", id: msg.id, results: runBatch(e, plan.plan, msg.cells) });
     } else if (msg.type === "bench") {
       // Loaded on demand: sweep workers never pay for tinybench.
       const { runKernelSuite } = await import("./bench.js");
