@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { parseSweep } from "../src/sweep/spec.js";
 import type { Row } from "../src/sweep/task.js";
 import { applyBuilder, builderAxes, scenarioParameterPaths } from "../src/web/builder.js";
+import { heatmapSvg } from "../src/web/heatmap.js";
 import { decodeFragment, encodeFragment, fromBase64Url, toBase64Url } from "../src/web/fragment.js";
 import { defaultGridOptions, SweepGrid, type GridOptions } from "../src/web/sweep-grid.js";
 
@@ -104,6 +105,20 @@ describe("the incremental sweep grid", () => {
     expect(defaultGridOptions(plan, "nashGap")).toEqual({ x: "groups[0].weight", y: "curation.K", facet: "curation.temperature", where: {}, metric: "nashGap", aggregate: "mean" });
     const four = parseSweep({ ...spec, replicates: 1, axes: { ...spec.axes, seed: [1, 2] } });
     expect(defaultGridOptions(four, "nashGap").where).toEqual({ seed: "1" });
+  });
+});
+
+describe("the heat map's SVG", () => {
+  it("is as wide as asked, one rect per drawn cell, facet headings keep their value when narrow", () => {
+    const g = new SweepGrid(plan, options({ facet: "curation.temperature" }));
+    g.add(rows());
+    const svg = heatmapSvg(g.snapshot(), 170);
+    expect(svg).toMatch(/^<svg [^>]*width="170"/);
+    // 3 x 2 cells in 2 panels, each one drawn (one failed replicate does not empty a cell), plus the panel frames and legend.
+    const cells = svg.match(/<rect x="[\d.]+" y="[\d.]+" width="[\d.]+" height="[\d.]+" fill="rgb/g) ?? [];
+    expect(cells).toHaveLength(12);
+    expect(svg).toContain(">temperature = 0.5<");
+    expect(svg).toContain(">temperature = 1<");
   });
 });
 

@@ -83,6 +83,15 @@ function clip(text: string, max: number, measure: Measure): string {
   return `${t}...`;
 }
 
+/** A panel's heading, `path = value`: when narrow, the path shortens to its last segment, then is cut; the value always shows. */
+function facetText(path: string, value: string, max: number, measure: Measure): string {
+  const full = `${path} = ${value}`;
+  if (measure(full) <= max) return full;
+  const short = `${path.split(/[.[]/).pop()!.replace(/\]$/, "")} = ${value}`;
+  if (measure(short) <= max) return short;
+  return measure(value) <= max ? value : clip(value, max, measure);
+}
+
 const layouts = new WeakMap<HTMLCanvasElement, { x: string[]; y: string[]; panels: number; width: number; L: Layout }>();
 
 /** Draws the grid into `canvas`, sized to `width` CSS pixels; returns the layout (for hover look-ups). */
@@ -145,7 +154,7 @@ export function drawHeatmap(canvas: HTMLCanvasElement, grid: Grid, width: number
     if (panel.label !== null) {
       ctx.textAlign = "left";
       ctx.textBaseline = "bottom";
-      ctx.fillText(clip(`${grid.facetPath} = ${panel.label}`, box.width, measure), box.left, box.top - 2);
+      ctx.fillText(facetText(grid.facetPath!, panel.label, box.width, measure), box.left, box.top - 2);
     }
     ctx.textAlign = "center";
     ctx.textBaseline = "top";
@@ -222,7 +231,7 @@ export function heatmapSvg(grid: Grid, width: number, measure: Measure = (t) => 
         out.push(`<rect x="${(b.left + i * cw).toFixed(2)}" y="${(b.top + j * ch).toFixed(2)}" width="${cw.toFixed(2)}" height="${ch.toFixed(2)}" fill="rgb(${rgb.join(",")})"/>`);
       }
     }
-    if (panel.label !== null) text(b.left, b.top - 3, `${grid.facetPath} = ${panel.label}`, "start");
+    if (panel.label !== null) text(b.left, b.top - 3, facetText(grid.facetPath!, panel.label, b.width, measure), "start");
     for (let i = 0; i < nx; i += L.xStep) text(b.left + (i + 0.5) * cw, b.top + b.height + 13, grid.xLabels[i]);
     text(b.left + b.width / 2, b.top + b.height + 28, grid.xPath);
     if (grid.yPath) {
