@@ -11,7 +11,7 @@ import { exportSweepParquet } from "../src/node/parquet.js";
 import { readPlotInput } from "../src/node/plot-input.js";
 import { specFor } from "../src/node/plot.js";
 import { writeChart } from "../src/node/render.js";
-import { root } from "./common.js";
+import { root } from "../src/bench/common.js";
 
 /** Writes a q x tau grid of sweep rows shaped like the runner's (final metrics of two groups). */
 function writeRows(path: string, nx: number, ny: number): void {

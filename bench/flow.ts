@@ -11,7 +11,7 @@ import { presetScenario } from "../src/core/presets.js";
 import { createRetrainer } from "../src/core/retrain.js";
 import { parseScenario } from "../src/core/scenario.js";
 import { loadWasmBytes } from "../src/node/wasm.js";
-import { runNumpy, timeMs } from "./common.js";
+import { runNumpy, timeMs } from "../src/bench/common.js";
 
 const N = 4096;
 const HIDDEN = [64, 64];

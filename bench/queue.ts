@@ -14,7 +14,7 @@ import { probe } from "../src/node/queue/connection.js";
 import { parseQueueUrl } from "../src/node/queue/target.js";
 import { clearQueue, submitSweep } from "../src/node/queue/submit.js";
 import { planHash, readRows, runSweep } from "../src/node/sweep-run.js";
-import { root, smallCellsSweep } from "./common.js";
+import { root, smallCellsSweep } from "../src/bench/common.js";
 
 export interface QueueSuiteOutput {
   cases: Record<string, Record<string, number | string | null>>;

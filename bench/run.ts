@@ -3,10 +3,10 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { flowSuite } from "./flow.js";
-import { kernelsSuite } from "./kernels.js";
+import { kernelsSuite } from "../src/bench/kernels.js";
 import { queueSuite } from "./queue.js";
 import { samplingSuite } from "./sampling.js";
-import { sweepSuite } from "./sweep.js";
+import { sweepSuite } from "../src/bench/sweep.js";
 import { throughputSuite } from "./throughput.js";
 
 /** What every suite returns: named cases of numbers (or notes), free-form notes and metadata. */

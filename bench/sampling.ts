@@ -4,8 +4,8 @@
 // (bench/numpy_sampling.py). Reports curated samples and candidate draws per second.
 import { instantiateKernels } from "../src/core/kernels.js";
 import { loadWasmBytes } from "../src/node/wasm.js";
-import { runNumpy, timeMs } from "./common.js";
-import type { CaseResult, SuiteOutput } from "./kernels.js";
+import { runNumpy, timeMs } from "../src/bench/common.js";
+import type { CaseResult, SuiteOutput } from "../src/bench/kernels.js";
 
 const N_ATOMS = 3001;
 const CENTRES = [-2, 2];

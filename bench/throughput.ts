@@ -17,7 +17,7 @@ import { parseScenario } from "../src/core/scenario.js";
 import { createEngine } from "../src/node/index.js";
 import { cellAt, parseSweep } from "../src/sweep/spec.js";
 import { runCell } from "../src/sweep/task.js";
-import { root, runNumpy, timeMs } from "./common.js";
+import { baselinesDir, root, runNumpy, timeMs } from "../src/bench/common.js";
 
 export interface ThroughputSuiteOutput {
   cases: Record<string, Record<string, number | string | null>>;
@@ -64,7 +64,7 @@ export async function throughputSuite(): Promise<ThroughputSuiteOutput> {
   let numpyTable5: number | null = null;
   {
     const t = performance.now();
-    const r = spawnSync("python3", ["bench/numpy_sweep.py"], { cwd: root, encoding: "utf8", env: { ...process.env, OPENBLAS_NUM_THREADS: "1" } });
+    const r = spawnSync("python3", [`${baselinesDir}numpy_sweep.py`], { cwd: root, encoding: "utf8", env: { ...process.env, OPENBLAS_NUM_THREADS: "1" } });
     if (r.status === 0) {
       numpyTable5 = performance.now() - t;
       numpyLoopMs = JSON.parse(r.stdout).loopSeconds * 1000;

@@ -4,11 +4,14 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Bench } from "tinybench";
-import { twoWells } from "../src/core/presets.js";
-import { parseSweep, type SweepPlan } from "../src/sweep/spec.js";
+import { twoWells } from "../core/presets.js";
+import { parseSweep, type SweepPlan } from "../sweep/spec.js";
 
-/** The repository root, from bench/ (tsx) or dist/bench/ (compiled). */
-export const root = fileURLToPath(new URL(import.meta.url.includes("/dist/") ? "../../" : "../", import.meta.url));
+/** The package root, from src/bench/ (tsx) or dist/src/bench/ (compiled, also in the installed package). */
+export const root = fileURLToPath(new URL(import.meta.url.includes("/dist/") ? "../../../" : "../../", import.meta.url));
+
+/** The shipped baseline sources (NumPy scripts, the C step), read from src/ which the package includes. */
+export const baselinesDir = `${root}src/bench/baselines/`;
 
 /**
  * The "small cells" of the sweep benchmark: n = 3001, 400 generations, K = infinity, wells at
@@ -41,13 +44,12 @@ export async function timeMs(name: string, fn: () => number, opts: { time?: numb
 }
 
 /**
- * Runs bench/<script> with python3 and a JSON config argument; returns the numbers it prints
+ * Runs src/bench/baselines/<script> (or the dev-only bench/<script>) with python3 and a JSON config argument; returns the numbers it prints
  * (seconds) as milliseconds, or {} with a note when python3 or NumPy is missing. Unsets
  * OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE in that child only (they slow a current NumPy).
  */
 export function runNumpy(script: string, config: unknown, notes: string[]): Record<string, number> {
-  const here = fileURLToPath(new URL(".", import.meta.url));
-  const path = [`${here}${script}`, `${here}../../bench/${script}`].find((p) => existsSync(p));
+  const path = [`${baselinesDir}${script}`, `${root}bench/${script}`].find((p) => existsSync(p));
   if (!path) {
     notes.push(`${script} not found: NumPy skipped`);
     return {};

@@ -1,8 +1,8 @@
 // Kernel benchmark suite: the K = infinity step and the finite-K step, Wasm vs the TS twin vs
-// NumPy (bench/numpy_baseline.py, run in a child process). Case names carry their sizes.
-import { instantiateKernels } from "../src/core/kernels.js";
-import { twins } from "../src/core/twins.js";
-import { loadWasmBytes } from "../src/node/wasm.js";
+// NumPy (src/bench/baselines/numpy_baseline.py, run in a child process). Case names carry their sizes.
+import { instantiateKernels } from "../core/kernels.js";
+import { twins } from "../core/twins.js";
+import { loadWasmBytes } from "../node/wasm.js";
 import { runNumpy, timeMs } from "./common.js";
 
 /** Mean milliseconds per call of each implementation, and the NumPy/Wasm and TS/Wasm ratios. */

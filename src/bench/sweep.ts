@@ -1,16 +1,16 @@
 // Sweep throughput: cells per second for small cells (n = 3001,
 // T = 400, K = infinity) on 1 worker and on every core, the scaling efficiency and the per-cell
-// overhead; and the table5 preset against a NumPy loop over the same grid (bench/numpy_sweep.py),
+// overhead; and the table5 preset against a NumPy loop over the same grid (src/bench/baselines/numpy_sweep.py),
 // whole process against whole process, in the same run.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadWasmSource } from "../src/node/index.js";
-import { createSweepPool } from "../src/node/pool.js";
-import { readRows, runSweep } from "../src/node/sweep-run.js";
-import { root, smallCellsSweep } from "./common.js";
+import { loadWasmSource } from "../node/index.js";
+import { createSweepPool } from "../node/pool.js";
+import { readRows, runSweep } from "../node/sweep-run.js";
+import { baselinesDir, root, smallCellsSweep } from "./common.js";
 
 export interface SweepSuiteOutput {
   cases: Record<string, Record<string, number | string | null>>;
@@ -102,7 +102,7 @@ export async function sweepSuite(): Promise<SweepSuiteOutput> {
       if (a !== null) timings.pool.push(a);
       const b = wall(process.execPath, [...sweepArgs, "--workers", "0"]);
       if (b !== null) timings.mainThread.push(b);
-      const c = wall("python3", ["bench/numpy_sweep.py"]);
+      const c = wall("python3", [`${baselinesDir}numpy_sweep.py`]);
       if (c !== null) timings.numpy.push(c);
     }
     if (timings.pool.length === 0) notes.push("table5: `node bin/plurisim.js sweep table5` failed (is dist/ built?)");
@@ -117,7 +117,7 @@ export async function sweepSuite(): Promise<SweepSuiteOutput> {
       numpyOverPlurisimMainThread: main && numpy ? numpy / main : null,
       target: 10,
     };
-    notes.push(`table5: median of ${runs} whole-process runs each (node bin/plurisim.js sweep table5, default pool and --workers 0, vs python3 bench/numpy_sweep.py)`);
+    notes.push(`table5: median of ${runs} whole-process runs each (node bin/plurisim.js sweep table5, default pool and --workers 0, vs python3 src/bench/baselines/numpy_sweep.py)`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

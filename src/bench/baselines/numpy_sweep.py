@@ -5,7 +5,7 @@ atoms at cell centres, r_1 = -(x + D/2)^2, r_2 = -(x - D/2)^2, tau = 1, K = infi
 p_0, 400 generations, eps = 0.1, q = 0.1..0.9, D in {1, 2, 3, 5}: one Python loop over cells,
 each a vectorised K = infinity update with preallocated out= arrays (docs/model.md, section 3).
 Prints JSON: per D the mean over q of (a_400 - q)^2, and the wall time of the loop.
-Usage: python3 bench/numpy_sweep.py [--grid centres|linspace]
+Usage: python3 src/bench/baselines/numpy_sweep.py [--grid centres|linspace]
 """
 import json
 import sys
