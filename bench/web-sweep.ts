@@ -2,18 +2,19 @@
 // distance, Table-5-sized cells: n = 3001, T = 400, K = infinity) run by `plurisim sweep` on W
 // workers (whole process), then by the page in headless chromium opened from its link
 // (#sweep=...&run=1&workers=W), with the gaps between animation frames recorded all along and
-// the metric switched at the end. Prints the page/CLI time ratio and writes bench/web-sweep.json.
+// the metric switched at the end. Prints the page/CLI time ratio and writes bench/web-sweep.json
+// (and a screenshot, test/artifacts/web-sweep.png).
 //
 //   npm run build && node dist/bench/web-sweep.js [--cells 10000] [--workers 2]
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
 import { twoWells } from "../src/core/presets.js";
 import { parseSweep } from "../src/sweep/spec.js";
 import { encodeFragment } from "../src/web/fragment.js";
-import { root } from "./common.js";
+import { root } from "../src/bench/common.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 
@@ -122,7 +123,8 @@ async function main(): Promise<void> {
         return performance.now() - t0;
       });
       const canvas = await page.evaluate(() => [document.querySelector("#sweep-canvas")!.getBoundingClientRect().width, document.querySelector("#sweep-chart")!.clientWidth]);
-      await page.screenshot({ path: join(root, "bench", "web-sweep.png") });
+      mkdirSync(join(root, "test", "artifacts"), { recursive: true });
+      await page.screenshot({ path: join(root, "test", "artifacts", "web-sweep.png") });
       const result = {
         date: new Date().toISOString(),
         machine: { cores: availableParallelism(), cpu: cpus()[0]?.model ?? "", node: process.version },

@@ -368,6 +368,8 @@ describe.skipIf(!haveChromium)("the page computes what Node computes, bit for bi
       await sweepPage.waitForFunction(() => /^\d+ cells \(\d+ failed\) in /.test(document.querySelector("#sweep-status")?.textContent ?? ""), undefined, { timeout: 300_000 });
       const status = await sweepPage.textContent("#sweep-status");
       expect(status).toMatch(/^300 cells \(0 failed\) in \d+\.\d+ s on \d+ workers$/);
+      // The count ticks while the status is busy; the final line is what a screen reader announces.
+      expect(await sweepPage.getAttribute("#sweep-status", "aria-busy")).toBe("false");
       await sweepPage.waitForFunction(() => /^checksum /.test(document.querySelector("#sweep-checksum")?.textContent ?? ""));
       expect(await sweepPage.textContent("#sweep-checksum")).toBe(`checksum ${node}`);
       const gaps = await sweepPage.evaluate(() => (window as unknown as { __frameGaps: number[] }).__frameGaps);

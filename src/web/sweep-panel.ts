@@ -237,6 +237,8 @@ export async function runSweep(host: SweepHost, spec: unknown, workers?: number)
   $<HTMLButtonElement>("sweep-cancel").disabled = false;
   for (const b of document.querySelectorAll<HTMLButtonElement>(".sweep-export")) b.disabled = true;
   setText("sweep-checksum", "");
+  // Busy while the count ticks: screen readers announce the final line, not four updates a second.
+  $("sweep-status").setAttribute("aria-busy", "true");
   requestRedraw();
 
   const sweep = ++sweeps;
@@ -271,6 +273,7 @@ export async function runSweep(host: SweepHost, spec: unknown, workers?: number)
     throw e;
   } finally {
     view.running = false;
+    $("sweep-status").setAttribute("aria-busy", "false");
     $<HTMLButtonElement>("sweep-run").disabled = false;
     $<HTMLButtonElement>("sweep-cancel").disabled = true;
   }
