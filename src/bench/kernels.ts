@@ -4,6 +4,7 @@ import { instantiateKernels } from "../core/kernels.js";
 import { twins } from "../core/twins.js";
 import { loadWasmBytes } from "../node/wasm.js";
 import { runNumpy, timeMs } from "./common.js";
+import { nativeKinf, simdOpsPerAtomPair } from "./native.js";
 
 /** Mean milliseconds per call of each implementation, and the NumPy/Wasm and TS/Wasm ratios. */
 export interface CaseResult {
@@ -12,6 +13,13 @@ export interface CaseResult {
   numpyMs: number | null;
   numpyOverWasm: number | null;
   tsOverWasm: number | null;
+  /** K = infinity only: the same step in C (-O3 -march=native), plurisim's ns per atom-generation and the ratio. */
+  nativeMs?: number | null;
+  wasmOverNative?: number | null;
+  nsPerAtomGen?: number;
+  /** f64x2 Wasm SIMD arithmetic ops per two atoms, and the measured ns per such op. */
+  simdOpsPerAtomPair?: number;
+  nsPerSimdOp?: number;
 }
 
 export interface SuiteOutput {
@@ -44,8 +52,11 @@ function linspace(a: number, b: number, m: number): number[] {
 }
 
 
-function numpyBaseline(notes: string[]): Record<string, number> {
-  return runNumpy("numpy_baseline.py", { kinf: KINF_SIZES.flatMap((n) => KINF_GROUPS.map((m) => [n, m])), finitek: FINITE_K }, notes);
+/** Sizes and tinybench budgets: `quick` keeps one small K = infinity size and short budgets. */
+function plan(quick: boolean) {
+  return quick
+    ? { sizes: [1e4], groups: [2], big: { time: 100, iterations: 3 }, small: { time: 100, iterations: 3 } }
+    : { sizes: KINF_SIZES, groups: KINF_GROUPS, big: BIG, small: SMALL };
 }
 
 function result(wasmMs: number, tsMs: number | null, numpyMs: number | null): CaseResult {
@@ -59,14 +70,17 @@ function result(wasmMs: number, tsMs: number | null, numpyMs: number | null): Ca
 }
 
 /** Runs the kernel suite and returns its cases keyed by name (e.g. `kinf:n=1000000,m=2`). */
-export async function kernelsSuite(): Promise<SuiteOutput> {
+export async function kernelsSuite(opts: { quick?: boolean } = {}): Promise<SuiteOutput> {
   const notes: string[] = [];
-  const numpy = numpyBaseline(notes);
+  const { sizes, groups, big: BIG, small: SMALL } = plan(opts.quick ?? false);
+  const kinfCases = sizes.flatMap((n) => groups.map((m): [number, number] => [n, m]));
+  const numpy = runNumpy("numpy_baseline.py", { kinf: kinfCases, finitek: FINITE_K }, notes);
+  const native = nativeKinf(kinfCases, notes);
   const k = await instantiateKernels(new WebAssembly.Module((await loadWasmBytes()) as Uint8Array<ArrayBuffer>));
   const cases: Record<string, CaseResult> = {};
 
-  for (const n of KINF_SIZES) {
-    for (const m of KINF_GROUPS) {
+  for (const n of sizes) {
+    for (const m of groups) {
       const name = `kinf:n=${n},m=${m}`;
       const { w, p } = grid(n, linspace(-3, 3, m));
       const c = new Float64Array(m).map((_, i) => 0.5 + i / m);
@@ -82,7 +96,16 @@ export async function kernelsSuite(): Promise<SuiteOutput> {
       const big = n >= 1e6;
       const wasmMs = await timeMs(`${name} wasm`, () => k.raw.kinfStep(pp, op, wp, n, m, cp, zp, 0, 0, 0, 0, 0), big ? BIG : SMALL);
       const tsMs = await timeMs(`${name} ts`, () => twins.kinfStepArrays(p, w, n, m, c, 0).sum, big ? BIG : SMALL);
-      cases[name] = result(wasmMs, tsMs, numpy[name] ?? null);
+      const nativeMs = native[name] ?? null;
+      const ops = simdOpsPerAtomPair(m);
+      cases[name] = {
+        ...result(wasmMs, tsMs, numpy[name] ?? null),
+        nativeMs,
+        wasmOverNative: nativeMs === null ? null : wasmMs / nativeMs,
+        nsPerAtomGen: (wasmMs * 1e6) / n,
+        simdOpsPerAtomPair: ops,
+        nsPerSimdOp: (wasmMs * 1e6) / (n / 2) / ops,
+      };
       console.log(`${name}: wasm ${wasmMs.toFixed(3)} ms, ts ${tsMs.toFixed(3)} ms, numpy ${numpy[name]?.toFixed(3) ?? "-"} ms`);
     }
   }

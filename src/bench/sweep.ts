@@ -30,10 +30,11 @@ function wall(cmd: string, args: string[]): number | null {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** The sweep suite: see the header comment. */
-export async function sweepSuite(): Promise<SweepSuiteOutput> {
+export async function sweepSuite(opts: { quick?: boolean } = {}): Promise<SweepSuiteOutput> {
+  const quick = opts.quick ?? false;
   const dir = mkdtempSync(join(tmpdir(), "plurisim-bench-"));
   const cores = availableParallelism();
-  const cells = 300 * cores;
+  const cells = (quick ? 20 : 300) * cores;
   const plan = smallCellsSweep("bench-small", cells);
   const cases: SweepSuiteOutput["cases"] = {};
   const notes: string[] = [];
@@ -50,7 +51,7 @@ export async function sweepSuite(): Promise<SweepSuiteOutput> {
       const coldMs = performance.now() - coldStart;
       const made = performance.now();
       const pool = await createSweepPool({ plan, wasm, workers });
-      for (let round = 0; round < 20; round++) {
+      for (let round = 0; round < (quick ? 2 : 20); round++) {
         const batches = Array.from({ length: workers }, (_, k) => Array.from({ length: 8 }, (_, j) => ((round * workers + k) * 8 + j) % cells));
         await Promise.all(batches.map((batch) => pool.run(batch)));
       }
@@ -58,7 +59,7 @@ export async function sweepSuite(): Promise<SweepSuiteOutput> {
       // Best of three runs on the warm pool: the machine is shared, the minimum is the least disturbed.
       let ms = Infinity;
       let cellMs = NaN;
-      for (let rep = 0; rep < 3; rep++) {
+      for (let rep = 0; rep < (quick ? 1 : 3); rep++) {
         const t = performance.now();
         const r = await runSweep({ plan, out: join(dir, `w${workers}.jsonl`), overwrite: true, pool: { ...pool, destroy: async () => {} } });
         const repMs = performance.now() - t;
@@ -93,9 +94,9 @@ export async function sweepSuite(): Promise<SweepSuiteOutput> {
 
     // Whole process against whole process: `plurisim sweep table5` with its default pool (every
     // core) and on the main thread (--workers 0, no thread start-up), against python3 + NumPy.
-    const runs = 3;
+    const runs = quick ? 1 : 3;
     const out = join(dir, "t5.jsonl");
-    const sweepArgs = ["bin/plurisim.js", "sweep", "table5", "--out", out, "--overwrite", "--no-summary", "--no-progress"];
+    const sweepArgs = [`${root}bin/plurisim.js`, "sweep", "table5", "--out", out, "--overwrite", "--no-summary", "--no-progress"];
     const timings: Record<string, number[]> = { pool: [], mainThread: [], numpy: [] };
     for (let k = 0; k < runs; k++) {
       const a = wall(process.execPath, sweepArgs);

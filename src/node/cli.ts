@@ -19,6 +19,7 @@ import { applySets, intOption, setOption, type SetOverride } from "./options.js"
 import { createProgress } from "./progress.js";
 import { registerSweepCommands } from "./sweep-cli.js";
 import { registerPlotCommands } from "./plot.js";
+import { registerBenchCommand } from "./bench-cli.js";
 
 /**
  * A scenario argument: `-` (standard input), a JSON file if one exists at that path (or it ends
@@ -218,6 +219,7 @@ export function buildProgram(): Command {
 
   registerSweepCommands(program);
   registerPlotCommands(program);
+  registerBenchCommand(program);
 
   program
     .command("completion")
