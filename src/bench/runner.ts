@@ -3,6 +3,7 @@
 import { kernelsSuite } from "./kernels.js";
 import { machineRecord, type MachineRecord } from "./machine.js";
 import { sweepSuite } from "./sweep.js";
+import { table5Suite } from "./table5.js";
 
 /** What every suite returns: named cases of numbers (or notes), free-form notes and metadata. */
 export interface SuiteResult {
@@ -15,6 +16,7 @@ export interface SuiteResult {
 export const BENCH_SUITES: Record<string, (opts: { quick?: boolean }) => Promise<SuiteResult>> = {
   kernels: kernelsSuite,
   sweep: sweepSuite,
+  table5: table5Suite,
 };
 
 /** The result of a benchmark run. */

@@ -14,13 +14,13 @@ import time
 import numpy as np
 
 
-def table5(grid="centres", n=3001, T=400, eps=0.1, Ds=(1, 2, 3, 5)):
+def table5(grid="centres", n=3001, T=400, eps=0.1, Ds=(1, 2, 3, 5), nq=9):
     if grid == "centres":
         h = 24.0 / n
         x = -12.0 + h * (np.arange(n) + 0.5)
     else:
         x = np.linspace(-12.0, 12.0, n)
-    qs = np.linspace(0.1, 0.9, 9)
+    qs = np.linspace(0.1, 0.9, nq)
     out = []
     p = np.empty(n)
     tmp = np.empty(n)
@@ -50,5 +50,6 @@ def table5(grid="centres", n=3001, T=400, eps=0.1, Ds=(1, 2, 3, 5)):
 if __name__ == "__main__":
     grid = sys.argv[sys.argv.index("--grid") + 1] if "--grid" in sys.argv else "centres"
     t0 = time.perf_counter()
-    rows = table5(grid)
-    print(json.dumps({"grid": grid, "rows": rows, "loopSeconds": time.perf_counter() - t0, "numpy": np.__version__}))
+    nq = int(sys.argv[sys.argv.index("--q") + 1]) if "--q" in sys.argv else 9
+    rows = table5(grid, nq=nq)
+    print(json.dumps({"grid": grid, "cells": 4 * nq, "rows": rows, "loopSeconds": time.perf_counter() - t0, "numpy": np.__version__}))
