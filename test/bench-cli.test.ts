@@ -11,7 +11,7 @@ describe("plurisim bench", () => {
     const dir = mkdtempSync(join(tmpdir(), "bench-cli-"));
     try {
       const out = join(dir, "b.json");
-      const r = run(["bench", "--quick", "--json", "--out", out, "kernels"]);
+      const r = run(["bench", "--quick", "--json", "--out", out, "kernels", "table5"]);
       expect(r.status, r.stderr).toBe(0);
       const res = JSON.parse(r.stdout);
       expect(res.machine.cores).toBeGreaterThan(0);
@@ -25,6 +25,12 @@ describe("plurisim bench", () => {
         expect(c.wasmMs).toBeGreaterThan(0);
         if (c.numpyMs !== null) expect(c.numpyOverWasm).toBeGreaterThan(0);
         if (c.nativeMs != null) expect(c.wasmOverNative).toBeGreaterThan(0);
+      }
+      const sweeps = Object.values(res.suites.table5.cases) as Array<Record<string, number | null>>;
+      expect(sweeps.map((c) => c.cells)).toEqual(sweeps.map(() => 400));
+      for (const c of sweeps) {
+        expect(c.cellsPerSecond).toBeGreaterThan(0);
+        if (c.numpyCellsPerSecond !== null) expect(c.overNumpy).toBeCloseTo(c.cellsPerSecond! / c.numpyCellsPerSecond!, 9);
       }
       expect(JSON.parse(readFileSync(out, "utf8")).machine).toEqual(res.machine);
     } finally {
