@@ -16,10 +16,11 @@ const DEV_SUITES: Record<string, () => Promise<SuiteResult>> = {
 };
 
 const resultsPath = `${root}bench/results.json`;
-const only = process.argv.slice(2);
+const quick = process.argv.includes("--quick");
+const only = process.argv.slice(2).filter((a) => a !== "--quick");
 const pick = (names: string[]) => names.filter((n) => only.length === 0 || only.includes(n));
 const results: Record<string, unknown> = existsSync(resultsPath) ? JSON.parse(readFileSync(resultsPath, "utf8")) : {};
-const run = await runBench({ suites: pick(Object.keys(BENCH_SUITES)), log: console.log });
+const run = await runBench({ suites: pick(Object.keys(BENCH_SUITES)), quick, log: console.log });
 for (const [name, out] of Object.entries(run.suites)) results[name] = { ...out, machine: run.machine, date: run.date };
 const dev: Record<string, SuiteResult> = {};
 for (const name of pick(Object.keys(DEV_SUITES))) {
