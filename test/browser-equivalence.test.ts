@@ -513,9 +513,9 @@ describe.skipIf(!haveChromium)("the page computes what Node computes, bit for bi
       scenario.seed = 12345;
       scenario.generations = 120;
       // The page records about 40 evenly spaced snapshots for its replay: Node records the same ones.
-      const T = scenario.generations;
+      const T = scenario.generations as number;
       const snapshots = [...new Set(Array.from({ length: 41 }, (_, i) => Math.round((i * T) / 40)))];
-      const node = await runChecksum((await createEngine()).run({ ...scenario, record: { ...scenario.record, snapshots } }, { final: true, nash: true }));
+      const node = await runChecksum((await createEngine()).run({ ...scenario, record: { ...(scenario.record as object), snapshots } }, { final: true, nash: true }));
       // On a phone: the run's charts must fit the screen too.
       const p = await framedPage(encodeFragment("scenario", scenario, true), { width: 390, height: 844 });
       await p.waitForFunction(() => /^checksum /.test(document.querySelector("#checksum")?.textContent ?? ""), undefined, { timeout: 60_000 });

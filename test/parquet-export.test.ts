@@ -28,7 +28,7 @@ async function query(sql: string): Promise<{ rows: Record<string, unknown>[]; ty
 
 /** Rows as a sweep writes them: q x K (with K = "inf"), replicate 0, cell 4 failed. */
 function rows() {
-  const out = [];
+  const out: (Record<string, unknown> & { cell: number; seed: number; status: string; params: Record<string, unknown>; final?: { generation: number; basinMass: number[]; nashGap: number; klToNash: number } })[] = [];
   let cell = 0;
   for (const q of [0.25, 0.5, 0.75]) {
     for (const K of [2, 4, "inf"]) {

@@ -95,7 +95,7 @@ function grid2d(cx: number, cy: number, lo: number, hi: number, centres: [number
   const p0 = new Float64Array(n).fill(1 / n);
   const pr: Problem = {
     n, m, dim: 2, coords, cellWidth: null, gridShape: [cx, cy], p0, q: new Float64Array(m).fill(1 / m), groupNames: centres.map((_, i) => `g${i}`),
-    r, tau: 1, K, mixing: "per-sample", lambda: 0.1, pData: p0.slice(), generations: 1, recordEvery: 1, snapshots: [], earlyStopTolerance: null,
+    r, tau: 1, K, mixing: "per-sample", lambda: 0.1, pData: p0.slice(), generations: 1, recordEvery: 1, snapshots: [], earlyStopTolerance: null, earlyStopNashGap: null,
     basinEpsilon: 0.1, seed, retraining,
   };
   return { pr, rewardAt };

@@ -29,7 +29,7 @@ function gridProblem(o: { n: number; lo: number; hi: number; centres: number[]; 
     n, m, dim: 1, coords, cellWidth, gridShape: null, p0, q: Float64Array.from(q),
     groupNames: centres.map((_, i) => `g${i}`), r, tau: o.tau ?? 1, K: o.K, mixing: o.mixing ?? "per-sample",
     lambda: o.lambda ?? 0, pData: p0.slice(), generations: 1, recordEvery: 1, snapshots: [],
-    earlyStopTolerance: null, basinEpsilon: 0.1, seed: o.seed ?? 1, retraining: o.retraining,
+    earlyStopTolerance: null, earlyStopNashGap: null, basinEpsilon: 0.1, seed: o.seed ?? 1, retraining: o.retraining,
   };
 }
 
