@@ -172,7 +172,15 @@ export function lockOutput(target: string): OutputLock {
       const dead = holderIsDead(current);
       if (!dead || attempt >= 20) throw lockedError(target, path, current, dead);
       const stale = `${path}.stale-${current.token}`;
-      if (!tryLink(path, stale)) {
+      let claimed: boolean;
+      try {
+        claimed = tryLink(path, stale);
+      } catch (e) {
+        // The lock name vanished since we read it (another taker removed it): start again.
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") continue;
+        throw e;
+      }
+      if (!claimed) {
         // Another taker is replacing this stale lock; read again shortly.
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
         continue;
