@@ -227,11 +227,3 @@ export function kdeAtoms(points: usize, N: i32, h: f64, atoms: usize, n: i32, di
   }
   return sum;
 }
-
-/** out[x] *= f for x < n. */
-export function scaleInPlace(out: usize, n: i32, f: f64): void {
-  for (let x = 0; x < n; x++) {
-    const o = out + (<usize>x << 3);
-    store<f64>(o, load<f64>(o) * f);
-  }
-}

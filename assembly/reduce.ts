@@ -156,36 +156,6 @@ export function l1Distance(aPtr: usize, bPtr: usize, n: i32, flagsA: usize, flag
   return s;
 }
 
-/** Returns the squared Hellinger distance 1 - sum sqrt(a b). */
-export function hellinger2(aPtr: usize, bPtr: usize, n: i32): f64 {
-  let acc = f64x2.splat(0);
-  const even = n & ~1;
-  for (let x = 0; x < even; x += 2) {
-    const o = <usize>x << 3;
-    acc = f64x2.add(acc, f64x2.sqrt(f64x2.mul(v128.load(aPtr + o), v128.load(bPtr + o))));
-  }
-  let s = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
-  if (even < n) {
-    const o = <usize>even << 3;
-    s += Math.sqrt(load<f64>(aPtr + o) * load<f64>(bPtr + o));
-  }
-  return 1 - s;
-}
-
-/** Returns the Jensen-Shannon divergence (nats) of a and b with the mixture (a + b) / 2. */
-export function jensenShannon(aPtr: usize, bPtr: usize, n: i32): f64 {
-  let d: f64 = 0;
-  for (let x = 0; x < n; x++) {
-    const o = <usize>x << 3;
-    const a = load<f64>(aPtr + o);
-    const b = load<f64>(bPtr + o);
-    const mid = 0.5 * (a + b);
-    if (a > 0) d += a * Math.log(a / mid);
-    if (b > 0) d += b * Math.log(b / mid);
-  }
-  return 0.5 * d;
-}
-
 /** Returns the 1-D Wasserstein-1 distance sum_x |CDF_p(x) - CDF_q(x)| * width. */
 export function w1Grid(pPtr: usize, qPtr: usize, n: i32, width: f64): f64 {
   let diff: f64 = 0;

@@ -15,34 +15,39 @@ beforeAll(async () => {
 
 const sizes = [1, 2, 3, 7, 64, 513, 1001, 1025];
 const groups = [1, 2, 3, 8];
+// The general-m step (m >= 3) works in blocks of 4096 atoms (assembly/update.ts, BLOCK): sizes
+// past one block, an exact multiple, and a ragged odd tail compare every block boundary.
+const blockedSizes = [4096, 9000, 12289];
+const cases = [
+  ...sizes.flatMap((n) => groups.map((m) => [n, m])),
+  ...blockedSizes.flatMap((n) => [3, 8].map((m) => [n, m])),
+];
 
 describe("weights and the K = infinity step", () => {
   const rand = rng(1);
-  for (const n of sizes) {
-    for (const m of groups) {
-      it(`n=${n}, m=${m}`, () => {
-        const r = new Float64Array(n * m).map(() => -20 * rand());
-        const a = k.computeWeightsArrays(r, n, m, 0.8);
-        const b = twins.computeWeightsArrays(r, n, m, 0.8);
-        expect(a.max).toEqual(b.max);
-        expect(maxRelErr(a.w, b.w)).toBeLessThanOrEqual(1e-15);
-        const w = b.w;
-        const p = randomSimplex(n, rand, 0.2);
-        const pData = randomSimplex(n, rand);
-        const c = new Float64Array(m).map(() => rand() * 3);
-        for (const lambda of [0, 0.3]) {
-          const x = k.kinfStepArrays(p, w, n, m, c, lambda, pData);
-          const y = twins.kinfStepArrays(p, w, n, m, c, lambda, pData);
-          expect(x.out).toEqual(y.out);
-          expect(relErr(x.sum, y.sum)).toBeLessThanOrEqual(1e-12);
-          expect(maxRelErr(x.zNext, y.zNext)).toBeLessThanOrEqual(1e-12);
-        }
-        expect(maxRelErr(k.zValuesArrays(p, w, n, m), twins.zValuesArrays(p, w, n, m))).toBeLessThanOrEqual(1e-12);
-        expect(maxRelErr(k.groupStatsArrays(p, r, w, n, m), twins.groupStatsArrays(p, r, w, n, m))).toBeLessThanOrEqual(1e-12);
-        const mask = new Uint8Array(n).map(() => (rand() < 0.5 ? 1 : 0));
-        expect(k.maskedMultiplierMaxArrays(w, n, m, c, mask)).toBe(twins.maskedMultiplierMaxArrays(w, n, m, c, mask));
-      });
-    }
+  for (const [n, m] of cases) {
+    it(`n=${n}, m=${m}`, () => {
+      const r = new Float64Array(n * m).map(() => -20 * rand());
+      const a = k.computeWeightsArrays(r, n, m, 0.8);
+      const b = twins.computeWeightsArrays(r, n, m, 0.8);
+      expect(a.max).toEqual(b.max);
+      expect(maxRelErr(a.w, b.w)).toBeLessThanOrEqual(1e-15);
+      const w = b.w;
+      const p = randomSimplex(n, rand, 0.2);
+      const pData = randomSimplex(n, rand);
+      const c = new Float64Array(m).map(() => rand() * 3);
+      for (const lambda of [0, 0.3]) {
+        const x = k.kinfStepArrays(p, w, n, m, c, lambda, pData);
+        const y = twins.kinfStepArrays(p, w, n, m, c, lambda, pData);
+        expect(x.out).toEqual(y.out);
+        expect(relErr(x.sum, y.sum)).toBeLessThanOrEqual(1e-12);
+        expect(maxRelErr(x.zNext, y.zNext)).toBeLessThanOrEqual(1e-12);
+      }
+      expect(maxRelErr(k.zValuesArrays(p, w, n, m), twins.zValuesArrays(p, w, n, m))).toBeLessThanOrEqual(1e-12);
+      expect(maxRelErr(k.groupStatsArrays(p, r, w, n, m), twins.groupStatsArrays(p, r, w, n, m))).toBeLessThanOrEqual(1e-12);
+      const mask = new Uint8Array(n).map(() => (rand() < 0.5 ? 1 : 0));
+      expect(k.maskedMultiplierMaxArrays(w, n, m, c, mask)).toBe(twins.maskedMultiplierMaxArrays(w, n, m, c, mask));
+    });
   }
 
   it("lambda = 0 never reads p_data (null pointer is fine)", () => {
@@ -80,8 +85,6 @@ describe("reductions and divergences", () => {
       const bPos = b.map((v) => v + 1e-9);
       close(k.klDivergenceArrays(a, bPos), twins.klDivergenceArrays(a, bPos));
       close(k.l1DistanceArrays(a, b), twins.l1DistanceArrays(a, b));
-      close(k.hellinger2Arrays(a, b), twins.hellinger2Arrays(a, b));
-      close(k.jensenShannonArrays(a, b), twins.jensenShannonArrays(a, b));
       expect(k.w1GridArrays(a, b, 0.01)).toBe(twins.w1GridArrays(a, b, 0.01));
       expect(k.countPositiveArray(a)).toBe(twins.countPositiveArray(a));
     });
@@ -110,11 +113,7 @@ describe("special cases", () => {
     const a = new Float64Array([1, 0, 0]);
     const b = new Float64Array([0, 0, 1]);
     expect(k.l1DistanceArrays(a, b)).toBe(2);
-    expect(k.hellinger2Arrays(a, b)).toBe(1);
-    expect(k.jensenShannonArrays(a, b)).toBeCloseTo(Math.log(2), 15);
     expect(k.w1GridArrays(a, b, 0.5)).toBe(1);
-    expect(k.hellinger2Arrays(a, a)).toBe(0);
-    expect(k.jensenShannonArrays(a, a)).toBe(0);
   });
   it("groupStats: r = -Infinity outside the support is ignored; variance shifted by the mean", () => {
     const p = new Float64Array([0, 0.5, 0.5]);

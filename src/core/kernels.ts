@@ -44,8 +44,6 @@ export interface KernelArrays {
   entropyArray(p: Float64Array): number;
   klDivergenceArrays(p: Float64Array, q: Float64Array): number;
   l1DistanceArrays(a: Float64Array, b: Float64Array): number;
-  hellinger2Arrays(a: Float64Array, b: Float64Array): number;
-  jensenShannonArrays(a: Float64Array, b: Float64Array): number;
   w1GridArrays(p: Float64Array, q: Float64Array, width: number): number;
   countPositiveArray(p: Float64Array): number;
 }
@@ -204,8 +202,6 @@ export async function instantiateKernels(module: WebAssembly.Module): Promise<Ke
     entropyArray: (p) => frame(() => raw.entropy(put(p), p.length, 0)),
     klDivergenceArrays: (p, q) => frame(() => raw.klDivergence(put(p), put(q), p.length, 0)),
     l1DistanceArrays: (a, b) => frame(() => raw.l1Distance(put(a), put(b), a.length, 0, 0)),
-    hellinger2Arrays: (a, b) => frame(() => raw.hellinger2(put(a), put(b), a.length)),
-    jensenShannonArrays: (a, b) => frame(() => raw.jensenShannon(put(a), put(b), a.length)),
     w1GridArrays: (p, q, width) => frame(() => raw.w1Grid(put(p), put(q), p.length, width)),
     countPositiveArray: (p) => frame(() => raw.countPositive(put(p), p.length, 0)),
   };

@@ -201,20 +201,6 @@ export const twins: KernelArrays = {
     for (let x = 0; x < a.length; x++) s += Math.abs(a[x] - b[x]);
     return s;
   },
-  hellinger2Arrays(a, b) {
-    let s = 0;
-    for (let x = 0; x < a.length; x++) s += Math.sqrt(a[x] * b[x]);
-    return 1 - s;
-  },
-  jensenShannonArrays(a, b) {
-    let d = 0;
-    for (let x = 0; x < a.length; x++) {
-      const mid = 0.5 * (a[x] + b[x]);
-      if (a[x] > 0) d += a[x] * Math.log(a[x] / mid);
-      if (b[x] > 0) d += b[x] * Math.log(b[x] / mid);
-    }
-    return 0.5 * d;
-  },
   w1GridArrays(p, q, width) {
     let diff = 0;
     let s = 0;

@@ -122,5 +122,5 @@ export function normaliseDensity(kernels: Kernels, model: string, n: number, sum
   if (!(sum > 0) || !Number.isFinite(sum)) {
     throw new PlurisimError("NUMERIC", `generation ${generation}: the fitted ${model} density is ${sum} on every atom (bandwidth or variance too small for the grid?)`, { field: "retraining", value: sum });
   }
-  kernels.raw.scaleInPlace(outPtr, n, 1 / sum);
+  kernels.raw.scale(outPtr, n, 1 / sum);
 }
