@@ -1,7 +1,9 @@
 // Node vs browser, bit for bit: the page (built with Vite, served on 127.0.0.1, driven in
 // Debian's headless chromium through playwright-core) runs two presets and a small sweep in its
 // Web Workers; the checksums of their numbers (src/web/checksum.ts: SHA-256 over the Float64
-// bytes of final p, metrics, trajectory, Nash solution, sweep rows) must equal Node's. Then the
+// bytes of final p, metrics, trajectory, Nash solution, sweep rows) must equal Node's. The flow
+// model (an f32 SIMD network trained in the Wasm) the same way, on small networks and on the
+// flow-two-groups preset run from the form, with its progress per generation. Then the
 // page at scale: a 300-cell sweep opened from a link (#sweep=...&run=1) with its frame gaps
 // measured, the heat map choices (facet, filter, aggregate, metric), the builder and presets,
 // a phone-sized viewport, ARIA roles, and the Benchmark tab.
@@ -66,6 +68,37 @@ function scaleSweepSpec() {
     derived: { "groups[1].weight": "1 - groups[0].weight" },
     seed: 11,
     keep: { final: true },
+  };
+}
+
+/**
+ * Small flow-matching runs (3 generations, a 24 x 20 network, 60 Adam steps) that between them
+ * take every path of the flow kernels: 1-D and 2-D, K = infinity (pool resampling) and K = 4
+ * (candidates through the sampler), Euler and Heun, independent and OT coupling (sorted in
+ * 1-D, Hungarian in 2-D), SiLU and tanh, warm and cold starts, real data, batches that are not
+ * a multiple of the 4 SIMD lanes. Each takes about 0.1 s.
+ */
+function flowVariants(): Record<string, Record<string, unknown>> {
+  const small = { model: "flow", samples: 384, hidden: [24, 20], steps: 60, batch: 100, odeSteps: 6, lr: 0.003 };
+  const wells = presetScenario("flow-two-groups");
+  const plane = presetScenario("gmm-2d");
+  return {
+    "1-D, K = inf, Euler, warm start": { ...wells, generations: 3, retraining: small },
+    "1-D, K = 4 per-generation, Heun, OT, tanh, cold start": {
+      ...wells,
+      generations: 3,
+      curation: { K: 4, temperature: 1, mixing: "per-generation" },
+      retraining: { ...small, solver: "heun", coupling: "ot", activation: "tanh", warmStart: false },
+    },
+    "2-D, K = inf, OT (Hungarian), 20% real data": {
+      ...plane,
+      space: { kind: "grid2d", min: [-4, -4], max: [4, 4], cells: [24, 24] },
+      generations: 3,
+      record: { every: 1 },
+      realData: { fraction: 0.2 },
+      curation: { K: "inf", temperature: 1 },
+      retraining: { ...small, coupling: "ot", batch: 63, poolFactor: 2 },
+    },
   };
 }
 
@@ -328,6 +361,119 @@ describe.skipIf(!haveChromium)("the page computes what Node computes, bit for bi
     });
     await page.click('nav button[data-panel="run-panel"]');
     expect(pageErrors).toEqual([]);
+  });
+
+  describe("the flow model", () => {
+    for (const [label, scenario] of Object.entries(flowVariants())) {
+      it(`flow, ${label}: bit-identical to Node`, async () => {
+        const result = (await createEngine()).run(scenario, { final: true, nash: true });
+        const node = await runChecksum(result);
+        const web = await within(30_000, `flow run (${label})`, page.evaluate((s) => window.plurisim.runScenario(s), scenario));
+        expect(web.generationsRun).toBe(result.generationsRun);
+        if (web.checksum !== node) {
+          const { run } = await page.evaluate(() => window.plurisim.lastJson());
+          expect.fail(`flow (${label}): browser checksum ${web.checksum} vs Node ${node}; ${differences(run ?? "null", toJson(result))}`);
+        }
+      });
+    }
+
+    it("the flow presets are in the list; flow-two-groups shows every flow parameter, and its run from the Run button reports each generation, stays responsive and gives Node's numbers", async () => {
+      const listed = await page.evaluate(() => [...document.querySelectorAll<HTMLOptionElement>("#preset option")].map((o) => o.value));
+      expect(listed).toEqual(expect.arrayContaining(["flow-two-groups", "flow-collapse", "flow-real-data"]));
+      await loadPreset("flow-two-groups");
+      const form = await page.evaluate(() => ({
+        model: document.querySelector<HTMLSelectElement>('#run-panel select[data-path="retraining.model"]')!.value,
+        paths: [...document.querySelectorAll<HTMLElement>('#run-panel [data-path^="retraining."]')].map((e) => e.dataset.path),
+        hidden: document.querySelector<HTMLInputElement>('#run-panel input[data-path="retraining.hidden"]')!.placeholder,
+        samples: document.querySelector<HTMLInputElement>('#run-panel input[data-path="retraining.samples"]')!.value,
+      }));
+      expect(form.model).toBe("flow");
+      const params = ["samples", "hidden", "activation", "lr", "steps", "batch", "warmStart", "odeSteps", "solver", "coupling", "poolFactor"];
+      expect(form.paths).toEqual(["retraining.model", ...params.map((p) => `retraining.${p}`)]);
+      expect(form.hidden).toBe("default 64, 64");
+      expect(form.samples).toBe("2048");
+
+      // Node first (about 4 s of this process): nothing polls the page meanwhile. The Run button
+      // records every generation for the replay (10 generations: 0 to 10), so Node does too.
+      const scenario = presetScenario("flow-two-groups");
+      const T = scenario.generations as number;
+      const nodeResult = (await createEngine()).run({ ...scenario, record: { snapshots: Array.from({ length: T + 1 }, (_, i) => i) } }, { final: true, nash: true });
+      const node = await runChecksum(nodeResult);
+
+      await page.click("#run");
+      const statuses = new Set<string>();
+      let running = false;
+      let slowest = 0;
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const asked = Date.now();
+        const seen = await within(5_000, "polling the page during a flow run", page.evaluate(() => ({
+          status: document.querySelector("#run-status")!.textContent ?? "",
+          live: (document.querySelector("#dist-chart")!.textContent ?? "").includes("(running)"),
+        })));
+        slowest = Math.max(slowest, Date.now() - asked);
+        statuses.add(seen.status);
+        running ||= seen.live;
+        if (/^\d+ generations in /.test(seen.status) || Date.now() > deadline) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const done = [...statuses].find((t) => /^\d+ generations in /.test(t)) ?? "";
+      expect(done, [...statuses].join(" | ")).toMatch(new RegExp(`^${T} generations in `));
+      // One progress line per generation (0.3 s each); polling every 0.1 s sees most of them.
+      const generations = new Set([...statuses].map((t) => /^generation (\d+) \/ 10 \((\d+ ms|[\d.]+ s) each\)$/.exec(t)?.[1]).filter(Boolean));
+      expect(generations.size, [...statuses].join(" | ")).toBeGreaterThanOrEqual(4);
+      expect(running, "p_t drawn while the run went on").toBe(true);
+      // The page answers while the worker trains: a frozen page takes seconds.
+      expect(slowest).toBeLessThan(1_000);
+      await page.waitForFunction(() => /^checksum /.test(document.querySelector("#checksum")?.textContent ?? ""));
+      expect(await page.textContent("#checksum")).toBe(`checksum ${node}`);
+      const engineMs = Number(/\(engine (\d+) ms\)/.exec(done)?.[1]);
+      console.log(
+        `flow-two-groups (${T} generations): page ${(engineMs / T).toFixed(0)} ms a generation in its worker (${done.split(";")[0]}), ` +
+          `Node ${(nodeResult.elapsedMs / T).toFixed(0)} ms; page round trips during the run at most ${slowest} ms; progress lines seen for generations ${[...generations].join(", ")}`,
+      );
+      mkdirSync(artifacts, { recursive: true });
+      await page.screenshot({ path: join(artifacts, "browser-flow.png"), fullPage: true });
+      expect(pageErrors).toEqual([]);
+    }, 90_000);
+
+    it("flow parameters are checked by the CLI's validator, the message next to the parameter; choosing flow as the model fills in its settings", async () => {
+      await loadPreset("flow-two-groups");
+      const widths = await editField("retraining.hidden", "0, 64");
+      expect(widths.errors, JSON.stringify(widths)).toEqual({ "retraining.hidden": expect.stringMatching(/^retraining\.hidden\[0\] must be an integer >= 1 \(got 0\)/) });
+      expect(widths.invalid).toEqual(["retraining.hidden"]);
+      expect(widths.runDisabled).toBe(true);
+      const back = await editField("retraining.hidden", "32, 32");
+      expect(back.errors).toEqual({});
+      expect(await page.evaluate(() => JSON.parse(document.querySelector<HTMLTextAreaElement>("#scenario-json")!.value).retraining.hidden)).toEqual([32, 32]);
+      for (const [path, value, message] of [
+        ["retraining.lr", "0", /retraining\.lr must be > 0/],
+        ["retraining.odeSteps", "0", /retraining\.odeSteps must be an integer >= 1/],
+        ["retraining.batch", "5000", /retraining\.batch must be <= 4096/],
+      ] as const) {
+        const shown = await editField(path, value);
+        expect(shown.errors, JSON.stringify(shown)).toEqual({ [path]: expect.stringMatching(message) });
+        expect(shown.runDisabled).toBe(true);
+        expect((await editField(path, "")).errors).toEqual({});
+      }
+
+      // From the exact model of two-groups to flow: the template's settings, valid as they stand.
+      await loadPreset("two-groups");
+      await page.selectOption('#run-panel select[data-path="retraining.model"]', "flow");
+      const chosen = await page.evaluate(() => ({
+        retraining: JSON.parse(document.querySelector<HTMLTextAreaElement>("#scenario-json")!.value).retraining,
+        runDisabled: document.querySelector<HTMLButtonElement>("#run")!.disabled,
+        errors: [...document.querySelectorAll<HTMLElement>("#run-panel .field-error")].map((e) => e.textContent).filter(Boolean),
+      }));
+      expect(chosen).toEqual({ retraining: { model: "flow", samples: 2048, lr: 0.003 }, runDisabled: false, errors: [] });
+      // On explicit atoms the model has no box to draw points in: the message is by the model's select.
+      await loadPreset("finite-k-compromise");
+      await page.selectOption('#run-panel select[data-path="retraining.model"]', "flow");
+      const atoms = await page.evaluate(() => document.querySelector('#run-panel [data-error-for="retraining.model"]')!.textContent);
+      expect(atoms).toMatch(/^retraining\.model needs a grid1d or grid2d space/);
+      await loadPreset("two-groups");
+      expect(pageErrors).toEqual([]);
+    });
   });
 
   /** A page of its own that records the gaps between animation frames from its first script on. */

@@ -21,6 +21,7 @@ import { decodeFragment, encodeFragment } from "./fragment.js";
 import { loadWasmBytes } from "./index.js";
 import { CancelledError, WorkerPool } from "./pool.js";
 import { download, draw, exportChart } from "./render.js";
+import { retrainingModels, retrainingParameters, type RetrainingParameter } from "./retraining-fields.js";
 import { runSweep as runSweepOnPool, sweepRows, sweepSvg, wireSweepView } from "./sweep-panel.js";
 
 type Json = Record<string, any>;
@@ -42,11 +43,14 @@ const REWARD_TEMPLATES: Record<string, Json> = {
   formula: { kind: "formula", expr: "-(x - 2)^2" },
   vector: { kind: "vector", values: [] },
 };
+/** Starting settings when a model is chosen (its required parameters filled in); a model without one starts as `{ model }`. */
 const RETRAINING_TEMPLATES: Record<string, Json> = {
   exact: { model: "exact" },
   histogram: { model: "histogram", samples: 10000, smoothing: 0 },
   gmm: { model: "gmm", samples: 10000, components: 2 },
   kde: { model: "kde", samples: 10000, bandwidth: 0.2 },
+  // The flow presets' settings (docs/flow.md): the default network, tenths of a second a generation.
+  flow: { model: "flow", samples: 2048, lr: 0.003 },
 };
 
 const DEFAULT_SWEEP = {
@@ -97,19 +101,25 @@ function setAt(obj: Json, path: string, value: unknown): void {
   setPath(obj as Record<string, unknown>, parsePath(path, "field"), value, path, "field");
 }
 
-/** An input bound to a scenario path: numbers parse as numbers (NaN reaches the validator and is named). */
-function field(label: string, path: string, kind: "number" | "text" | "json" | "k" = "number", title?: string): HTMLElement {
+/**
+ * An input bound to a scenario path: numbers parse as numbers (NaN reaches the validator and is
+ * named); "integers" is a list such as `64, 64`. An empty input removes the path (the
+ * validator's default applies; `placeholder` shows it).
+ */
+function field(label: string, path: string, kind: "number" | "text" | "json" | "k" | "integers" = "number", title?: string, placeholder?: string): HTMLElement {
   const wrap = el("label", { class: "field" });
   wrap.append(el("span", { class: "label" }, label));
   const input = el("input", { "data-path": path, type: "text", spellcheck: "false" });
   if (title) input.title = title;
+  if (placeholder) input.placeholder = placeholder;
   const v = getAt(state.scenario, path);
-  input.value = v === undefined ? "" : kind === "json" ? JSON.stringify(v) : String(v);
+  input.value = v === undefined ? "" : kind === "json" ? JSON.stringify(v) : kind === "integers" && Array.isArray(v) ? v.join(", ") : String(v);
   input.addEventListener("change", () => {
     const raw = input.value.trim();
     let value: unknown = raw;
     if (raw === "") value = undefined;
     else if (kind === "number") value = Number(raw);
+    else if (kind === "integers") value = raw.split(/[\s,]+/).filter(Boolean).map(Number);
     else if (kind === "k") value = raw === "inf" ? "inf" : Number(raw);
     else if (kind === "json") {
       try {
@@ -133,11 +143,13 @@ function errorSlot(control: HTMLElement, path: string): HTMLElement {
   return el("span", { class: "field-error", "data-error-for": path, id, "aria-live": "polite" });
 }
 
-function select(label: string, path: string, options: string[], onChange: (v: string) => void, current: string): HTMLElement {
+/** A select bound to a scenario path; a current value outside `options` (typed in the JSON) is listed too, so the validator's message has something to point at. */
+function select(label: string, path: string, options: readonly string[], onChange: (v: string) => void, current: string, title?: string): HTMLElement {
   const wrap = el("label", { class: "field" });
   wrap.append(el("span", { class: "label" }, label));
   const s = el("select", { "data-path": path });
-  for (const o of options) s.append(el("option", { value: o }, o));
+  if (title) s.title = title;
+  for (const o of options.includes(current) ? options : [current, ...options]) s.append(el("option", { value: o }, o));
   s.value = current;
   s.addEventListener("change", () => onChange(s.value));
   wrap.append(s, errorSlot(s, path));
@@ -164,13 +176,16 @@ function renderForm(): void {
       onScenarioEdited();
     }, s.curation.mixing ?? "per-sample"),
     field("lambda", "realData.fraction", "number", "fraction of real data in [0, 1)"),
-    select("model", "retraining.model", Object.keys(RETRAINING_TEMPLATES), (v) => {
-      s.retraining = structuredClone(RETRAINING_TEMPLATES[v]);
+    select("model", "retraining.model", retrainingModels, (v) => {
+      s.retraining = structuredClone(RETRAINING_TEMPLATES[v] ?? { model: v });
       renderForm();
       onScenarioEdited();
     }, s.retraining.model ?? "exact"),
   );
-  for (const k of Object.keys(s.retraining)) if (k !== "model") cur.append(field(k, `retraining.${k}`));
+  const params = retrainingParameters(s.retraining.model);
+  for (const p of params) cur.append(retrainingControl(p));
+  // Keys the model does not have (typed in the JSON) still get an input, beside the validator's message.
+  for (const k of Object.keys(s.retraining)) if (k !== "model" && !params.some((p) => p.name === k)) cur.append(field(k, `retraining.${k}`, typeof s.retraining[k] === "number" ? "number" : "json"));
   cur.append(field("generations T", "generations"), field("record every", "record.every"), field("seed", "seed"), field("basin eps", "basinEpsilon"));
   form.append(cur);
 
@@ -214,6 +229,21 @@ function renderForm(): void {
   groups.append(add);
   form.append(groups);
   syncJson();
+}
+
+/** The input of one parameter of the retraining model: its choices as a select, the rest as text with the default as placeholder. */
+function retrainingControl(p: RetrainingParameter): HTMLElement {
+  const path = `retraining.${p.name}`;
+  const v = getAt(state.scenario, path);
+  if (p.kind === "choice" || p.kind === "boolean") {
+    const options = p.kind === "boolean" ? ["true", "false"] : p.options ?? [];
+    return select(p.name, path, options, (chosen) => {
+      setAt(state.scenario, path, p.kind === "boolean" ? chosen === "true" : chosen);
+      onScenarioEdited();
+    }, String(v ?? p.default), p.description);
+  }
+  const shown = Array.isArray(p.default) ? p.default.join(", ") : p.default;
+  return field(p.name, path, p.kind, p.description, shown === undefined ? undefined : `default ${shown}`);
 }
 
 function syncJson(): void {
@@ -390,7 +420,9 @@ async function runScenario(scenario: Json, forReplay: boolean): Promise<{ checks
         return void drawLive(event.geometry, event.generation, event.p);
       }
       progress.value = event.total ? event.done / event.total : 1;
-      setStatus("run-status", `generation ${event.done} / ${event.total}`);
+      // The time a generation takes so far: a flow generation trains a network (tenths of a second).
+      const each = event.done ? (performance.now() - started) / event.done : 0;
+      setStatus("run-status", `generation ${event.done} / ${event.total}` + (each >= 1 ? ` (${each < 1000 ? `${each.toFixed(0)} ms` : `${(each / 1000).toFixed(1)} s`} each)` : ""));
     });
     if (reply.type !== "result") throw new Error("unexpected reply");
     progress.value = 1;
@@ -780,13 +812,39 @@ function runSweep(spec: unknown, workers?: number) {
   );
 }
 
+/** What the test hook returns about a run: its checksum and what the page showed while it went on. */
+interface RunSummary {
+  checksum: string;
+  generationsRun: number;
+  nashGap: number;
+  /** The engine's time for the run, in the worker. */
+  elapsedMs: number;
+  /** p_t frames drawn while the run went on. */
+  liveFrames: number;
+}
+
+/** Runs the scenario in the form (no replay snapshots) and says what the page showed. */
+async function runForTest(): Promise<RunSummary> {
+  const before = state.liveFrames;
+  const { checksum, result } = await runScenario(state.scenario, false);
+  return {
+    checksum,
+    generationsRun: result.generationsRun,
+    nashGap: result.final.nashGap,
+    elapsedMs: result.elapsedMs,
+    liveFrames: state.liveFrames - before,
+  };
+}
+
 declare global {
   interface Window {
     /** Test hook (test/browser-equivalence.test.ts): runs presets and sweeps and returns checksums. */
     plurisim: {
       ready: Promise<void>;
       info?: { version: string; wasmSha256: string; workers: number };
-      runPreset(name: string): Promise<{ checksum: string; generationsRun: number; nashGap: number; liveFrames: number }>;
+      runPreset(name: string): Promise<RunSummary>;
+      /** Loads a scenario object into the form and runs it as the Run button does, without the replay snapshots. */
+      runScenario(scenario: unknown): Promise<RunSummary>;
       runSweep(spec: unknown, workers?: number): Promise<{ checksum: string; cells: number; failed: number }>;
       /** The last run result and sweep rows as JSON text (toJson), to show where a checksum differs. */
       lastJson(): { run: string | null; rows: string };
@@ -815,9 +873,14 @@ window.plurisim = {
     $<HTMLSelectElement>("preset").value = name;
     renderForm();
     validate();
-    const before = state.liveFrames;
-    const { checksum, result } = await runScenario(state.scenario, false);
-    return { checksum, generationsRun: result.generationsRun, nashGap: result.final.nashGap, liveFrames: state.liveFrames - before };
+    return runForTest();
+  },
+  async runScenario(scenario) {
+    await window.plurisim.ready;
+    state.scenario = structuredClone(scenario) as Json;
+    renderForm();
+    validate();
+    return runForTest();
   },
   lastJson() {
     return { run: state.result ? toJson(state.result.result) : null, rows: toJson(sweepRows()) };
