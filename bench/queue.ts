@@ -67,7 +67,7 @@ export async function queueSuite(): Promise<QueueSuiteOutput> {
       await runSweep({ plan, out: join(dir, `local-${threads}.jsonl`), workers: threads, batch: 1, overwrite: true });
       const ms = performance.now() - t;
       const rows = await readRows(join(dir, `local-${threads}.jsonl`));
-      if (rows.some((x) => !(x.final?.basinMass?.[0]! > 0))) throw new Error("bench: a bad local row");
+      if (rows.some((x) => x.status !== "ok" || !(x.final?.basinMass?.[0]! > 0))) throw new Error("bench: a bad local row");
       const cellMs = rows.reduce((s, x) => s + x.durationMs, 0) / rows.length;
       rates[`local${threads}`] = cells / (ms / 1000);
       overhead[`local${threads}`] = (ms * threads) / cells - cellMs;
@@ -88,7 +88,7 @@ export async function queueSuite(): Promise<QueueSuiteOutput> {
         }
         const ms = performance.now() - t;
         const rows = await readRows(join(dir, `queue-${workers}.jsonl`));
-        if (rows.length !== cells || rows.some((x) => !(x.final?.basinMass?.[0]! > 0))) throw new Error("bench: a bad queue row");
+        if (rows.length !== cells || rows.some((x) => x.status !== "ok" || !(x.final?.basinMass?.[0]! > 0))) throw new Error("bench: a bad queue row");
         const cellMs = rows.reduce((s, x) => s + x.durationMs, 0) / rows.length;
         const perCell = (ms * workers) / cells - cellMs;
         cases[`queue:n=3001,T=400,K=inf,workers=${workers}`] = {

@@ -6,10 +6,13 @@ import { OrderedWriter } from "../src/node/ordered-writer.js";
 import type { CellResult } from "../src/sweep/task.js";
 import { rng } from "./helpers.js";
 
-const result = (cell: number, status: "ok" | "error" = "ok"): CellResult => ({
-  row: { cell, replicate: 0, params: { x: cell }, seed: cell, status, durationMs: 1 },
-  trajectory: [{ generation: 0, entropy: cell }],
-});
+const result = (cell: number, status: "ok" | "error" = "ok"): CellResult => {
+  const base = { cell, replicate: 0, params: { x: cell }, seed: cell, durationMs: 1 };
+  return {
+    row: status === "ok" ? { ...base, status } : { ...base, status, error: "boom", errorCode: "ERROR" },
+    trajectory: [{ generation: 0, entropy: cell }],
+  };
+};
 
 function collect() {
   const rows: string[] = [];

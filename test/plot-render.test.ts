@@ -5,8 +5,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { distributionSpec, metricValue, phaseDiagramSpec, sweepAxes, sweepMetricNames, type SweepRow } from "../src/core/charts.js";
+import { distributionSpec, metricValue, phaseDiagramSpec, sweepAxes, sweepMetricNames } from "../src/core/charts.js";
 import { toJson } from "../src/core/json.js";
+import type { Row } from "../src/core/types.js";
 import { presetScenario } from "../src/core/presets.js";
 import { createEngine } from "../src/node/index.js";
 import { readPlotInput, renderPng, renderSvg, specFor, writeChart } from "../src/node/plot.js";
@@ -24,13 +25,14 @@ function cli(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-function rows(): SweepRow[] {
-  const out: SweepRow[] = [];
+function rows(): Row[] {
+  const out: Row[] = [];
   let cell = 0;
   for (const q of [0.2, 0.5, 0.8]) {
     for (const K of [2, 4, "inf"]) {
       const ok = !(q === 0.8 && K === 2);
-      out.push({ cell: cell++, params: { "groups[0].weight": q, "curation.K": K }, seed: 1, status: ok ? "ok" : "error", final: ok ? { basinMass: [q, 1 - q], nashGap: 0.01 } : undefined, error: ok ? undefined : "boom" });
+      const base = { cell: cell++, replicate: 0, params: { "groups[0].weight": q, "curation.K": K }, seed: 1, durationMs: 1 };
+      out.push(ok ? { ...base, status: "ok", final: { basinMass: [q, 1 - q], nashGap: 0.01 } } : { ...base, status: "error", error: "boom", errorCode: "ERROR" });
     }
   }
   return out;

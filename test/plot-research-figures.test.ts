@@ -166,9 +166,9 @@ describe("kept trajectories", () => {
   it("draw one line per cell, or per parameter value with an aggregate, joined to the rows beside them", async () => {
     const rows = [0, 1, 2, 3].map((cell) => ({ cell, params: { K: cell < 2 ? 2 : 4, q: cell % 2 ? 0.3 : 0.6 }, seed: cell, status: "ok", final: { basinMass: [0.5, 0.5] } }));
     writeFileSync(join(dir, "k.jsonl"), rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
-    const traj = rows.map((r) => ({ cell: r.cell, trajectory: [0, 10, 20].map((g) => ({ generation: g, basinMass: [r.cell / 10 + g / 100, 0] })) }));
+    const traj: { cell: number; trajectory: { generation: number; basinMass: number[] }[] | null }[] = rows.map((r) => ({ cell: r.cell, trajectory: [0, 10, 20].map((g) => ({ generation: g, basinMass: [r.cell / 10 + g / 100, 0] })) }));
     // A failed cell keeps no trajectory.
-    traj.push({ cell: 4, trajectory: null as never });
+    traj.push({ cell: 4, trajectory: null });
     writeFileSync(join(dir, "k.trajectories.jsonl"), traj.map((t) => JSON.stringify(t)).join("\n") + "\n");
     const input = await readPlotInput(join(dir, "k.trajectories.jsonl"));
     expect(input.kind).toBe("trajectories");

@@ -2,21 +2,23 @@
 // request (and say so in the title), use quantitative and log axes, keep a fixed size, and draw
 // a 1,000-value axis and grids past the mark limit (as one embedded image) without crashing vega.
 import { describe, expect, it } from "vitest";
-import { phaseDiagramSpec, type SweepRow } from "../src/core/charts.js";
+import { phaseDiagramSpec } from "../src/core/charts.js";
+import type { Row } from "../src/core/types.js";
 import { RECT_LIMIT, sweepFigureData } from "../src/core/sweep-figure.js";
 import { metricReader } from "../src/core/charts.js";
 import { renderSvg } from "../src/node/render.js";
 
 /** A full grid over the given axes; basinMass[0] = a fixed function of the parameters, replicate r adds r/100. */
-function grid(axes: Record<string, unknown[]>, replicates = 1, fail?: (p: Record<string, unknown>) => boolean): SweepRow[] {
+function grid(axes: Record<string, unknown[]>, replicates = 1, fail?: (p: Record<string, unknown>) => boolean): Row[] {
   const keys = Object.keys(axes);
-  const rows: SweepRow[] = [];
+  const rows: Row[] = [];
   const walk = (k: number, params: Record<string, unknown>) => {
     if (k === keys.length) {
       for (let r = 0; r < replicates; r++) {
         const num = Object.values(params).reduce<number>((s, v) => s + (typeof v === "number" ? v : 7), 0);
         const bad = fail?.(params) ?? false;
-        rows.push({ cell: rows.length, replicate: r, params: { ...params }, seed: rows.length, status: bad ? "error" : "ok", final: bad ? undefined : { basinMass: [num + r / 100, 1], nashGap: 1e-3 }, error: bad ? "boom" : undefined });
+        const base = { cell: rows.length, replicate: r, params: { ...params }, seed: rows.length, durationMs: 1 };
+        rows.push(bad ? { ...base, status: "error", error: "boom", errorCode: "ERROR" } : { ...base, status: "ok", final: { basinMass: [num + r / 100, 1], nashGap: 1e-3 } });
       }
       return;
     }

@@ -31,15 +31,14 @@ function rows(): Row[] {
     const ki = rest % 2;
     const qi = Math.floor(rest / 2);
     const q = [0.2, 0.5, 0.8][qi];
-    out.push({
+    const base = {
       cell,
       replicate,
       params: { "groups[0].weight": q, "curation.K": [2, "inf"][ki], "curation.temperature": [0.5, 1][ti], "groups[1].weight": 1 - q },
       seed: cell,
-      status: cell === 5 ? "error" : "ok",
-      final: cell === 5 ? undefined : { basinMass: [cell, 100 + cell], nashGap: cell / 10 },
       durationMs: 1,
-    });
+    };
+    out.push(cell === 5 ? { ...base, status: "error", error: "boom", errorCode: "ERROR" } : { ...base, status: "ok", final: { basinMass: [cell, 100 + cell], nashGap: cell / 10 } });
   }
   return out;
 }

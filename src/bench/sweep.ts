@@ -64,7 +64,7 @@ export async function sweepSuite(opts: { quick?: boolean } = {}): Promise<SweepS
         const r = await runSweep({ plan, out: join(dir, `w${workers}.jsonl`), overwrite: true, pool: { ...pool, destroy: async () => {} } });
         const repMs = performance.now() - t;
         const rows = await readRows(join(dir, `w${workers}.jsonl`));
-        if (r.counts.ok !== cells || rows.some((x) => !(x.final?.basinMass?.[0]! > 0))) throw new Error("bench sweep produced a bad row");
+        if (r.counts.ok !== cells || rows.some((x) => x.status !== "ok" || !(x.final?.basinMass?.[0]! > 0))) throw new Error("bench sweep produced a bad row");
         if (repMs < ms) {
           ms = repMs;
           cellMs = rows.reduce((s, x) => s + x.durationMs, 0) / rows.length;

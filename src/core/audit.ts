@@ -25,6 +25,8 @@ export interface AuditInput {
   p0: Float64Array;
   tau: number;
   eps: number;
+  /** The Nash solution p* of these weights when the caller has solved it already (a run with --nash); solved here otherwise. */
+  nash?: { p: ArrayLike<number>; gap: number };
 }
 
 export interface BasinInfo {
@@ -137,8 +139,15 @@ export function auditScenario(input: AuditInput): Audit {
   // The Nash limit p* of the K = infinity dynamics and the multiplier W there.
   let nash: Audit["nash"];
   let supAtNash = -Infinity;
-  try {
-    const sol = solveNash(w, n, m, q, p0);
+  let sol = input.nash;
+  if (!sol) {
+    try {
+      sol = solveNash(w, n, m, q, p0);
+    } catch {
+      sol = undefined;
+    }
+  }
+  if (sol) {
     let a = 0;
     let b = 0;
     let o = 0;
@@ -156,8 +165,6 @@ export function auditScenario(input: AuditInput): Audit {
       if (!outside[x] || !(p0[x] > 0)) continue;
       supAtNash = Math.max(supAtNash, (q[0] * w[x]) / Z[0] + (q[1] * w[n + x]) / Z[1]);
     }
-  } catch {
-    nash = undefined;
   }
 
   const DeltaMin = Math.min(Delta[0], Delta[1]);

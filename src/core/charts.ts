@@ -3,7 +3,7 @@
 // the very same specs headless in Node (src/node/plot.ts). This file builds data and specs only:
 // it imports no renderer and nothing from `node:`.
 import { PlurisimError } from "./errors.js";
-import { sweepFigureSpec, type SweepFigureOptions } from "./sweep-figure.js";
+import { sweepFigureSpec, type FigureRow, type SweepFigureOptions } from "./sweep-figure.js";
 import { GROUP_METRICS, SCALAR_METRICS, type Metrics, type Problem, type RunResult } from "./types.js";
 
 /** A Vega-Lite spec (plain JSON). */
@@ -18,15 +18,7 @@ export interface Series {
   p: ArrayLike<number>;
 }
 
-/** A sweep result line: cell index, parameters, seed, status and the kept final metrics. */
-export interface SweepRow {
-  cell: number;
-  params: Record<string, unknown>;
-  seed?: number;
-  status: string;
-  final?: Partial<Metrics> & Record<string, unknown>;
-  [key: string]: unknown;
-}
+export type { FigureRow } from "./sweep-figure.js";
 
 const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
 const WIDTH = 560;
@@ -49,15 +41,15 @@ function base(title: string | undefined): ChartSpec {
 const finite = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 
 /** A reader of one metric such as `nashGap`, `basinMass[0]` or `basinMass.1`: the name is parsed once. */
-export function metricReader(name: string): (metrics: Record<string, unknown> | undefined) => number | null {
+export function metricReader(name: string): (metrics: object | undefined) => number | null {
   const m = /^([A-Za-z_$][\w$]*)(?:\[(\d+)\]|\.(\d+))?$/.exec(name);
   if (!m) return () => null;
   const key = m[1];
   const index = m[2] ?? m[3];
   const i = index === undefined ? -1 : Number(index);
   return (metrics) => {
-    if (!metrics) return null;
-    let v = metrics[key];
+    if (typeof metrics !== "object" || metrics === null) return null;
+    let v: unknown = Reflect.get(metrics, key);
     if (i >= 0) v = Array.isArray(v) ? v[i] : undefined;
     if (typeof v === "string") v = Number(v); // toJson writes Infinity as "Infinity"
     return finite(v);
@@ -65,7 +57,7 @@ export function metricReader(name: string): (metrics: Record<string, unknown> | 
 }
 
 /** Reads a metric such as `nashGap`, `basinMass[0]` or `basinMass.1` from a metrics object. */
-export function metricValue(metrics: Record<string, unknown> | undefined, name: string): number | null {
+export function metricValue(metrics: object | undefined, name: string): number | null {
   return metricReader(name)(metrics);
 }
 
@@ -257,13 +249,13 @@ export function metricsSpec(trajectory: Metrics[], groupNames: string[], nash?: 
   const entropy: Record<string, unknown>[] = [];
   for (const m of trajectory) {
     const gen = m.generation;
-    groupNames.forEach((name, i) => basin.push({ generation: gen, series: name, value: metricValue(m as never, `basinMass[${i}]`) }));
-    basin.push({ generation: gen, series: "outside", value: metricValue(m as never, "outsideMass") });
-    welfare.push({ generation: gen, value: metricValue(m as never, "nashWelfare") });
-    const g = metricValue(m as never, "nashGap");
+    groupNames.forEach((name, i) => basin.push({ generation: gen, series: name, value: metricValue(m, `basinMass[${i}]`) }));
+    basin.push({ generation: gen, series: "outside", value: metricValue(m, "outsideMass") });
+    welfare.push({ generation: gen, value: metricValue(m, "nashWelfare") });
+    const g = metricValue(m, "nashGap");
     // A log axis cannot show 0: a gap at or below 1e-16 is drawn at the floor.
     gap.push({ generation: gen, value: g === null ? null : Math.max(g, 1e-16) });
-    entropy.push({ generation: gen, value: metricValue(m as never, "entropy") });
+    entropy.push({ generation: gen, value: metricValue(m, "entropy") });
   }
   const seriesNames = [...groupNames, "outside"];
   const x = { field: "generation", type: "quantitative", title: "generation t" };
@@ -337,7 +329,7 @@ export function resultSeries(result: RunResult, p0?: ArrayLike<number>): Series[
 
 /** Group names of a result, from its echoed scenario when it has them. */
 export function groupNamesOf(result: RunResult): string[] {
-  const groups = (result.scenario as { groups?: { name?: string }[] } | null)?.groups;
+  const groups = result.scenario?.groups;
   const m = result.final.basinMass.length;
   return Array.from({ length: m }, (_, i) => groups?.[i]?.name ?? `g${i}`);
 }
@@ -349,7 +341,7 @@ export function paramLabel(v: unknown): string {
 }
 
 /** The parameter paths that vary across the rows, in the order of the first row. */
-export function sweepAxes(rows: SweepRow[]): string[] {
+export function sweepAxes(rows: FigureRow[]): string[] {
   if (rows.length === 0) return [];
   const keys = Object.keys(rows[0].params ?? {});
   return keys.filter((k) => new Set(rows.map((r) => paramLabel(r.params?.[k]))).size > 1);
@@ -364,7 +356,7 @@ const ARRAY_METRICS = new Set<string>(GROUP_METRICS);
 const KNOWN_METRICS: string[] = [...GROUP_METRICS.map((name) => `${name}[i]`), ...SCALAR_METRICS];
 
 /** The parameter paths a phase diagram can put on an axis: every params key of the rows, and "cell". */
-export function sweepParamPaths(rows: SweepRow[]): string[] {
+export function sweepParamPaths(rows: FigureRow[]): string[] {
   const keys = new Set<string>();
   for (const row of rows) for (const k of Object.keys(row.params ?? {})) keys.add(k);
   return [...keys, "cell"];
@@ -374,7 +366,7 @@ export function sweepParamPaths(rows: SweepRow[]): string[] {
  * The final metrics the ok rows of a sweep carry, as `metricValue` names: scalars by name,
  * per-group arrays as `name[i]` (the toJson strings "Infinity" and "NaN" count as numbers).
  */
-export function sweepMetricNames(rows: SweepRow[]): string[] {
+export function sweepMetricNames(rows: FigureRow[]): string[] {
   const names = new Set<string>();
   const numeric = (v: unknown) => typeof v === "number" || v === "Infinity" || v === "-Infinity" || v === "NaN";
   for (const row of rows) {
@@ -403,7 +395,7 @@ function summariseNames(names: string[]): string {
 }
 
 /** Throws INVALID_SCENARIO (field "x", "y" or "metric") unless the options name parameters and a metric the rows have. */
-export function checkPhaseOptions(rows: SweepRow[], options: PhaseOptions): void {
+export function checkPhaseOptions(rows: FigureRow[], options: PhaseOptions): void {
   const paths = sweepParamPaths(rows);
   for (const key of ["x", "y"] as const) {
     const v = options[key];
@@ -436,7 +428,7 @@ export function checkPhaseOptions(rows: SweepRow[], options: PhaseOptions): void
  * (src/core/sweep-figure.ts). Throws INVALID_SCENARIO when an option names nothing the rows carry
  * (checkPhaseOptions) or when a parameter varies unplotted and unaggregated.
  */
-export function phaseDiagramSpec(rows: SweepRow[], options: PhaseOptions = {}): ChartSpec {
+export function phaseDiagramSpec(rows: FigureRow[], options: PhaseOptions = {}): ChartSpec {
   checkPhaseOptions(rows, options);
   return sweepFigureSpec(rows, { ...options, read: metricReader(options.metric ?? "basinMass[0]") }, CONFIG);
 }
@@ -543,10 +535,10 @@ export function compareSpec(runs: { label: string; result: RunResult }[], title?
     for (const m of result.trajectory) {
       names.forEach((name, i) => {
         groups.add(name);
-        basin.push({ generation: m.generation, run: label, group: name, value: metricValue(m as never, `basinMass[${i}]`) });
+        basin.push({ generation: m.generation, run: label, group: name, value: metricValue(m, `basinMass[${i}]`) });
       });
       for (const k of Object.keys(scalars)) {
-        const v = metricValue(m as never, k);
+        const v = metricValue(m, k);
         scalars[k].push({ generation: m.generation, run: label, value: k === "nashGap" && v !== null ? Math.max(v, 1e-16) : v });
       }
     }
@@ -588,8 +580,8 @@ export function replicatesSpec(result: { finals: { basinMass: number[] }[]; seed
     const sd = v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mu) ** 2, 0) / (v.length - 1)) : 0;
     stats.push({ metric, mean: mu, lo: mu - sd, hi: mu + sd });
   };
-  names.forEach((n) => add(n, result.finals.map((f) => metricValue(f as never, n))));
-  for (const k of scalarNames) if (result.finals.some((f) => metricValue(f as never, k) !== null)) add(k, result.finals.map((f) => metricValue(f as never, k)));
+  names.forEach((n) => add(n, result.finals.map((f) => metricValue(f, n))));
+  for (const k of scalarNames) if (result.finals.some((f) => metricValue(f, k) !== null)) add(k, result.finals.map((f) => metricValue(f, k)));
   const metrics = [...new Set(stats.map((s) => s.metric as string))];
   const panel = (which: string[], t: string): ChartSpec => ({
     title: t,

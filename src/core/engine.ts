@@ -1,7 +1,7 @@
 // The engine: owns one Wasm instance and its memory, runs a scenario generation by
 // generation, and copies plain results out. Imports nothing from `node:`; Node and the
 // browser differ only in how the .wasm bytes arrive (src/node/index.ts, src/web/index.ts).
-import { auditScenario, checkAudit } from "./audit.js";
+import { auditScenario, checkAudit, type Audit } from "./audit.js";
 import { basinMasks } from "./basins.js";
 import { compileScenario, rewardEvaluator, type Compiled } from "./compile.js";
 import { PlurisimError } from "./errors.js";
@@ -56,7 +56,13 @@ export interface Engine {
   readonly info: EngineInfo;
   /** Validates a scenario object, runs it, and returns plain copied-out results. */
   run(scenario: unknown, options?: RunOptions): RunResult;
-  /** Runs an already-compiled problem (the scenario is only echoed back in the result). */
+  /**
+   * Compiles a validated scenario on the engine's cache: arrays whose inputs equal those of the
+   * last compiled scenario are the same objects, and what the engine derived from them (weights,
+   * masks) stays in Wasm memory for the next run.
+   */
+  compile(scenario: Scenario): Problem;
+  /** Runs an already-compiled problem (the scenario supplies finite-sample models' rewards and is echoed back in the result). */
   runProblem(problem: Problem, options?: RunOptions, scenario?: Scenario): RunResult;
   /**
    * Runs R replicates of a scenario (replicate r with seed replicateSeed(seed, r)) and returns
@@ -66,7 +72,7 @@ export interface Engine {
   /** Solves the Nash bargaining problem of a scenario without running the dynamics. */
   nash(scenario: unknown): NashSolution;
   /** The paper's assumption audit of a scenario, without running the dynamics. */
-  audit(scenario: unknown): ReturnType<typeof auditScenario>;
+  audit(scenario: unknown): Audit;
 }
 
 export interface ReplicatesResult extends ReplicateSummary {
@@ -107,6 +113,7 @@ export async function createEngineFrom(source: WasmSource): Promise<Engine> {
   const state: EngineState = { kernels, info, resident: null };
   return {
     info,
+    compile,
     run(input, options = {}) {
       const scenario = parseScenario(input);
       return runProblem(state, compile(scenario), options, scenario);
@@ -119,10 +126,9 @@ export async function createEngineFrom(source: WasmSource): Promise<Engine> {
       const scenario = parseScenario(input);
       if (options.final) checkReplicates(replicates, atomCount(scenario.space));
       const seeds = Array.from({ length: replicates }, (_, r) => replicateSeed(scenario.seed, r));
-      const finals = seeds.map((seed) => {
-        const s = { ...scenario, seed };
-        return runProblem(state, compile(s), { ...options, onProgress: undefined, trajectory: false }, s).final;
-      });
+      // Replicates differ only in the seed, which compiles to nothing but problem.seed: compile once.
+      const problem = compile(scenario);
+      const finals = seeds.map((seed) => runProblem(state, { ...problem, seed }, { ...options, onProgress: undefined, trajectory: false }, { ...scenario, seed }).final);
       const summary = aggregateReplicates(
         finals.map((final) => ({ final: final as unknown as Record<string, unknown> })),
         finals[0].basinMass.length,
@@ -134,11 +140,12 @@ export async function createEngineFrom(source: WasmSource): Promise<Engine> {
       // The compile cache and the resident weights, as for runs: a Nash-only sweep sets up once.
       const problem = compile(parseScenario(input));
       const res = residentFor(state, problem);
-      return nashOf({ w: kernels.read(res.wPtr, problem.m * problem.n), maxR: res.maxR }, problem, res.masks);
+      return nashOf(weightsOf(kernels, res, problem), problem, res.masks);
     },
     audit(input) {
-      const problem = compileScenario(parseScenario(input));
-      return auditOf(weightsOf(kernels, problem), problem);
+      // The same cache and resident weights as runs and Nash solves.
+      const problem = compile(parseScenario(input));
+      return auditOf(weightsOf(kernels, residentFor(state, problem), problem), problem);
     },
   };
 }
@@ -149,25 +156,9 @@ interface Weights {
   maxR: Float64Array;
 }
 
-/**
- * Computes the weights with the kernel into wPtr (r already at rPtr) and returns the max rewards;
- * compileScenario has already refused rewards whose weights all but one underflow.
- */
-function computeWeights(kernels: Kernels, problem: Problem, rPtr: number, wPtr: number): Float64Array {
-  const maxPtr = kernels.allocF64(problem.m);
-  kernels.raw.computeWeights(rPtr, wPtr, problem.n, problem.m, problem.tau, maxPtr);
-  return kernels.read(maxPtr, problem.m);
-}
-
-/** The weights of a problem copied out of Wasm memory (for the Nash solver and the audit, which are plain TS). */
-function weightsOf(kernels: Kernels, problem: Problem): Weights {
-  const { n, m } = problem;
-  kernels.reset();
-  const rPtr = kernels.allocF64(m * n);
-  const wPtr = kernels.allocF64(m * n);
-  kernels.write(rPtr, problem.r);
-  const maxR = computeWeights(kernels, problem, rPtr, wPtr);
-  return { w: kernels.read(wPtr, m * n), maxR };
+/** The resident weights copied out of Wasm memory, for the Nash solver and the audit (plain TypeScript). */
+function weightsOf(kernels: Kernels, res: Resident, problem: Problem): Weights {
+  return { w: kernels.read(res.wPtr, problem.m * problem.n), maxR: res.maxR };
 }
 
 /**
@@ -191,9 +182,10 @@ function nashOf({ w, maxR }: Weights, problem: Problem, masks = basinMasks(probl
   };
 }
 
-function auditOf({ w }: Weights, problem: Problem) {
+/** The audit of a problem; `nash`, when the run has solved it already, is reused instead of solved again. */
+function auditOf({ w }: Weights, problem: Problem, nash?: NashSolution): Audit {
   const { r, n, m, q, p0, tau, basinEpsilon: eps } = problem;
-  return auditScenario({ r, w, n, m, q, p0, tau, eps });
+  return auditScenario({ r, w, n, m, q, p0, tau, eps, nash });
 }
 
 /** An engine's kernels, its stamp, and the arrays it left in Wasm memory for the last problem. */
@@ -316,9 +308,9 @@ function runProblem(state: EngineState, problem: Problem, options: RunOptions, s
   const dataFlags = zeroBlocks && lambda !== 0 ? res.dataFlags : 0;
 
   // The Nash solver and the audit are plain TypeScript: they get a copy of the weights.
-  const weights = wantNash || wantAudit ? { w: kernels.read(wPtr, m * n), maxR } : null;
+  const weights = wantNash || wantAudit ? weightsOf(kernels, res, problem) : null;
   const nash = wantNash ? nashOf(weights!, problem, masks) : undefined;
-  const audit = wantAudit ? auditOf(weights!, problem) : undefined;
+  const audit = wantAudit ? auditOf(weights!, problem, nash) : undefined;
   kernels.write(p, problem.p0);
   kernels.write(qPtr, q);
   if (wantAudit) kernels.writeU8(reachableOutsidePtr, reachableOutside(problem, masks.outside));

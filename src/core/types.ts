@@ -1,6 +1,9 @@
-// Shapes that cross module boundaries: the compiled problem the engine runs, and the result
-// object that `engine.run` returns (what `plurisim run --json` prints). Symbols follow
-// docs/model.md: q, tau, K, w, Z, nashGap, basinMass.
+// Shapes that cross module boundaries: the compiled problem the engine runs, the result object
+// that `engine.run` returns (what `plurisim run --json` prints), and the row a sweep writes per
+// cell. Symbols follow docs/model.md: q, tau, K, w, Z, nashGap, basinMass.
+import type { Audit, AuditCheck } from "./audit.js";
+import type { ErrorCode } from "./errors.js";
+import type { Scenario } from "./scenario.js";
 
 /** A scenario after validation and discretisation: plain arrays, ready for the kernels. */
 export interface Problem {
@@ -124,17 +127,73 @@ export interface EngineInfo {
   wasmSha256: string;
 }
 
+/** The audit of a run: the landscape's audit and which of its predictions the run bore out. */
+export type RunAudit = Audit & { check: AuditCheck };
+
 export interface RunResult {
   engine: EngineInfo;
-  scenario: unknown;
+  /** The validated scenario that ran; null when a compiled problem was run without it. */
+  scenario: Scenario | null;
   trajectory: Metrics[];
   final: Metrics & { p?: number[] };
   snapshots?: { generation: number; p: number[] }[];
   nash?: NashSolution;
-  audit?: unknown;
+  audit?: RunAudit;
   /** Largest mass defect |1 - sum p_{t+1}| seen over the run, before renormalisation. */
   maxMassDefect: number;
   generationsRun: number;
   stoppedEarly: boolean;
   elapsedMs: number;
 }
+
+/** The metrics a sweep row keeps of one generation: those keep.metrics names (all by default). */
+export type RowMetrics = Partial<Metrics>;
+
+/** The Nash solution a row keeps: p* itself stays out (it has n entries). */
+export type RowNash = Pick<NashSolution, "welfare" | "gap" | "basinMass" | "outsideMass">;
+
+/** The audit a row keeps: the two-basin quantities and whether the run bore out each prediction. */
+export type RowAudit = Pick<Audit, "applicable" | "delta" | "Delta" | "kappa" | "qWindow" | "interval"> & {
+  held?: AuditCheck["held"];
+  intervalWithSlack?: [number, number];
+};
+
+/**
+ * The code of a failed cell: a PlurisimError's code, ERROR for any other exception, WORKER_DIED
+ * when the thread running the cell died, QUEUE_FAILED when the queue gave up on its job.
+ */
+export type RowErrorCode = ErrorCode | "ERROR" | "WORKER_DIED" | "QUEUE_FAILED";
+
+/** What every row carries: where the cell sits in the sweep, and how long it took (the only timing field). */
+interface RowBase {
+  cell: number;
+  replicate: number;
+  /** The parameters the sweep set for this cell (path -> value). */
+  params: Record<string, unknown>;
+  seed: number;
+  durationMs: number;
+}
+
+/** A cell that ran: what the sweep's keep asked for. */
+export interface OkRow extends RowBase {
+  status: "ok";
+  final?: RowMetrics;
+  /** Metrics at the kept generations, keyed by generation; null where the run stopped before. */
+  at?: Record<string, RowMetrics | null>;
+  generationsRun?: number;
+  stoppedEarly?: boolean;
+  maxMassDefect?: number;
+  nash?: RowNash;
+  audit?: RowAudit;
+}
+
+/** A cell that failed: its message, code and field; the sweep goes on. */
+export interface ErrorRow extends RowBase {
+  status: "error";
+  error: string;
+  errorCode: RowErrorCode;
+  errorField?: string;
+}
+
+/** One result line of a sweep (docs/sweep.md), the same from Piscina, the queue and the page. */
+export type Row = OkRow | ErrorRow;

@@ -6,6 +6,7 @@
 //                              (final.basinMass[0], at.100.entropy, nash.welfare, ...)
 //   rows.trajectories.parquet  tidy long form: cell, generation, metric, index, value
 import { existsSync } from "node:fs";
+import type { ColumnSource } from "hyparquet-writer";
 import { PlurisimError } from "../core/errors.js";
 import { VERSION } from "../core/version.js";
 import { MAX_RESULT_BYTES, readTextFile, writeFileAtomic } from "./files.js";
@@ -123,14 +124,16 @@ export async function writeTrajectoriesParquet(trajPath: string, out: string): P
   const push = (c: number, g: number, m: string, k: number | null, v: number) => {
     if (n === cap) {
       cap *= 2;
-      const grow = <T extends BigInt64Array | Float64Array>(a: T): T => {
-        const b = new (a.constructor as new (n: number) => T)(cap);
-        b.set(a as never);
+      const growBig = (a: BigInt64Array<ArrayBuffer>): BigInt64Array<ArrayBuffer> => {
+        const b = new BigInt64Array(cap);
+        b.set(a);
         return b;
       };
-      cell = grow(cell);
-      generation = grow(generation);
-      value = grow(value);
+      cell = growBig(cell);
+      generation = growBig(generation);
+      const grownValue = new Float64Array(cap);
+      grownValue.set(value);
+      value = grownValue;
     }
     cell[n] = BigInt(c);
     generation[n] = BigInt(g);
@@ -180,9 +183,9 @@ function manifestMetadata(rowsPath: string): { key: string; value: string }[] {
   return meta;
 }
 
-async function writeParquet(out: string, columnData: { name: string; data: unknown; type: string }[], kvMetadata?: { key: string; value: string }[]): Promise<void> {
+async function writeParquet(out: string, columnData: ColumnSource[], kvMetadata?: { key: string; value: string }[]): Promise<void> {
   const { parquetWriteBuffer } = await import("hyparquet-writer");
-  const buffer = parquetWriteBuffer({ columnData: columnData as never, kvMetadata, createdBy: `plurisim ${VERSION}` });
+  const buffer = parquetWriteBuffer({ columnData, kvMetadata, createdBy: `plurisim ${VERSION}` });
   await writeFileAtomic(out, new Uint8Array(buffer));
 }
 

@@ -4,12 +4,11 @@
 // never a stack trace from deep inside a chart.
 import { createReadStream } from "node:fs";
 import { open, stat } from "node:fs/promises";
-import type { SweepRow } from "../core/charts.js";
 import { compileScenario } from "../core/compile.js";
-import type { Geometry, Landscape } from "../core/charts.js";
+import type { FigureRow, Geometry, Landscape } from "../core/charts.js";
 import { PlurisimError } from "../core/errors.js";
 import { parseScenario } from "../core/scenario.js";
-import type { RunResult } from "../core/types.js";
+import type { Row, RowMetrics, RunResult } from "../core/types.js";
 import type { ReplicatesResult } from "../core/engine.js";
 import { MAX_LINE_BYTES, MAX_RESULT_BYTES, readTextFile } from "./files.js";
 
@@ -21,8 +20,8 @@ import { MAX_LINE_BYTES, MAX_RESULT_BYTES, readTextFile } from "./files.js";
 export type PlotInput =
   | { kind: "run"; path: string; result: RunResult }
   | { kind: "replicates"; path: string; result: ReplicatesResult }
-  | { kind: "sweep"; path: string; rows: SweepRow[] }
-  | { kind: "trajectories"; path: string; rows: SweepRow[] };
+  | { kind: "sweep"; path: string; rows: Row[] }
+  | { kind: "trajectories"; path: string; rows: FigureRow[] };
 
 function bad(path: string, field: string, problem: string): never {
   throw new PlurisimError("INVALID_SCENARIO", `${path}: ${field} ${problem}`, { field, value: path });
@@ -127,16 +126,16 @@ export function checkReplicates(path: string, value: Record<string, unknown>): R
 }
 
 /** Checks one sweep row; throws INVALID_SCENARIO naming the file, line and field. */
-export function checkRow(path: string, line: number, row: unknown): SweepRow {
+export function checkRow(path: string, line: number, row: unknown): Row {
   const where = `line ${line}`;
   if (!isObject(row)) bad(path, where, "must be a JSON object (a sweep row)");
   if (!Number.isSafeInteger(row.cell) || (row.cell as number) < 0) bad(path, `${where}: cell`, "must be a non-negative integer");
   if (!isObject(row.params)) bad(path, `${where}: params`, "must be an object of parameter values");
-  if (typeof row.status !== "string") bad(path, `${where}: status`, 'must be "ok" or "error"');
+  if (row.status !== "ok" && row.status !== "error") bad(path, `${where}: status`, 'must be "ok" or "error"');
   if (row.final !== undefined && row.final !== null && !isObject(row.final)) bad(path, `${where}: final`, "must be an object of metrics");
   if (row.replicate !== undefined && !isNumber(row.replicate)) bad(path, `${where}: replicate`, "must be a number");
   checkEngine(path, row.engine);
-  return row as SweepRow;
+  return row as unknown as Row;
 }
 
 /** Calls `take` with each line of a file (the last one even without its newline), reading raw bytes. */
@@ -185,9 +184,9 @@ export interface ReadRowsOptions {
 }
 
 /** Streams a sweep rows file: every line checked, rows slimmed to what the caller reads. */
-export async function readSweepRows(path: string, options: ReadRowsOptions = {}): Promise<SweepRow[]> {
+export async function readSweepRows(path: string, options: ReadRowsOptions = {}): Promise<Row[]> {
   const keep = options.finalFields?.map((f) => f.replace(/[[.].*$/, ""));
-  const rows: SweepRow[] = [];
+  const rows: Row[] = [];
   let lineNo = 0;
   // The first ok row keeps all its final metrics, so a metric name can be checked against what the rows carry.
   let sawOk = false;
@@ -202,19 +201,17 @@ export async function readSweepRows(path: string, options: ReadRowsOptions = {})
     }
     const row = checkRow(path, lineNo, value);
     if (options.whole === false || keep) {
-      const slim: SweepRow = { cell: row.cell, params: row.params, status: row.status };
-      if (row.replicate !== undefined) slim.replicate = row.replicate;
-      if (row.seed !== undefined) slim.seed = row.seed;
-      if (row.error !== undefined) slim.error = row.error;
-      if (row.final) {
-        if (!keep || (!sawOk && row.status === "ok")) slim.final = row.final;
-        else {
-          const f: Record<string, unknown> = {};
-          for (const k of keep) if (k in row.final) f[k] = row.final[k];
-          slim.final = f;
-        }
+      // Without `whole`, a row keeps what identifies its cell, its status (and error) and its final metrics.
+      const { cell, replicate, params, seed, durationMs } = row;
+      const slim: Row =
+        options.whole !== false ? { ...row }
+        : row.status === "ok" ? { cell, replicate, params, seed, durationMs, status: "ok", final: row.final }
+        : { cell, replicate, params, seed, durationMs, status: "error", error: row.error, errorCode: row.errorCode };
+      if (slim.status === "ok" && slim.final && keep && sawOk) {
+        const f: Record<string, unknown> = {};
+        for (const k of keep) if (k in slim.final) f[k] = slim.final[k as keyof RowMetrics];
+        slim.final = f as RowMetrics;
       }
-      if (options.whole !== false) for (const k of Object.keys(row)) if (!(k in slim) && k !== "final") slim[k] = row[k];
       if (row.status === "ok") sawOk = true;
       rows.push(slim);
     } else rows.push(row);
@@ -230,13 +227,13 @@ export async function readSweepRows(path: string, options: ReadRowsOptions = {})
  * x.trajectories.jsonl) and `generation` added to them; the metrics of that generation are its
  * `final`.
  */
-export async function readTrajectoryRows(path: string): Promise<SweepRow[]> {
+export async function readTrajectoryRows(path: string): Promise<FigureRow[]> {
   const rowsPath = path.replace(/\.trajectories\.jsonl$/, ".jsonl");
   const params = new Map<number, Record<string, unknown>>();
   if (rowsPath !== path && (await stat(rowsPath).then((s) => s.isFile(), () => false))) {
     for (const r of await readSweepRows(rowsPath, { finalFields: [], whole: false })) params.set(r.cell, r.params);
   }
-  const rows: SweepRow[] = [];
+  const rows: FigureRow[] = [];
   let lineNo = 0;
   await eachLine(path, (text) => {
     lineNo++;

@@ -2,6 +2,7 @@
 // @resvg/resvg-js turns it into PNG with the system fonts.
 import { statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import type { TopLevelSpec } from "vega-lite";
 import type { ChartSpec } from "../core/charts.js";
 import { PlurisimError } from "../core/errors.js";
 import { writeFileAtomic } from "./files.js";
@@ -10,7 +11,8 @@ import { writeFileAtomic } from "./files.js";
 export async function renderSvg(spec: ChartSpec): Promise<string> {
   // vega is loaded on first use: the CLI's other commands start without its hundreds of modules.
   const [vega, { compile }] = await Promise.all([import("vega"), import("vega-lite")]);
-  const view = new vega.View(vega.parse(compile(spec as never).spec), { renderer: "none" });
+  // A ChartSpec is Vega-Lite JSON built as plain objects; vega-lite checks it as it compiles.
+  const view = new vega.View(vega.parse(compile(spec as unknown as TopLevelSpec).spec), { renderer: "none" });
   try {
     return await view.toSVG();
   } finally {

@@ -3,12 +3,11 @@
 // metric tables beside them. Every string from an input reaches the page escaped. Also what
 // `npm start` calls to write the report of its demonstration.
 import { existsSync } from "node:fs";
-import { compareSpec, groupNamesOf, metricValue, phaseDiagramSpec, replicatesSpec, runFigureSpec, sweepAxes, paramLabel, type ChartSpec, type SweepRow } from "../core/charts.js";
+import { compareSpec, groupNamesOf, metricValue, phaseDiagramSpec, replicatesSpec, runFigureSpec, sweepAxes, paramLabel, type ChartSpec, type FigureRow } from "../core/charts.js";
 import type { ReplicatesResult } from "../core/engine.js";
 import { isPlurisimError } from "../core/errors.js";
 import { SCALAR_METRICS, type RunResult } from "../core/types.js";
-import { summaries, type Summary } from "../sweep/summary.js";
-import type { Row } from "../sweep/task.js";
+import { checkSummaryRows, summaries, type Summary } from "../sweep/summary.js";
 import { MAX_RESULT_BYTES, readTextFile, writeFileAtomic } from "./files.js";
 import { geometryOfResult, readPlotInput, type PlotInput } from "./plot-input.js";
 import type { PlotOptions } from "./plot.js";
@@ -18,7 +17,7 @@ import { checkOutPath, renderSvg, REPORT_EXTENSIONS } from "./render.js";
 export type ReportItem =
   | { kind: "run"; title: string; result: RunResult; note?: string }
   | { kind: "replicates"; title: string; result: ReplicatesResult; note?: string }
-  | { kind: "sweep"; title: string; rows: SweepRow[]; metric?: string; note?: string; summary?: string; trajectories?: boolean };
+  | { kind: "sweep"; title: string; rows: FigureRow[]; metric?: string; note?: string; summary?: string; trajectories?: boolean };
 
 export interface ReportOptions {
   title?: string;
@@ -131,12 +130,12 @@ async function replicatesSection(item: Extract<ReportItem, { kind: "replicates" 
 }
 
 /** The preset summary of a sweep (Table 5 analogue, k-phase, lemma35) with its figure, when its rows carry what it reads. */
-async function summarySection(name: string, rows: SweepRow[]): Promise<string> {
+async function summarySection(name: string, rows: FigureRow[]): Promise<string> {
   const entry = Object.hasOwn(summaries, name) ? summaries[name] : undefined;
   if (!entry || name === "counts") return "";
   let s: Summary;
   try {
-    s = entry.summarize(rows as unknown as Row[]);
+    s = entry.summarize(checkSummaryRows(rows));
   } catch (err) {
     if (!isPlurisimError(err)) throw err;
     return `<p class="note">No ${esc(name)} summary: ${esc(err.message)}</p>`;
@@ -166,7 +165,7 @@ async function sweepSection(item: Extract<ReportItem, { kind: "sweep" }>, metric
   const cap = 300;
   const body = rows
     .slice(0, cap)
-    .map((r) => [r.cell, ...keys.map((k) => paramLabel(r.params?.[k])), r.seed ?? "", r.status, ...shownMetrics.map((m) => (r.status === "ok" ? (metricValue(r.final as Record<string, unknown>, m) ?? "") : String(r.error ?? r.message ?? "")))]);
+    .map((r) => [r.cell, ...keys.map((k) => paramLabel(r.params?.[k])), ("seed" in r ? r.seed : undefined) ?? "", r.status, ...shownMetrics.map((m) => (r.status === "ok" ? (metricValue(r.final, m) ?? "") : String(("error" in r ? r.error : undefined) ?? ("message" in r ? r.message : undefined) ?? "")))]);
   const { logY: _l, chart, ...figure } = options.figure ?? {};
   if (item.trajectories) Object.assign(figure, { x: figure.x ?? "generation", series: figure.series ?? (figure.aggregate ? undefined : "cell") });
   return [

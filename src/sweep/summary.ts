@@ -2,7 +2,7 @@
 // and the K x q phase diagram, each as data and as a printable table. Runs anywhere.
 import { phaseDiagramSpec, type ChartSpec } from "../core/charts.js";
 import { PlurisimError } from "../core/errors.js";
-import type { Row } from "./task.js";
+import type { ErrorRow, Row } from "./task.js";
 
 export interface Summary {
   title: string;
@@ -71,8 +71,8 @@ export function summarizeLemma35(rows: Row[]): Summary {
   let heldInWindow = 0;
   const violations: { cell: number; params: Record<string, unknown>; a: number; interval: unknown }[] = [];
   for (const r of rows) {
-    const audit = r.audit as { applicable?: boolean; held?: { interval: boolean | null }; qWindow?: { inside: boolean }; intervalWithSlack?: [number, number] } | undefined;
-    if (r.status !== "ok" || !audit?.applicable) continue;
+    if (r.status !== "ok" || !r.audit?.applicable) continue;
+    const audit = r.audit;
     applicable++;
     const ok = audit.held?.interval === true;
     const win = audit.qWindow?.inside === true;
@@ -112,7 +112,7 @@ export function summarizeKPhase(rows: Row[]): Summary {
   try {
     // Replicates or other swept parameters share a (K, q) cell: the figure says it shows their mean.
     const repeated = new Set(rows.map((r) => `${r.params["curation.K"]}|${r.params["groups[0].weight"]}`)).size < rows.length;
-    chart = phaseDiagramSpec(rows as never, { x: "groups[0].weight", y: "curation.K", metric: "outsideMass", aggregate: repeated ? "mean" : undefined });
+    chart = phaseDiagramSpec(rows, { x: "groups[0].weight", y: "curation.K", metric: "outsideMass", aggregate: repeated ? "mean" : undefined });
   } catch {
     chart = undefined;
   }
@@ -128,7 +128,8 @@ export function summarizeKPhase(rows: Row[]): Summary {
 export function summarizeCounts(rows: Row[]): Summary {
   const ok = rows.filter((r) => r.status === "ok").length;
   const failed = rows.length - ok;
-  const text = `${rows.length} cells: ${ok} ok, ${failed} failed` + (failed ? `\nfirst failure: cell ${rows.find((r) => r.status !== "ok")!.cell}: ${rows.find((r) => r.status !== "ok")!.error}` : "");
+  const failure = rows.find((r): r is ErrorRow => r.status === "error");
+  const text = `${rows.length} cells: ${ok} ok, ${failed} failed` + (failure ? `\nfirst failure: cell ${failure.cell}: ${failure.error}` : "");
   return { title: "sweep", text, data: { cells: rows.length, ok, failed } };
 }
 
@@ -140,14 +141,25 @@ export const summaries: Record<string, { summarize: (rows: Row[]) => Summary; pa
   counts: { summarize: summarizeCounts, params: [] },
 };
 
-/** The summary named by a plan (or the counts when it names none); INVALID_SWEEP when the rows lack its parameters. */
-export function summarize(name: string | undefined, rows: Row[]): Summary {
-  const entry = (name && Object.hasOwn(summaries, name) ? summaries[name] : undefined) ?? summaries.counts;
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object";
+
+/**
+ * Rows read back from a file, checked for what the summaries read: every row an object with a
+ * params object, every "ok" row with a final metrics object. Throws INVALID_SWEEP naming the row.
+ */
+export function checkSummaryRows(rows: readonly unknown[]): Row[] {
   rows.forEach((r, i) => {
-    const where = `row ${i + 1}${r && typeof r === "object" && typeof r.cell === "number" ? ` (cell ${r.cell})` : ""}`;
-    if (!r || typeof r !== "object" || r.params === null || typeof r.params !== "object") throw new PlurisimError("INVALID_SWEEP", `${where} has no params object`, { field: "params", value: r });
-    if (r.status === "ok" && (r.final === null || typeof r.final !== "object")) throw new PlurisimError("INVALID_SWEEP", `${where} is "ok" but has no final metrics object`, { field: "final", value: r.final });
+    const where = `row ${i + 1}${isObject(r) && typeof r.cell === "number" ? ` (cell ${r.cell})` : ""}`;
+    if (!isObject(r) || !isObject(r.params)) throw new PlurisimError("INVALID_SWEEP", `${where} has no params object`, { field: "params", value: r });
+    if (r.status === "ok" && !isObject(r.final)) throw new PlurisimError("INVALID_SWEEP", `${where} is "ok" but has no final metrics object`, { field: "final", value: r.final });
   });
+  return rows as Row[];
+}
+
+/** The summary named by a plan (or the counts when it names none); INVALID_SWEEP when the rows lack its parameters. */
+export function summarize(name: string | undefined, input: readonly unknown[]): Summary {
+  const entry = (name && Object.hasOwn(summaries, name) ? summaries[name] : undefined) ?? summaries.counts;
+  const rows = checkSummaryRows(input);
   const sample = rows.find((r) => r.status === "ok") ?? rows[0];
   const missing = sample ? entry.params.filter((p) => rows.some((r) => !Object.hasOwn(r.params, p))) : [];
   if (missing.length > 0) {

@@ -3,35 +3,15 @@
 // so it imports nothing from `node:`.
 import type { Engine } from "../core/engine.js";
 import { isPlurisimError } from "../core/errors.js";
-import type { Metrics, RunResult } from "../core/types.js";
+import type { ErrorRow, Metrics, OkRow, Row, RowAudit, RowMetrics, RunResult } from "../core/types.js";
 import { cellAt, type Cell, type Keep, type SweepPlan } from "./spec.js";
 
-/** One result line (docs/sweep.md). `durationMs` is the only timing field. */
-export interface Row {
-  cell: number;
-  replicate: number;
-  params: Record<string, unknown>;
-  seed: number;
-  status: "ok" | "error";
-  final?: Partial<Metrics>;
-  /** Metrics at the kept generations, keyed by generation; null where the run stopped before. */
-  at?: Record<string, Partial<Metrics> | null>;
-  generationsRun?: number;
-  stoppedEarly?: boolean;
-  maxMassDefect?: number;
-  nash?: { welfare: number; gap: number; basinMass: number[]; outsideMass: number };
-  audit?: Record<string, unknown>;
-  /** The message of a failed cell, its error code and field. */
-  error?: string;
-  errorCode?: string;
-  errorField?: string;
-  durationMs: number;
-}
+export type { ErrorRow, OkRow, Row } from "../core/types.js";
 
 /** A cell's row and, when kept, its trajectory (written to the trajectories file). */
 export interface CellResult {
   row: Row;
-  trajectory?: Partial<Metrics>[];
+  trajectory?: RowMetrics[];
 }
 
 export interface BatchHooks {
@@ -46,11 +26,11 @@ function gcd(a: number, b: number): number {
   return a;
 }
 
-function pick(m: Metrics, names: string[] | null): Partial<Metrics> {
+function pick(m: Metrics, names: string[] | null): RowMetrics {
   if (!names) return { ...m };
   const out: Record<string, unknown> = { generation: m.generation };
-  for (const k of names) if (k in m) out[k] = (m as unknown as Record<string, unknown>)[k];
-  return out as Partial<Metrics>;
+  for (const k of names) if (k in m) out[k] = m[k as keyof Metrics];
+  return out as RowMetrics;
 }
 
 /** Makes the engine record every kept generation: record.every becomes their gcd (with the base's, if trajectories are kept). */
@@ -64,8 +44,8 @@ function withRecording(scenario: Record<string, unknown>, keep: Keep): Record<st
   return { ...scenario, record };
 }
 
-function auditSummary(result: RunResult): Record<string, unknown> | undefined {
-  const a = result.audit as Record<string, any> | undefined;
+function auditSummary(result: RunResult): RowAudit | undefined {
+  const a = result.audit;
   if (!a) return undefined;
   return {
     applicable: a.applicable,
@@ -74,8 +54,8 @@ function auditSummary(result: RunResult): Record<string, unknown> | undefined {
     kappa: a.kappa,
     qWindow: a.qWindow,
     interval: a.interval,
-    held: a.check?.held,
-    intervalWithSlack: a.check?.details?.intervalWithSlack,
+    held: a.check.held,
+    intervalWithSlack: a.check.details.intervalWithSlack,
   };
 }
 
@@ -88,7 +68,7 @@ export function runCell(engine: Engine, plan: SweepPlan, index: number): CellRes
     cell = cellAt(plan, index);
     if (!keep.dynamics) {
       const { welfare, gap, basinMass, outsideMass } = engine.nash(cell.scenario);
-      const row: Row = { cell: index, replicate: cell.replicate, params: cell.params, seed: cell.seed, status: "ok", nash: { welfare, gap, basinMass, outsideMass }, durationMs: 0 };
+      const row: OkRow = { cell: index, replicate: cell.replicate, params: cell.params, seed: cell.seed, status: "ok", nash: { welfare, gap, basinMass, outsideMass }, durationMs: 0 };
       row.durationMs = now() - started;
       return { row };
     }
@@ -97,7 +77,7 @@ export function runCell(engine: Engine, plan: SweepPlan, index: number): CellRes
     const options = keep.trajectory ? {} : { trajectory: false, recordAt: keep.generations };
     const scenario = keep.trajectory ? withRecording(cell.scenario, keep) : cell.scenario;
     const result = engine.run(scenario, { nash: keep.nash, audit: keep.audit, ...options });
-    const row: Row = { cell: index, replicate: cell.replicate, params: cell.params, seed: cell.seed, status: "ok", durationMs: 0 };
+    const row: OkRow = { cell: index, replicate: cell.replicate, params: cell.params, seed: cell.seed, status: "ok", durationMs: 0 };
     if (keep.final) row.final = pick(result.final, keep.metrics);
     if (keep.generations.length > 0) {
       const byGen = new Map(result.trajectory.map((m) => [m.generation, m]));
@@ -126,7 +106,7 @@ export function runCell(engine: Engine, plan: SweepPlan, index: number): CellRes
 }
 
 /** The row of a cell that failed with `e` (also used by the pool when a worker dies). */
-export function errorRow(plan: SweepPlan, index: number, e: unknown, durationMs: number, cell?: Cell): Row {
+export function errorRow(plan: SweepPlan, index: number, e: unknown, durationMs: number, cell?: Cell): ErrorRow {
   let params: Record<string, unknown> = cell?.params ?? {};
   let seed = cell?.seed ?? 0;
   let replicate = cell?.replicate ?? index % plan.replicates;
@@ -140,7 +120,7 @@ export function errorRow(plan: SweepPlan, index: number, e: unknown, durationMs:
       // The cell's own parameters are what failed (a derived formula); keep the defaults.
     }
   }
-  const row: Row = {
+  const row: ErrorRow = {
     cell: index,
     replicate,
     params,

@@ -1,7 +1,7 @@
 // Draws the chart specs of src/core/charts.ts in the page with vega (SVG renderer), and turns a
 // drawn chart into SVG text or a PNG data URL for export.
 import * as vega from "vega";
-import { compile } from "vega-lite";
+import { compile, type TopLevelSpec } from "vega-lite";
 import type { ChartSpec } from "../core/charts.js";
 
 const views = new WeakMap<HTMLElement, vega.View>();
@@ -9,7 +9,8 @@ const views = new WeakMap<HTMLElement, vega.View>();
 /** Replaces the chart in `el` with a fresh view of `spec`. */
 export async function draw(el: HTMLElement, spec: ChartSpec): Promise<vega.View> {
   views.get(el)?.finalize();
-  const view = new vega.View(vega.parse(compile(spec as never).spec), { renderer: "svg", container: el, hover: true });
+  // A ChartSpec is Vega-Lite JSON built as plain objects; vega-lite checks it as it compiles.
+  const view = new vega.View(vega.parse(compile(spec as unknown as TopLevelSpec).spec), { renderer: "svg", container: el, hover: true });
   views.set(el, view);
   await view.runAsync();
   return view;

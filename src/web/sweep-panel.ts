@@ -2,7 +2,7 @@
 // tenth of a second of work (smaller near the end so the workers finish together), rows land in
 // an incremental SweepGrid, and the heat map and status are redrawn at most a few times a second
 // on animation frames, the latest state winning. The page's thread stays free for the browser.
-import { checkPhaseOptions, sweepMetricNames, type SweepRow } from "../core/charts.js";
+import { checkPhaseOptions, sweepMetricNames } from "../core/charts.js";
 import { parseSweep, type SweepPlan } from "../sweep/spec.js";
 import type { Row } from "../sweep/task.js";
 import { rowsChecksum } from "./checksum.js";
@@ -173,7 +173,7 @@ export function applyOptions(): void {
   try {
     // Every ok row carries the same metrics: a sample gives the CLI's check and message at no cost.
     const sample = metricSample(g.rows);
-    if (sample.length > 0) checkPhaseOptions(sample as unknown as SweepRow[], { metric });
+    if (sample.length > 0) checkPhaseOptions(sample, { metric });
     view.metric = metric;
   } catch (e) {
     // A metric the rows do not carry: say which ones they do, keep the last figure.
@@ -210,7 +210,7 @@ function metricSample(rows: readonly Row[]): Row[] {
 function fillMetrics(rows: readonly Row[]): void {
   const list = $("sweep-metrics");
   if (list.childElementCount > 0) return;
-  const names = sweepMetricNames(metricSample(rows) as unknown as SweepRow[]);
+  const names = sweepMetricNames(metricSample(rows));
   list.replaceChildren(...names.map((n) => option(n)));
 }
 

@@ -1,13 +1,11 @@
 // A Web Worker: one engine on its own Wasm instance of the module the page compiled. Runs whole
-// scenarios (posting progress) and sweep batches through runBatch, the same task function the
-// Piscina workers run (src/sweep/task.ts), and the Benchmark tab's kernel suite.
-import { compileScenario } from "../core/compile.js";
+// scenarios (src/web/worker-run.ts, posting progress), sweep batches through runBatch, the same
+// task function the Piscina workers run (src/sweep/task.ts), and the Benchmark tab's kernel suite.
 import { createEngineFrom, type Engine } from "../core/engine.js";
-import { parseScenario } from "../core/scenario.js";
 import type { SweepPlan } from "../sweep/spec.js";
 import { runBatch } from "../sweep/task.js";
-import { runChecksum } from "./checksum.js";
 import type { FromWorker, ToWorker, WireError } from "./protocol.js";
+import { runScenarioMessage } from "./worker-run.js";
 
 // A dedicated worker scope has the postMessage/onmessage pair of a Worker seen from outside.
 const scope = self as unknown as Worker;
@@ -35,29 +33,7 @@ scope.onmessage = async (event: MessageEvent<ToWorker>) => {
     if (!engine) throw new Error("worker used before init");
     const e = await engine;
     if (msg.type === "run") {
-      const problem = compileScenario(parseScenario(msg.scenario));
-      const geometry = { n: problem.n, dim: problem.dim, coords: problem.coords, cellWidth: problem.cellWidth, gridShape: problem.gridShape };
-      let last = 0;
-      let lastFrame = performance.now();
-      const result = e.run(msg.scenario, {
-        ...msg.options,
-        onProgress: (done, total) => {
-          const t = performance.now();
-          if (t - last > 50 || done === total) {
-            last = t;
-            post({ type: "progress", id: msg.id, done, total });
-          }
-        },
-        // A few frames a second: drawing p_t costs the page more than computing it costs us.
-        onRecord: (metrics, p) => {
-          const t = performance.now();
-          if (t - lastFrame < 200) return;
-          lastFrame = t;
-          const frame = p();
-          scope.postMessage({ type: "frame", id: msg.id, generation: metrics.generation, p: frame, geometry } satisfies FromWorker, [frame.buffer]);
-        },
-      });
-      post({ type: "result", id: msg.id, result, geometry, p0: problem.p0, checksum: await runChecksum(result) });
+      await runScenarioMessage(e, msg, (m, transfer = []) => scope.postMessage(m, transfer));
     } else if (msg.type === "batch") {
       if (!plan || plan.sweep !== msg.sweep) plan = { sweep: msg.sweep, plan: msg.plan };
       post({ type: "rows", id: msg.id, results: runBatch(e, plan.plan, msg.cells) });
