@@ -26,8 +26,13 @@ export interface RunOptions {
   audit?: boolean;
   /** Called after every generation with (generations done, generations planned). */
   onProgress?: (done: number, total: number) => void;
-  /** Called at every recorded generation with its metrics; `p()` copies the distribution out (only when called). */
-  onRecord?: (metrics: Metrics, p: () => Float64Array) => void;
+  /**
+   * Called at every recorded generation with its metrics; `p()` copies the distribution out (only
+   * when called). For a learned generator (`retraining.model = "flow"`), `field(points, t)` gives
+   * the network's current velocity field v(x, t) at the points (x, or x and y interleaved), in
+   * the space's coordinates.
+   */
+  onRecord?: (metrics: Metrics, p: () => Float64Array, field?: (points: Float64Array, t: number) => Float64Array) => void;
   /**
    * Skip blocks of atoms whose mass is exactly 0 (default true). false runs every kernel dense;
    * the results have the same bits either way (benchmarks and tests compare the two).
@@ -366,7 +371,7 @@ function runProblem(state: EngineState, problem: Problem, options: RunOptions, s
     const { metrics, supOutside: sup } = metricsOf.measure({ p, flags: flagsP, generation: t, l1Step, massDefect });
     if (sup !== null) supOutside.push(sup);
     trajectory.push(metrics);
-    options.onRecord?.(metrics, () => kernels.read(p, n));
+    options.onRecord?.(metrics, () => kernels.read(p, n), retrainer?.fieldAt ? (points, time) => retrainer!.fieldAt!(points, time) : undefined);
   };
 
   const c = new Float64Array(m);
