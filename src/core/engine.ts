@@ -24,6 +24,13 @@ export interface RunOptions {
   nash?: boolean;
   /** Run the paper's two-group audit and check its predictions against the run. */
   audit?: boolean;
+  /**
+   * Finite-sample models: run the exact population update on the same scenario first and add
+   * `tvToExact`, the total variation distance between the two models' p_t, at every recorded
+   * generation. Holds the exact p_t of each recorded generation (at most
+   * MAX_REFERENCE_VALUES numbers in all).
+   */
+  tvToExact?: boolean;
   /** Called after every generation with (generations done, generations planned). */
   onProgress?: (done: number, total: number) => void;
   /**
@@ -285,9 +292,37 @@ function residentFor(state: EngineState, problem: Problem): Resident {
   return res;
 }
 
+/** The most numbers tvToExact keeps (the exact model's p at every recorded generation): 256 MiB. */
+export const MAX_REFERENCE_VALUES = 2 ** 25;
+
+/** The exact model's p_t at the generations a run with these options records, for tvToExact. */
+function exactReference(state: EngineState, problem: Problem, options: RunOptions): Map<number, Float64Array> {
+  const recordedCount = options.trajectory !== false ? Math.floor(problem.generations / problem.recordEvery) + 2 : (options.recordAt?.length ?? 0) + 2;
+  if (recordedCount * problem.n > MAX_REFERENCE_VALUES) {
+    throw new PlurisimError(
+      "MEMORY_LIMIT",
+      `tvToExact keeps the exact model's p at every recorded generation: about ${recordedCount} generations x ${problem.n} atoms is more than ${MAX_REFERENCE_VALUES} numbers; record fewer generations (a larger record.every)`,
+      { field: "record.every", value: problem.recordEvery },
+    );
+  }
+  const refs = new Map<number, Float64Array>();
+  const exact: Problem = { ...problem, retraining: { model: "exact" }, earlyStopTolerance: null, earlyStopNashGap: null, snapshots: [] };
+  runProblem(state, exact, { trajectory: options.trajectory, recordAt: options.recordAt, zeroBlocks: options.zeroBlocks, onRecord: (m, p) => refs.set(m.generation, p()) });
+  return refs;
+}
+
+/** Total variation distance (1/2) sum |a - b|, summed in atom order. */
+function totalVariation(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let x = 0; x < a.length; x++) s += Math.abs(a[x] - b[x]);
+  return s / 2;
+}
+
 function runProblem(state: EngineState, problem: Problem, options: RunOptions, scenario?: Scenario): RunResult {
   const started = now();
   const { kernels, info } = state;
+  // Run before this run lays out its own arrays (a nested run reuses the resident ones).
+  const exactRefs = options.tvToExact === true && problem.retraining.model !== "exact" ? exactReference(state, problem, options) : null;
   const { n, m, q, K, tau, lambda, generations: T } = problem;
   const wantNash = options.nash === true;
   const wantAudit = options.audit === true;
@@ -369,6 +404,8 @@ function runProblem(state: EngineState, problem: Problem, options: RunOptions, s
   const recorded = (gen: number) => gen === T || (keepAll ? gen % problem.recordEvery === 0 : recordAt.has(gen));
   const record = () => {
     const { metrics, supOutside: sup } = metricsOf.measure({ p, flags: flagsP, generation: t, l1Step, massDefect });
+    const ref = exactRefs?.get(t);
+    if (ref) metrics.tvToExact = totalVariation(kernels.read(p, n), ref);
     if (sup !== null) supOutside.push(sup);
     trajectory.push(metrics);
     options.onRecord?.(metrics, () => kernels.read(p, n), retrainer?.fieldAt ? (points, time) => retrainer!.fieldAt!(points, time) : undefined);

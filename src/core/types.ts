@@ -84,7 +84,7 @@ export const GROUP_METRICS = ["expectedReward", "rewardVariance", "logPartition"
 /** The scalar metrics of Metrics: the *ToNash ones come with the Nash solution, supportSize and lostBasins with finite-sample runs. */
 export const SCALAR_METRICS = [
   "nashWelfare", "nashGap", "entropy", "effectiveSupport", "outsideMass", "klFromInitial", "l1Step", "massDefect",
-  "tvToNash", "klToNash", "w1ToNash", "supportSize", "lostBasins",
+  "tvToNash", "klToNash", "w1ToNash", "supportSize", "lostBasins", "tvToExact",
 ] as const;
 
 /** Metrics at one generation; arrays are indexed by group. */
@@ -107,6 +107,8 @@ export interface Metrics {
   w1ToNash?: number;
   supportSize?: number;
   lostBasins?: number;
+  /** Finite-sample runs with tvToExact: total variation distance to the exact model's p_t. */
+  tvToExact?: number;
 }
 
 export interface NashSolution {
