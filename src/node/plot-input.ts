@@ -8,6 +8,7 @@ import { compileScenario } from "../core/compile.js";
 import type { FigureRow, Geometry, Landscape } from "../core/charts.js";
 import { PlurisimError } from "../core/errors.js";
 import { parseScenario } from "../core/scenario.js";
+import { sanitizeForTerminal } from "../core/text.js";
 import type { Row, RowMetrics, RunResult } from "../core/types.js";
 import type { ReplicatesResult } from "../core/engine.js";
 import { MAX_LINE_BYTES, MAX_RESULT_BYTES, readTextFile } from "./files.js";
@@ -23,13 +24,20 @@ export type PlotInput =
   | { kind: "sweep"; path: string; rows: Row[] }
   | { kind: "trajectories"; path: string; rows: FigureRow[] };
 
+// The messages quote file names, keys and JSON parse errors (which quote the text): shown with
+// control characters escaped.
 function bad(path: string, field: string, problem: string): never {
-  throw new PlurisimError("INVALID_SCENARIO", `${path}: ${field} ${problem}`, { field, value: path });
+  throw new PlurisimError("INVALID_SCENARIO", sanitizeForTerminal(`${path}: ${field} ${problem}`), { field, value: path });
 }
 
 /** A problem with a whole input file (field "input"). */
 function badFile(path: string, problem: string): never {
-  throw new PlurisimError("INVALID_SCENARIO", `${path} ${problem}`, { field: "input", value: path });
+  throw new PlurisimError("INVALID_SCENARIO", sanitizeForTerminal(`${path} ${problem}`), { field: "input", value: path });
+}
+
+/** An input that cannot be read (field "input"). */
+function unreadable(path: string, why: string): PlurisimError {
+  return new PlurisimError("FILE", sanitizeForTerminal(`cannot read ${path}: ${why}`), { field: "input", value: path });
 }
 
 /** Deepest nesting of arrays and objects a result or row may have (a valid one nests fewer than 10). */
@@ -168,7 +176,7 @@ async function eachLine(path: string, take: (line: string) => void): Promise<voi
     }
   } catch (err) {
     if (err instanceof PlurisimError) throw err;
-    throw new PlurisimError("FILE", `cannot read ${path}: ${(err as Error).message}`, { field: "input", value: path });
+    throw unreadable(path, (err as Error).message);
   } finally {
     stream.destroy();
   }
@@ -291,11 +299,11 @@ export async function readPlotInput(path: string, rowOptions: ReadRowsOptions = 
     let size: number;
     try {
       const s = await stat(path);
-      if (!s.isFile()) throw new PlurisimError("FILE", `cannot read ${path}: not a regular file`, { field: "input", value: path });
+      if (!s.isFile()) throw unreadable(path, "not a regular file");
       size = s.size;
     } catch (err) {
       if (err instanceof PlurisimError) throw err;
-      throw new PlurisimError("FILE", `cannot read ${path}: ${(err as Error).message}`, { field: "input", value: path });
+      throw unreadable(path, (err as Error).message);
     }
     if (path.endsWith(".trajectories.jsonl")) return { kind: "trajectories", path, rows: await readTrajectoryRows(path) };
     if (await looksLikeRows(path)) return { kind: "sweep", path, rows: await readSweepRows(path, rowOptions) };

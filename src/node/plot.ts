@@ -1,6 +1,8 @@
 // The `plot`, `compare`, `report` and `export` commands of the CLI. Reading inputs is
 // plot-input.ts, drawing is render.ts, the figures themselves are src/core (charts.ts,
-// sweep-figure.ts), the HTML is report.ts and Parquet is parquet.ts.
+// sweep-figure.ts), the HTML is report.ts and Parquet is parquet.ts. vega, resvg, the report and
+// the Parquet writer load when a command runs; the figure specs (specFor, synchronous) need the
+// result reader, which this file imports.
 import { Option, type Command } from "commander";
 import {
   compareSpec,
@@ -17,6 +19,7 @@ import {
   type PhaseOptions,
 } from "../core/charts.js";
 import { PlurisimError } from "../core/errors.js";
+import { sanitizeForTerminal } from "../core/text.js";
 import { AGGREGATES, type Aggregate, type WhereClause } from "../core/sweep-figure.js";
 import { geometryOfResult, readPlotInput, type PlotInput } from "./plot-input.js";
 import { checkOutPath, CHART_EXTENSIONS, REPORT_EXTENSIONS, writeChart } from "./render.js";
@@ -34,8 +37,14 @@ export interface PlotOptions extends Omit<PhaseOptions, "chart"> {
   logY?: boolean;
 }
 
+// The messages quote file names and flag values: shown with control characters escaped.
 function usage(field: string, message: string, value: unknown): never {
-  throw new PlurisimError("INVALID_SCENARIO", message, { field, value });
+  throw new PlurisimError("INVALID_SCENARIO", sanitizeForTerminal(message), { field, value });
+}
+
+/** The line a command prints on stderr for the file it wrote. */
+function wrote(path: string): void {
+  process.stderr.write(`wrote ${sanitizeForTerminal(path)}\n`);
 }
 
 /** The chart spec of an input: a run's figure (or one of its parts), replicates, or a sweep figure. */
@@ -108,7 +117,7 @@ export function registerPlotCommands(program: Command): void {
     checkOutPath(flags.out, CHART_EXTENSIONS);
     const data = await readPlotInput(input, { finalFields: [flags.metric ?? "basinMass"], whole: false });
     await writeChart(specFor(data, flags), flags.out);
-    process.stderr.write(`wrote ${flags.out}\n`);
+    wrote(flags.out);
   });
   program
     .command("compare")
@@ -120,7 +129,7 @@ export function registerPlotCommands(program: Command): void {
       checkOutPath(flags.out, CHART_EXTENSIONS);
       const runs = await readRuns(paths);
       await writeChart(compareSpec(runs, flags.title), flags.out);
-      process.stderr.write(`wrote ${flags.out}\n`);
+      wrote(flags.out);
     });
   addSweepOptions(
     program
@@ -136,7 +145,7 @@ export function registerPlotCommands(program: Command): void {
     const { out, title, chart, ...figure } = flags;
     if (chart !== undefined && chart !== "heatmap" && chart !== "line") usage("chart", `report --chart must be heatmap or line (got ${JSON.stringify(chart)})`, chart);
     await writeReportFromFiles(inputs, out, { title, metric: figure.metric, figure: { ...figure, chart } });
-    process.stderr.write(`wrote ${out}\n`);
+    wrote(out);
   });
   program
     .command("export")
@@ -144,9 +153,8 @@ export function registerPlotCommands(program: Command): void {
     .argument("<rows>", "rows file (JSONL) of a sweep")
     .requiredOption("--out <file>", "rows.parquet; trajectories go to <stem>.trajectories.parquet beside it")
     .action(async (rows: string, flags: { out: string }) => {
-      const { exportSweepParquet } = await import("./parquet.js");
-      const r = await exportSweepParquet(rows, flags.out);
-      process.stderr.write(`wrote ${r.rows} rows to ${flags.out}${r.trajectories ? `, ${r.trajectoryValues} trajectory values to ${r.trajectories}` : ""}\n`);
+      const [{ exportSweepParquet }, { reportParquet }] = await Promise.all([import("./parquet.js"), import("./sweep-cli.js")]);
+      reportParquet(await exportSweepParquet(rows, flags.out), flags.out);
     });
 }
 

@@ -1,4 +1,9 @@
-import { SingleBar } from "cli-progress";
+// cli-progress is required on first use (it is CommonJS, so synchronously): the CLI starts without it.
+import { createRequire } from "node:module";
+import type { SingleBar as Bar } from "cli-progress";
+import { sanitizeForTerminal } from "../core/text.js";
+
+const require = createRequire(import.meta.url);
 
 export interface Progress {
   update(done: number): void;
@@ -9,9 +14,11 @@ export interface Progress {
  * A progress display on stderr: a bar with the rate and time left when stderr is a terminal;
  * otherwise a plain line every few seconds (`lines`), or nothing at all.
  */
-export function createProgress(total: number, unit: string, opts: { lines?: boolean; force?: boolean } = {}): Progress {
+export function createProgress(total: number, label: string, opts: { lines?: boolean; force?: boolean } = {}): Progress {
   const stream = process.stderr;
+  const unit = sanitizeForTerminal(label);
   if (stream.isTTY || opts.force) {
+    const { SingleBar } = require("cli-progress") as { SingleBar: typeof Bar };
     // The bar's own ETA is NaN until it has two samples; the rate and time left are ours.
     const bar = new SingleBar({
       stream,

@@ -4,7 +4,7 @@ import { statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { TopLevelSpec } from "vega-lite";
 import type { ChartSpec } from "../core/charts.js";
-import { PlurisimError } from "../core/errors.js";
+import { formatValue, PlurisimError } from "../core/errors.js";
 import { writeFileAtomic } from "./files.js";
 
 /** SVG text of a Vega-Lite spec, rendered headless. */
@@ -39,7 +39,7 @@ export function checkOutPath(out: string, extensions: string[]): void {
   const lower = out.toLowerCase();
   if (!extensions.some((e) => lower.endsWith(e))) {
     const list = extensions.length === 2 ? `${extensions[0]} or ${extensions[1]}` : extensions.join(", ");
-    throw new PlurisimError("INVALID_SCENARIO", `--out must end in ${list} (got ${JSON.stringify(out)})`, { field: "out", value: out });
+    throw new PlurisimError("INVALID_SCENARIO", `--out must end in ${list} (got ${formatValue(out)})`, { field: "out", value: out });
   }
   const dir = dirname(resolve(out));
   let isDir = false;
@@ -49,7 +49,7 @@ export function checkOutPath(out: string, extensions: string[]): void {
     isDir = false;
   }
   if (!isDir) {
-    throw new PlurisimError("FILE", `--out ${JSON.stringify(out)}: the directory ${JSON.stringify(dir)} does not exist or is not a directory (create it first)`, { field: "out", value: out });
+    throw new PlurisimError("FILE", `--out ${formatValue(out)}: the directory ${formatValue(dir)} does not exist or is not a directory (create it first)`, { field: "out", value: out });
   }
 }
 

@@ -2,6 +2,7 @@
 // shard's slice, the threads it would use, and an estimated time from a short calibration (a
 // few cells of the slice run on the main thread, spread over it since cost varies with the
 // parameters: K, the grid size, the generations).
+import { sanitizeForTerminal } from "../core/text.js";
 import { shardCells, type SweepPlan } from "../sweep/spec.js";
 import { runCell } from "../sweep/task.js";
 import { createEngine } from "./index.js";
@@ -57,12 +58,12 @@ export async function sweepDryRun(
   };
 }
 
-/** The dry run as the lines `sweep --dry-run` prints. */
+/** The dry run as the lines `sweep --dry-run` prints (the sweep's name and paths with control characters escaped). */
 export function formatDryRun(d: SweepDryRun): string {
-  const factors = [...d.factors.map((f) => `${f.length} (${f.paths.join(", ")})`), ...(d.replicates > 1 ? [`${d.replicates} replicates`] : [])];
+  const factors = [...d.factors.map((f) => `${f.length} (${f.paths.map(sanitizeForTerminal).join(", ")})`), ...(d.replicates > 1 ? [`${d.replicates} replicates`] : [])];
   const ms = d.calibration.msPerCell.map((t) => t.toFixed(1)).join(", ");
   return [
-    `sweep ${d.name}: ${d.total} cells = ${factors.join(" x ") || "1"}`,
+    `sweep ${sanitizeForTerminal(d.name)}: ${d.total} cells = ${factors.join(" x ") || "1"}`,
     d.shard.count > 1 ? `shard ${d.shard.index}/${d.shard.count}: ${d.shard.cells} cells (every cell c with c mod ${d.shard.count} = ${d.shard.index})` : `one shard: all ${d.shard.cells} cells (split with --shard i/n)`,
     `workers: ${d.workers === 0 ? "the main thread" : d.workers}`,
     `calibration: cells ${d.calibration.cells.join(", ")} took ${ms} ms each${d.calibration.failed ? ` (${d.calibration.failed} failed: see the rows when it runs)` : ""}`,

@@ -17,15 +17,15 @@ import { csvLine, flattenRow } from "../core/csv.js";
 import { PlurisimError } from "../core/errors.js";
 import { toJson } from "../core/json.js";
 import { sha256Hex } from "../core/sha256.js";
+import { sanitizeForTerminal } from "../core/text.js";
 import { VERSION } from "../core/version.js";
 import type { WasmSource } from "../core/engine.js";
 import { canonicalJson, shardCells, type SweepPlan } from "../sweep/spec.js";
 import { errorRow, type CellResult, type Row } from "../sweep/task.js";
 import { checkOutputTarget, ensureParentDir, fileError, MAX_LINE_BYTES, MAX_RESULT_BYTES, openAtomic, readTextFile, writeAll, writeFileAtomic } from "./files.js";
 import { lockOutput, type OutputLock } from "./lock.js";
-import { loadWasmSource } from "./index.js";
 import { OrderedWriter } from "./ordered-writer.js";
-import { capWorkers, createSweepPool, type SweepPool } from "./pool.js";
+import type { SweepPool } from "./pool.js";
 import { createProgress, type Progress } from "./progress.js";
 
 export interface SweepRunOptions {
@@ -133,12 +133,13 @@ export interface QueueWhere {
 /** The manifest's format tag; a reader refuses any other. */
 export const MANIFEST_FORMAT = "plurisim-sweep-manifest/1";
 
+// The messages quote paths, names and lines of the files read: shown with control characters escaped.
 function usage(field: string, message: string, value?: unknown): PlurisimError {
-  return new PlurisimError("INVALID_SWEEP", message, { field, value });
+  return new PlurisimError("INVALID_SWEEP", sanitizeForTerminal(message), { field, value });
 }
 
 function lineTooLong(path: string): PlurisimError {
-  return new PlurisimError("FILE", `${path} has a line longer than ${MAX_LINE_BYTES / 2 ** 20} MiB: it is not a sweep rows file`, { field: "file", value: path });
+  return new PlurisimError("FILE", `${sanitizeForTerminal(path)} has a line longer than ${MAX_LINE_BYTES / 2 ** 20} MiB: it is not a sweep rows file`, { field: "file", value: path });
 }
 
 /**
@@ -377,6 +378,8 @@ async function runLocked(options: SweepRunOptions): Promise<SweepOutcome> {
   const paths = sweepPaths(options.out, csvPath);
   const keepTrajectories = plan.keep.trajectory;
   checkTargets(paths, keepTrajectories, Boolean(options.csv));
+  // The engine and the thread pool load here, not with this file (the Parquet export reads rows through it).
+  const [{ loadWasmSource }, { capWorkers, createSweepPool }] = await Promise.all([import("./index.js"), import("./pool.js")]);
   const wasm = options.wasm ?? (await loadWasmSource());
   const hash = await planHash(plan);
   const slice = shardCells(plan.total, shard.index, shard.count);
@@ -615,6 +618,38 @@ function truncate(path: string, bytes: number): void {
 /** The row flattening of the CSV (src/core/csv.ts, shared with the page), for the Parquet writer. */
 export { flattenRow };
 
+/**
+ * Writes `target` whole, line by line, through a temporary beside it (files.ts openAtomic): `fill`
+ * hands each line to `line`, and they are written in batches. The file is put in place when
+ * `fill` resolves; the temporary is removed when it throws, or when the process exits first (a
+ * second stop signal exits at once). `onText` sees every piece written (merge hashes the rows).
+ */
+export async function writeLinesAtomic(target: string, field: string, fill: (line: (text: string) => void) => Promise<void>, onText?: (text: string) => void): Promise<void> {
+  const file = openAtomic(target, field);
+  const removeOnExit = () => file.abort();
+  process.on("exit", removeOnExit);
+  let lines: string[] = [];
+  const flush = () => {
+    const text = lines.join("\n") + "\n";
+    lines = [];
+    file.write(text);
+    onText?.(text);
+  };
+  try {
+    await fill((text) => {
+      lines.push(text);
+      if (lines.length >= 1000) flush();
+    });
+    if (lines.length) flush();
+    file.commit();
+  } catch (e) {
+    file.abort();
+    throw e;
+  } finally {
+    process.off("exit", removeOnExit);
+  }
+}
+
 /** Writes the CSV of a rows file (atomically, streamed): one header (the union of columns, in order of first appearance), one line per row. */
 export async function writeCsv(rowsPath: string, csvPath: string): Promise<void> {
   const columns = new Map<string, number>();
@@ -622,26 +657,15 @@ export async function writeCsv(rowsPath: string, csvPath: string): Promise<void>
     for (const k of flattenRow(JSON.parse(line)).keys()) if (!columns.has(k)) columns.set(k, columns.size);
     return true;
   });
-  const file = openAtomic(csvPath, "--csv");
-  try {
-    const keys = [...columns.keys()];
-    file.write(csvLine(keys) + "\n");
-    let lines: string[] = [];
+  const keys = [...columns.keys()];
+  await writeLinesAtomic(csvPath, "--csv", async (put) => {
+    put(csvLine(keys));
     await scanLines(rowsPath, (line) => {
       const flat = flattenRow(JSON.parse(line));
-      lines.push(csvLine(keys.map((k) => flat.get(k))));
-      if (lines.length >= 1000) {
-        file.write(lines.join("\n") + "\n");
-        lines = [];
-      }
+      put(csvLine(keys.map((k) => flat.get(k))));
       return true;
     });
-    if (lines.length) file.write(lines.join("\n") + "\n");
-    file.commit();
-  } catch (e) {
-    file.abort();
-    throw e;
-  }
+  });
 }
 
 /** Reads every row of a rows file (for summaries and tests). */

@@ -3,12 +3,14 @@
 // CLI, which prints `plurisim: error [CODE]: ...` and exits 2 (a bad URL, conflicting options) or
 // 1 (the server: unreachable, refused, lost). A stop signal is honoured at every stage: while
 // connecting it ends the command at once; later it stops the work within a bounded grace period.
+//
+// Loading this file is cheap (the CLI loads it at start-up to register `worker`): the engine,
+// the thread pool, BullMQ and ioredis are imported inside the commands that use them.
 import { Command, Option } from "commander";
+import { formatValue } from "../../core/errors.js";
+import { sanitizeForTerminal } from "../../core/text.js";
 import type { SweepPlan } from "../../sweep/spec.js";
-import { loadWasmSource } from "../index.js";
 import { intOption } from "../options.js";
-import { defaultWorkers } from "../pool.js";
-import { planHash } from "../sweep-run.js";
 import { describeTarget, parseQueueUrl, queueError } from "./target.js";
 import { DEFAULT_PREFIX, DEFAULT_QUEUE, GRACE_MS, type QueueNames } from "./jobs.js";
 import type { QueueSubmission } from "./submit.js";
@@ -45,7 +47,7 @@ function giveUpMsFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefin
   const text = env.PLURISIM_QUEUE_GIVE_UP_MS;
   if (text === undefined || text === "") return undefined;
   const ms = Number(text);
-  if (!Number.isSafeInteger(ms) || ms < 100) throw queueError("QUEUE_URL", `PLURISIM_QUEUE_GIVE_UP_MS must be an integer >= 100 (milliseconds; got ${JSON.stringify(text)})`);
+  if (!Number.isSafeInteger(ms) || ms < 100) throw queueError("QUEUE_URL", `PLURISIM_QUEUE_GIVE_UP_MS must be an integer >= 100 (milliseconds; got ${formatValue(text)})`);
   return ms;
 }
 
@@ -79,7 +81,12 @@ export async function submitFromCli(plan: SweepPlan, flags: QueueSweepFlags, sig
   const names = namesOf(flags);
   const opened = async () => {
     // BullMQ and ioredis load only here: every other command starts without them.
-    const [{ probe, ProbeAborted }, { submitSweep }] = await Promise.all([import("./connection.js"), import("./submit.js")]);
+    const [{ probe, ProbeAborted }, { submitSweep }, { loadWasmSource }, { planHash }] = await Promise.all([
+      import("./connection.js"),
+      import("./submit.js"),
+      import("../index.js"),
+      import("../sweep-run.js"),
+    ]);
     try {
       await probe(target, { signal });
     } catch (e) {
@@ -97,7 +104,7 @@ export async function submitFromCli(plan: SweepPlan, flags: QueueSweepFlags, sig
       batch: flags.batch,
       attempts: flags.attempts,
       giveUpMs,
-      log: (line) => void process.stderr.write(`${line}; start workers with: ${workerCommandLine}\n`),
+      log: (line) => void process.stderr.write(`${sanitizeForTerminal(line)}; start workers with: ${sanitizeForTerminal(workerCommandLine)}\n`),
     });
   };
   const sub = await unlessAborted(opened(), signal);
@@ -127,7 +134,8 @@ interface WorkerFlags {
 class StoppedBeforeStart extends Error {}
 
 async function workerCommand(flags: WorkerFlags): Promise<void> {
-  const log = flags.quiet ? () => {} : (line: string) => void process.stderr.write(`${line}\n`);
+  // Log lines carry sweep names, queue names and workers' error messages: shown with control characters escaped.
+  const log = flags.quiet ? () => {} : (line: string) => void process.stderr.write(`${sanitizeForTerminal(line)}\n`);
   const controller = new AbortController();
   let signalName: NodeJS.Signals | null = null;
   const graceMs = flags.graceMs ?? GRACE_MS;
@@ -144,7 +152,7 @@ async function workerCommand(flags: WorkerFlags): Promise<void> {
   let exitCode = 0;
   try {
     const target = parseQueueUrl(flags.queue);
-    const [{ probe, ProbeAborted }, { runQueueWorker }] = await Promise.all([import("./connection.js"), import("./worker.js")]);
+    const [{ probe, ProbeAborted }, { runQueueWorker }, { defaultWorkers }] = await Promise.all([import("./connection.js"), import("./worker.js"), import("../pool.js")]);
     try {
       await probe(target, { signal: controller.signal });
     } catch (e) {
