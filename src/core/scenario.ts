@@ -4,7 +4,7 @@
 // docs/scenario.md documents every field.
 
 import * as z from "zod";
-import { PlurisimError, formatPath, formatValue, invalidField } from "./errors.js";
+import { PlurisimError, formatPath, invalidField } from "./errors.js";
 import { compileFormula, type FormulaVar } from "./formula.js";
 import { checkJsonDocument } from "./json.js";
 import {
@@ -20,6 +20,7 @@ import {
   MAX_SEED,
   MAX_SNAPSHOTS,
 } from "./limits.js";
+import { defaultProblem, issueToError } from "./zod-issues.js";
 
 /** Masses and weights must sum to 1 within this tolerance unless `normalize` is true. */
 export const SUM_TOLERANCE = 1e-9;
@@ -324,115 +325,6 @@ function copyChecked(value: unknown, path: (string | number)[], seen: Set<object
   return out;
 }
 
-function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
-  let v: unknown = root;
-  for (const key of path) {
-    if (v === null || typeof v !== "object") return undefined;
-    v = (v as Record<PropertyKey, unknown>)[key];
-  }
-  return v;
-}
-
-// The object schema reached by following `path` through `schema` for this input, to list the
-// known keys when a key is unknown.
-function objectKeysAt(schema: z.ZodType, input: unknown, path: ReadonlyArray<PropertyKey>): string[] | null {
-  let s: any = schema;
-  let v: unknown = input;
-  let i = 0;
-  for (let guard = 0; guard < 200; guard++) {
-    const def = s?._zod?.def;
-    if (!def) return null;
-    if (def.type === "default" || def.type === "prefault" || def.type === "optional" || def.type === "nullable") {
-      s = def.innerType;
-      continue;
-    }
-    if (def.type === "union") {
-      const disc = def.discriminator as string | undefined;
-      const tag = disc ? (v as Record<string, unknown> | undefined)?.[disc] : undefined;
-      const match = (def.options as any[]).find((o) => {
-        const sh = o?._zod?.def?.shape;
-        if (disc && sh) return sh[disc]?._zod?.def?.values?.includes(tag);
-        return o?._zod?.def?.type === "object" || o?._zod?.def?.type === "array";
-      });
-      if (!match) return null;
-      s = match;
-      continue;
-    }
-    if (i === path.length) return def.type === "object" ? Object.keys(def.shape) : null;
-    const key = path[i++];
-    if (def.type === "object") s = def.shape[key as string];
-    else if (def.type === "array") s = def.element;
-    else if (def.type === "tuple") s = def.items[key as number];
-    else return null;
-    v = (v as Record<PropertyKey, unknown> | undefined)?.[key];
-  }
-  return null;
-}
-
-const EXPECTED: Record<string, string> = {
-  number: "must be a number",
-  int: "must be an integer",
-  string: "must be a string",
-  boolean: "must be true or false",
-  object: "must be an object",
-  array: "must be an array",
-  tuple: "must be an array",
-};
-
-function isCustomMessage(message: string): boolean {
-  return /^(must|is|has) /.test(message);
-}
-
-/** Turns the first zod issue into a PlurisimError naming the field and the value. */
-function issueToError(issue: z.core.$ZodIssue, input: unknown): PlurisimError {
-  const path = issue.path;
-  const field = formatPath(path);
-  const value = valueAt(input, path);
-  switch (issue.code) {
-    case "unrecognized_keys": {
-      const key = issue.keys[0];
-      const keyField = formatPath([...path, key]);
-      const known = objectKeysAt(scenarioSchema, input, path);
-      const list = known ? `; known fields here: ${known.join(", ")}` : "";
-      return new PlurisimError("INVALID_SCENARIO", `${keyField} is not a known field${list} (got ${formatValue(valueAt(input, [...path, key]))})`, {
-        field: keyField,
-        value: valueAt(input, [...path, key]),
-      });
-    }
-    case "invalid_union": {
-      if ((issue as { note?: string }).note === "No matching discriminator") {
-        const disc = (issue as { discriminator?: string }).discriminator;
-        const options = (issue as { options?: unknown[] }).options ?? [];
-        const at = formatPath(disc && path[path.length - 1] !== disc ? [...path, disc] : path);
-        const got = disc && path[path.length - 1] !== disc ? valueAt(input, [...path, disc]) : value;
-        const text = got === undefined ? "is required" : `must be one of ${options.map((o) => JSON.stringify(o)).join(", ")}`;
-        return invalidField(at, text, got);
-      }
-      if (isCustomMessage(issue.message)) return invalidField(field, issue.message, value);
-      return invalidField(field, "has an invalid value", value);
-    }
-    case "invalid_type": {
-      if (value === undefined) return invalidField(field, "is required", value);
-      if (isCustomMessage(issue.message)) return invalidField(field, issue.message, value);
-      return invalidField(field, EXPECTED[issue.expected] ?? `must be of type ${issue.expected}`, value);
-    }
-    case "invalid_value":
-      if (isCustomMessage(issue.message)) return invalidField(field, issue.message, value);
-      return invalidField(field, `must be ${issue.values.length === 1 ? "" : "one of "}${issue.values.map((v) => JSON.stringify(v)).join(", ")}`, value);
-    case "too_small":
-    case "too_big": {
-      if (isCustomMessage(issue.message)) return invalidField(field, issue.message, value);
-      const bound = issue.code === "too_small" ? issue.minimum : issue.maximum;
-      const op = issue.code === "too_small" ? (issue.inclusive ? ">=" : ">") : issue.inclusive ? "<=" : "<";
-      if (issue.origin === "array") return invalidField(field, `must have ${issue.code === "too_small" ? "at least" : "at most"} ${bound} entries`, value);
-      if (issue.origin === "string") return invalidField(field, `must have ${op} ${bound} characters`, value);
-      return invalidField(field, `must be ${op} ${bound}`, value);
-    }
-    default:
-      return invalidField(field, isCustomMessage(issue.message) ? issue.message : issue.message.toLowerCase(), value);
-  }
-}
-
 function sum(values: readonly number[]): number {
   let s = 0;
   for (const v of values) s += v;
@@ -559,8 +451,9 @@ export function parseScenario(input: unknown): Scenario {
   if (copy === null || typeof copy !== "object" || Array.isArray(copy)) {
     throw invalidField("", "must be a JSON object", input);
   }
-  const parsed = scenarioSchema.safeParse(copy);
-  if (!parsed.success) throw issueToError(parsed.error.issues[0], copy);
+  // Problems the schema words itself keep its text; the others take defaultProblem's.
+  const parsed = scenarioSchema.safeParse(copy, { error: defaultProblem });
+  if (!parsed.success) throw issueToError(parsed.error.issues[0], copy, { code: "INVALID_SCENARIO", schema: scenarioSchema });
   const s = parsed.data;
   const { space } = s;
   const normalize = s.normalize;

@@ -1,9 +1,13 @@
 // Writes the scenario JSON Schema, generated from the zod validator, to schema/scenario.schema.json
-// (npm run build:schema). Usage: node dist/src/node/write-schema.js [output path]
+// and the sweep file's to schema/sweep.schema.json (npm run build:schema).
+// Usage: node dist/src/node/write-schema.js [scenario schema path]
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { toJson } from "../core/json.js";
 import { scenarioJsonSchema } from "../core/scenario.js";
+import { sweepJsonSchema } from "../sweep/spec.js";
+import { writeFileAtomic } from "./files.js";
 
 /** The package root: two levels above src/node, three above dist/src/node. */
 function packageRoot(): string {
@@ -20,9 +24,16 @@ export async function writeSchema(path = resolve(packageRoot(), "schema", "scena
   return path;
 }
 
+/** Writes the sweep file's schema to `path` (default schema/sweep.schema.json in the package) and returns the path. */
+export async function writeSweepSchema(path = resolve(packageRoot(), "schema", "sweep.schema.json")): Promise<string> {
+  await writeFileAtomic(path, toJson(sweepJsonSchema(), 2) + "\n", "schema");
+  return path;
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  writeSchema(process.argv[2] ? resolve(process.argv[2]) : undefined).then(
-    (path) => process.stderr.write(`wrote ${path}\n`),
+  const written = process.argv[2] ? writeSchema(resolve(process.argv[2])).then((p) => [p]) : writeSchema().then(async (p) => [p, await writeSweepSchema()]);
+  written.then(
+    (paths) => process.stderr.write(paths.map((p) => `wrote ${p}\n`).join("")),
     (e: unknown) => {
       process.stderr.write(`write-schema: ${(e as Error).message}\n`);
       process.exit(1);

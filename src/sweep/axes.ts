@@ -1,4 +1,7 @@
-// Axis value lists: a plain list, a linspace, a logspace or an integer range (runs anywhere).
+// Axis value lists: a plain list, a linspace, a logspace or an integer range (runs anywhere). The
+// zod schema of an axis is part of the sweep file's schema (src/sweep/spec.ts); expandAxis turns a
+// validated axis into its values and checks what a schema cannot (counts, empty ranges).
+import * as z from "zod";
 import { dmath } from "../core/detmath.js";
 import { formatValue, PlurisimError } from "../core/errors.js";
 
@@ -9,17 +12,59 @@ function bad(field: string, problem: string, value: unknown): never {
   throw new PlurisimError("INVALID_SWEEP", `${field} ${problem} (got ${formatValue(value)})`, { field, value });
 }
 
-function finite(v: unknown): v is number {
-  return typeof v === "number" && Number.isFinite(v);
-}
+const AXIS_FORMS = 'must be a list of values or one of {"linspace": [a, b, n]}, {"logspace": [a, b, n]}, {"range": [start, stop, step]}';
+
+/** [start, stop, count] of a linspace or logspace. */
+const spaced = (description: string) =>
+  z
+    .tuple(
+      [
+        z.number({ error: "(start) must be a finite number" }),
+        z.number({ error: "(stop) must be a finite number" }),
+        z.int({ error: "(count) must be a non-negative integer" }).min(0, { error: "(count) must be a non-negative integer" }),
+      ],
+      { error: (issue) => (issue.code === "invalid_type" ? "must be a list of numbers" : "must be [start, stop, count]") },
+    )
+    .meta({ description });
+
+const RANGE_SHAPE = "must be [start, stop] or [start, stop, step]";
+const range = z
+  .array(z.int({ error: "must be an integer" }), { error: "must be a list of numbers" })
+  .min(2, { error: RANGE_SHAPE })
+  .max(3, { error: RANGE_SHAPE })
+  .meta({ description: "Integers from start up to but excluding stop, as Python's range; step defaults to 1 and may be negative." });
 
 /**
- * The values of one axis: a non-empty list, `{ "linspace": [a, b, n] }` (n points from a to b
- * inclusive, numpy's formula a + k (b - a)/(n - 1), the last exactly b), `{ "logspace": [a, b, n] }`
- * (10^ of a linspace, as numpy), or `{ "range": [start, stop, step?] }` (integers from start up to
- * but excluding stop, as Python's range; step defaults to 1 and may be negative).
+ * One axis: a non-empty list of values, `{ "linspace": [a, b, n] }` (n points from a to b
+ * inclusive), `{ "logspace": [a, b, n] }` (10^ of a linspace) or `{ "range": [start, stop, step?] }`.
  */
-export function expandAxis(spec: unknown, field: string): unknown[] {
+export const axisSchema = z.union(
+  [
+    z.array(z.unknown(), { error: AXIS_FORMS }).min(1, { error: "is an empty axis: give at least one value" }).meta({ description: "The values, in order." }),
+    z
+      .strictObject(
+        {
+          linspace: spaced("n points from a to b inclusive (numpy's linspace; the last is exactly b).").optional(),
+          logspace: spaced("10^ of a linspace from a to b (numpy's logspace).").optional(),
+          range: range.optional(),
+        },
+        { error: AXIS_FORMS },
+      )
+      .refine((o) => Object.keys(o).length === 1, { error: AXIS_FORMS })
+      .meta({ minProperties: 1, maxProperties: 1 }),
+  ],
+  { error: AXIS_FORMS },
+);
+
+/** A validated axis. */
+export type AxisSpec = z.output<typeof axisSchema>;
+
+/**
+ * The values of a validated axis. A linspace follows numpy's formula a + k (b - a)/(n - 1), the
+ * last exactly b; a range is Python's. Throws INVALID_SWEEP for an axis with no value or more
+ * than MAX_AXIS_VALUES, a zero step, and (from code that builds axes itself) non-finite numbers.
+ */
+export function expandAxis(spec: AxisSpec, field: string): unknown[] {
   if (Array.isArray(spec)) {
     if (spec.length === 0) bad(field, "is an empty axis: give at least one value", spec);
     spec.forEach((v, i) => {
@@ -28,37 +73,22 @@ export function expandAxis(spec: unknown, field: string): unknown[] {
     });
     return spec;
   }
-  if (spec === null || typeof spec !== "object") {
-    bad(field, 'must be a list of values or one of {"linspace": [a, b, n]}, {"logspace": [a, b, n]}, {"range": [start, stop, step]}', spec);
-  }
-  const keys = Object.keys(spec);
-  if (keys.length !== 1 || !["linspace", "logspace", "range"].includes(keys[0])) {
-    bad(field, 'must be a list of values or one of {"linspace": [a, b, n]}, {"logspace": [a, b, n]}, {"range": [start, stop, step]}', spec);
-  }
-  const kind = keys[0];
-  const args = (spec as Record<string, unknown>)[kind];
-  const f = `${field}.${kind}`;
-  if (!Array.isArray(args)) bad(f, "must be a list of numbers", args);
-  if (kind === "range") {
-    if (args.length < 2 || args.length > 3) bad(f, "must be [start, stop] or [start, stop, step]", args);
-    args.forEach((v, i) => {
-      if (!Number.isSafeInteger(v)) bad(`${f}[${i}]`, "must be an integer", v);
-    });
-    const [start, stop, step = 1] = args as number[];
+  if (spec.range) {
+    const f = `${field}.range`;
+    const [start, stop, step = 1] = spec.range;
     if (step === 0) bad(`${f}[2]`, "(step) must not be 0", step);
     const count = Math.max(0, Math.ceil((stop - start) / step));
-    if (count === 0) bad(f, "is an empty axis: the range holds no integer", args);
-    if (count > MAX_AXIS_VALUES) bad(f, `expands to ${count} values, over the limit of ${MAX_AXIS_VALUES} per axis`, args);
+    if (count === 0) bad(f, "is an empty axis: the range holds no integer", spec.range);
+    if (count > MAX_AXIS_VALUES) bad(f, `expands to ${count} values, over the limit of ${MAX_AXIS_VALUES} per axis`, spec.range);
     return Array.from({ length: count }, (_, k) => start + k * step);
   }
-  if (args.length !== 3) bad(f, "must be [start, stop, count]", args);
-  const [a, b, n] = args as unknown[];
-  if (!finite(a)) bad(`${f}[0]`, "(start) must be a finite number", a);
-  if (!finite(b)) bad(`${f}[1]`, "(stop) must be a finite number", b);
-  if (!Number.isSafeInteger(n) || (n as number) < 0) bad(`${f}[2]`, "(count) must be a non-negative integer", n);
-  const count = n as number;
+  const kind = spec.linspace ? "linspace" : "logspace";
+  const args = spec.linspace ?? spec.logspace;
+  if (!args) bad(field, AXIS_FORMS, spec);
+  const f = `${field}.${kind}`;
+  const [a, b, count] = args;
   if (count === 0) bad(f, "is an empty axis: count is 0", args);
-  if (count > MAX_AXIS_VALUES) bad(`${f}[2]`, `(count) is over the limit of ${MAX_AXIS_VALUES} per axis`, n);
+  if (count > MAX_AXIS_VALUES) bad(`${f}[2]`, `(count) is over the limit of ${MAX_AXIS_VALUES} per axis`, count);
   const step = count > 1 ? (b - a) / (count - 1) : 0;
   const lin = Array.from({ length: count }, (_, k) => (k === count - 1 && count > 1 ? b : a + k * step));
   return kind === "linspace" ? lin : lin.map((e) => dmath.pow(10, e));

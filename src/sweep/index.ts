@@ -1,9 +1,10 @@
 // The sweep room (runs anywhere): spec parsing and validation, cell expansion and seeds, the
 // batch task shared by Node's Piscina workers and the browser's Web Workers, merge and presets.
-export { parseSweep, cellAt, cellIndices, canonicalJson, shardCells, MAX_CELLS, MAX_CELLS_FORCED, METRIC_NAMES } from "./spec.js";
+export { parseSweep, sweepJsonSchema, cellAt, cellIndices, canonicalJson, shardCells, MAX_CELLS, MAX_CELLS_FORCED, METRIC_NAMES } from "./spec.js";
 export type { SweepPlan, Keep, Dim, Cell, ParseSweepOptions } from "./spec.js";
 export { cellSeed } from "./seed.js";
 export { expandAxis } from "./axes.js";
+export type { AxisSpec } from "./axes.js";
 export { parsePath, getPath, setPath } from "./paths.js";
 export { runBatch, runCell, errorRow } from "./task.js";
 export type { Row, OkRow, ErrorRow, CellResult, BatchHooks } from "./task.js";

@@ -1,15 +1,19 @@
 // A sweep file: a base scenario, axes (a cartesian product), zips (axes that move together),
 // derived parameters (formulas of the others), replicates, a seed and what to keep per cell.
-// parseSweep validates it up front and returns a plan: a plain JSON object that every worker
-// (Piscina thread or Web Worker) can expand cell by cell. Runs anywhere (no `node:` imports).
+// Its zod schema is the single source of the validation and of the JSON Schema that ships as
+// schema/sweep.schema.json. parseSweep validates a file up front and returns a plan: a plain JSON
+// object that every worker (Piscina thread or Web Worker) can expand cell by cell. Runs anywhere
+// (no `node:` imports).
+import * as z from "zod";
 import { GROUP_METRICS, SCALAR_METRICS } from "../core/types.js";
 import { formatPath, formatValue, isPlurisimError, PlurisimError } from "../core/errors.js";
 import { evaluateExpression, parseExpression, type FormulaNode } from "../core/formula.js";
 import { checkJsonDocument } from "../core/json.js";
 import { MAX_NAME_LENGTH, MAX_SNAPSHOTS } from "../core/limits.js";
 import { presetScenario } from "../core/presets.js";
-import { parseScenario } from "../core/scenario.js";
-import { expandAxis } from "./axes.js";
+import { parseScenario, scenarioSchema } from "../core/scenario.js";
+import { defaultProblem, issueToError, schemaAt } from "../core/zod-issues.js";
+import { axisSchema, expandAxis } from "./axes.js";
 import { getPath, parsePath, setPath, type PathKey } from "./paths.js";
 import { cellSeed } from "./seed.js";
 
@@ -75,47 +79,128 @@ export interface ParseSweepOptions {
   name?: string;
 }
 
-const TOP_KEYS = ["base", "axes", "zip", "derived", "replicates", "seed", "keep", "name", "description", "summary", "$schema"];
-const KEEP_KEYS = ["final", "generations", "trajectory", "metrics", "nash", "audit", "dynamics"];
-
 function bad(field: string, problem: string, value: unknown): never {
   throw new PlurisimError("INVALID_SWEEP", `${field} ${problem} (got ${formatValue(value)})`, { field, value });
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 
-function checkKeys(obj: Record<string, unknown>, allowed: string[], where: string): void {
-  for (const k of Object.keys(obj)) {
-    if (!allowed.includes(k)) bad(formatPath(where === "" ? [k] : [...where.split("."), k]), `is not a known field; known fields: ${allowed.filter((a) => a !== "$schema").join(", ")}`, obj[k]);
-  }
+const flag = (description: string) => z.boolean({ error: "must be true or false" }).optional().meta({ description });
+const GENERATION = "must be a non-negative integer";
+const METRICS = "must be a non-empty list of metric names";
+
+const keepSchema = z
+  .strictObject(
+    {
+      final: flag("Metrics of the last generation under `final` (default true)."),
+      generations: z
+        .array(z.int({ error: GENERATION }).min(0, { error: GENERATION }), { error: "must be a list of generations" })
+        .max(MAX_SNAPSHOTS, { error: `must list at most ${MAX_SNAPSHOTS} generations` })
+        .optional()
+        .meta({ description: "Generations whose metrics go under `at[\"<t>\"]` (null where the run stopped before)." }),
+      trajectory: flag("Whole trajectories, written to their own file (one line per cell)."),
+      metrics: z
+        .array(z.enum(METRIC_NAMES, { error: `is not a metric; the metrics are: ${METRIC_NAMES.join(", ")}` }), { error: METRICS })
+        .min(1, { error: METRICS })
+        .optional()
+        .meta({ description: "Metric names to keep (default: all)." }),
+      nash: flag("Solve the Nash problem per cell: the *ToNash metrics and `nash` {welfare, gap, basinMass, outsideMass}."),
+      audit: flag("Run the paper's audit per cell: `audit` {interval, kappa, qWindow, held}."),
+      dynamics: flag("false: no dynamics, each cell only solves the Nash problem (needs nash)."),
+    },
+    { error: 'must be an object such as {"final": true}' },
+  )
+  .meta({ description: "What each result row keeps." });
+
+const NAME = `must have between 1 and ${MAX_NAME_LENGTH} characters`;
+// A sweep's name names its output files (out/<name>.jsonl): it must stay one plain file name.
+const PLAIN_NAME = /^(?!\.\.?$)[^\u0000-\u001f\u007f-\u009f/\\]*$/;
+const ZIP_GROUP = "must be a non-empty object mapping parameter paths to values";
+const FORMULA = 'must be a formula such as "1 - groups[0].weight"';
+const SEED = "must be an integer in [0, 2^32)";
+
+/** The sweep document's schema around a schema of its base (see sweepSchema and sweepJsonSchema). */
+function sweepDocument<Base extends z.ZodType>(base: Base) {
+  return z
+    .strictObject(
+      {
+        $schema: z.string().optional().meta({ description: "JSON Schema reference for editors; ignored." }),
+        base,
+        axes: z
+          .record(z.string(), axisSchema, { error: "must be an object mapping parameter paths to values" })
+          .optional()
+          .meta({ description: "Parameter paths (e.g. groups[0].weight, curation.K) and their values: the grid is their cartesian product." }),
+        zip: z
+          .array(z.record(z.string(), axisSchema, { error: ZIP_GROUP }).refine((group) => Object.keys(group).length > 0, { error: ZIP_GROUP }).meta({ minProperties: 1 }), {
+            error: "must be a list of objects, each mapping paths to equally long value lists",
+          })
+          .optional()
+          .meta({ description: "Groups of paths whose values move together (one dimension per group)." }),
+        derived: z
+          .record(z.string(), z.string({ error: FORMULA }).regex(/\S/, { error: FORMULA }), { error: "must be an object mapping parameter paths to formulas" })
+          .optional()
+          .meta({ description: "Paths computed per cell from formulas of the swept paths and the base's numbers." }),
+        replicates: z
+          .int({ error: "must be an integer >= 1" })
+          .min(1, { error: "must be an integer >= 1" })
+          .optional()
+          .meta({ description: "Runs per grid point, each with its own seed (default 1)." }),
+        seed: z
+          .int({ error: SEED })
+          .min(0, { error: SEED })
+          .max(2 ** 32 - 1, { error: SEED })
+          .optional()
+          .meta({ description: "The sweep's seed: cell c runs with cellSeed(seed, c) unless the sweep sets seed itself (default 0)." }),
+        keep: keepSchema.optional(),
+        name: z
+          .string({ error: "must be a string" })
+          .min(1, { error: NAME })
+          .max(MAX_NAME_LENGTH, { error: NAME })
+          .regex(PLAIN_NAME, { error: "must be a plain file name: no control characters, no / or \\, not . or .." })
+          .optional()
+          .meta({ description: "Names the output files (out/<name>.jsonl); default the file name." }),
+        description: z.string({ error: "must be a string" }).optional(),
+        summary: z.string({ error: "must be a string" }).optional().meta({ description: "A summary to print after the run (table5, lemma35, k-phase)." }),
+      },
+      { error: "must be a JSON object with base and axes" },
+    )
+    .meta({ title: "plurisim sweep", description: "A plurisim parameter sweep: a base scenario and the parameters to vary." });
 }
 
-function parseKeep(v: unknown): Keep {
+/**
+ * The sweep file's validator. The base is checked here as a preset name or an object only: the
+ * scenario it holds is validated by parseScenario, whose errors name the scenario's own fields.
+ */
+export const sweepSchema = sweepDocument(
+  z.union([z.string(), z.record(z.string(), z.unknown())], { error: "must be a scenario object or a preset name" }),
+);
+
+/** The JSON Schema of a sweep file, generated from the validator (the base as a preset name or a scenario). */
+export function sweepJsonSchema(): Record<string, unknown> {
+  const base = z
+    .union([z.string().meta({ description: "A preset name (`plurisim presets` lists them)." }), scenarioSchema])
+    .meta({ description: "The scenario every cell starts from; the sweep sets its parameters per cell." });
+  const schema = z.toJSONSchema(sweepDocument(base), { io: "input", target: "draft-2020-12" }) as Record<string, unknown>;
+  return { $id: "https://plurisim.dev/schema/sweep.schema.json", ...schema };
+}
+
+type SweepDocument = z.output<typeof sweepSchema>;
+
+/** The field of a sweep issue path: parameter paths, the keys of axes, zip groups and derived, are quoted. */
+function sweepField(path: readonly PropertyKey[]): string {
+  const keyAt = path[0] === "axes" || path[0] === "derived" ? 1 : path[0] === "zip" ? 2 : -1;
+  if (keyAt < 0 || path.length <= keyAt) return formatPath(path);
+  return `${formatPath(path.slice(0, keyAt))}[${JSON.stringify(String(path[keyAt]))}]${formatPath(["_", ...path.slice(keyAt + 1)]).slice(1)}`;
+}
+
+function parseKeep(v: SweepDocument["keep"]): Keep {
   const keep: Keep = { final: true, generations: [], trajectory: false, metrics: null, nash: false, audit: false, dynamics: true };
   if (v === undefined) return keep;
-  if (!isObject(v)) bad("keep", "must be an object such as {\"final\": true}", v);
-  checkKeys(v, KEEP_KEYS, "keep");
   for (const k of ["final", "trajectory", "nash", "audit", "dynamics"] as const) {
-    if (v[k] !== undefined) {
-      if (typeof v[k] !== "boolean") bad(`keep.${k}`, "must be true or false", v[k]);
-      keep[k] = v[k] as boolean;
-    }
+    if (v[k] !== undefined) keep[k] = v[k];
   }
-  if (v.generations !== undefined) {
-    if (!Array.isArray(v.generations)) bad("keep.generations", "must be a list of generations", v.generations);
-    if (v.generations.length > MAX_SNAPSHOTS) bad("keep.generations", `must list at most ${MAX_SNAPSHOTS} generations`, v.generations);
-    v.generations.forEach((t, i) => {
-      if (!Number.isSafeInteger(t) || (t as number) < 0) bad(`keep.generations[${i}]`, "must be a non-negative integer", t);
-    });
-    keep.generations = [...new Set(v.generations as number[])].sort((a, b) => a - b);
-  }
-  if (v.metrics !== undefined) {
-    if (!Array.isArray(v.metrics) || v.metrics.length === 0) bad("keep.metrics", "must be a non-empty list of metric names", v.metrics);
-    v.metrics.forEach((name, i) => {
-      if (!(METRIC_NAMES as readonly unknown[]).includes(name)) bad(`keep.metrics[${i}]`, `is not a metric; the metrics are: ${METRIC_NAMES.join(", ")}`, name);
-    });
-    keep.metrics = v.metrics as string[];
-  }
+  if (v.generations !== undefined) keep.generations = [...new Set(v.generations)].sort((a, b) => a - b);
+  if (v.metrics !== undefined) keep.metrics = v.metrics;
   if (!keep.dynamics) {
     if (!keep.nash) bad("keep.dynamics", "false keeps only the Nash solution of each cell: set keep.nash to true", v.dynamics);
     for (const k of ["final", "trajectory", "audit", "generations", "metrics"] as const) {
@@ -143,17 +228,19 @@ function numericLeaves(v: unknown, prefix: string, out: string[]): void {
 export function parseSweep(input: unknown, options: ParseSweepOptions = {}): SweepPlan {
   checkJsonDocument(input, "INVALID_SWEEP", "sweep");
   if (!isObject(input)) bad("sweep", "must be a JSON object with base and axes", input);
-  checkKeys(input, TOP_KEYS, "");
+  // Problems the schema words itself keep its text; the others take defaultProblem's.
+  const parsed = sweepSchema.safeParse(input, { error: defaultProblem });
+  if (!parsed.success) throw issueToError(parsed.error.issues[0], input, { code: "INVALID_SWEEP", schema: sweepSchema, field: sweepField, intoUnions: true });
+  const doc = parsed.data;
   let base: Record<string, unknown>;
-  if (typeof input.base === "string") {
+  if (typeof doc.base === "string") {
     try {
-      base = presetScenario(input.base);
+      base = presetScenario(doc.base);
     } catch (e) {
-      if (isPlurisimError(e)) bad("base", `is not a preset name: ${e.message}`, input.base);
+      if (isPlurisimError(e)) bad("base", `is not a preset name: ${e.message}`, doc.base);
       throw e;
     }
-  } else if (isObject(input.base)) base = structuredClone(input.base);
-  else bad("base", "must be a scenario object or a preset name", input.base);
+  } else base = structuredClone(doc.base);
 
   try {
     parseScenario(base);
@@ -175,60 +262,36 @@ export function parseSweep(input: unknown, options: ParseSweepOptions = {}): Swe
     seen.set(path, field);
   };
 
-  if (input.axes !== undefined) {
-    if (!isObject(input.axes)) bad("axes", "must be an object mapping parameter paths to values", input.axes);
-    for (const [path, spec] of Object.entries(input.axes)) {
-      const field = `axes[${JSON.stringify(path)}]`;
+  for (const [path, spec] of Object.entries(doc.axes ?? {})) {
+    const field = `axes[${JSON.stringify(path)}]`;
+    claim(path, field);
+    const values = expandAxis(spec, field);
+    dims.push({ paths: [path], values: [values], length: values.length });
+  }
+  (doc.zip ?? []).forEach((group, g) => {
+    const paths: string[] = [];
+    const values: unknown[][] = [];
+    for (const [path, spec] of Object.entries(group)) {
+      const field = `zip[${g}][${JSON.stringify(path)}]`;
       claim(path, field);
-      const values = expandAxis(spec, field);
-      dims.push({ paths: [path], values: [values], length: values.length });
-    }
-  }
-  if (input.zip !== undefined) {
-    if (!Array.isArray(input.zip)) bad("zip", "must be a list of objects, each mapping paths to equally long value lists", input.zip);
-    input.zip.forEach((group, g) => {
-      if (!isObject(group) || Object.keys(group).length === 0) bad(`zip[${g}]`, "must be a non-empty object mapping parameter paths to values", group);
-      const paths: string[] = [];
-      const values: unknown[][] = [];
-      for (const [path, spec] of Object.entries(group)) {
-        const field = `zip[${g}][${JSON.stringify(path)}]`;
-        claim(path, field);
-        const vals = expandAxis(spec, field);
-        if (values.length > 0 && vals.length !== values[0].length) {
-          bad(field, `has ${vals.length} values but zip[${g}][${JSON.stringify(paths[0])}] has ${values[0].length}: zipped axes move together and need equal lengths`, spec);
-        }
-        paths.push(path);
-        values.push(vals);
+      const vals = expandAxis(spec, field);
+      if (values.length > 0 && vals.length !== values[0].length) {
+        bad(field, `has ${vals.length} values but zip[${g}][${JSON.stringify(paths[0])}] has ${values[0].length}: zipped axes move together and need equal lengths`, spec);
       }
-      dims.push({ paths, values, length: values[0].length });
-    });
-  }
+      paths.push(path);
+      values.push(vals);
+    }
+    dims.push({ paths, values, length: values[0].length });
+  });
 
   const derived: { path: string; expr: string }[] = [];
-  if (input.derived !== undefined) {
-    if (!isObject(input.derived)) bad("derived", "must be an object mapping parameter paths to formulas", input.derived);
-    for (const [path, expr] of Object.entries(input.derived)) {
-      const field = `derived[${JSON.stringify(path)}]`;
-      claim(path, field);
-      if (typeof expr !== "string" || expr.trim() === "") bad(field, "must be a formula such as \"1 - groups[0].weight\"", expr);
-      derived.push({ path, expr });
-    }
+  for (const [path, expr] of Object.entries(doc.derived ?? {})) {
+    claim(path, `derived[${JSON.stringify(path)}]`);
+    derived.push({ path, expr });
   }
 
-  let replicates = 1;
-  if (input.replicates !== undefined) {
-    if (!Number.isSafeInteger(input.replicates) || (input.replicates as number) < 1) bad("replicates", "must be an integer >= 1", input.replicates);
-    replicates = input.replicates as number;
-  }
-  let seed = 0;
-  if (input.seed !== undefined) {
-    if (!Number.isSafeInteger(input.seed) || (input.seed as number) < 0 || (input.seed as number) >= 2 ** 32) bad("seed", "must be an integer in [0, 2^32)", input.seed);
-    seed = input.seed as number;
-  }
-  const keep = parseKeep(input.keep);
-  if (input.name !== undefined) checkName(input.name, "name");
-  if (input.description !== undefined && typeof input.description !== "string") bad("description", "must be a string", input.description);
-  if (input.summary !== undefined && typeof input.summary !== "string") bad("summary", "must be a string", input.summary);
+  const replicates = doc.replicates ?? 1;
+  const keep = parseKeep(doc.keep);
 
   let total = replicates;
   for (const d of dims) total *= d.length;
@@ -238,29 +301,20 @@ export function parseSweep(input: unknown, options: ParseSweepOptions = {}): Swe
   }
 
   const plan: SweepPlan = {
-    name: (input.name as string | undefined) ?? options.name ?? "sweep",
+    name: doc.name ?? options.name ?? "sweep",
     base,
     dims,
     derived,
     replicates,
-    seed,
+    seed: doc.seed ?? 0,
     keep,
     total,
   };
-  if (input.description !== undefined) plan.description = input.description as string;
-  if (input.summary !== undefined) plan.summary = input.summary as string;
+  if (doc.description !== undefined) plan.description = doc.description;
+  if (doc.summary !== undefined) plan.summary = doc.summary;
   compileDerived(plan);
   validateCells(plan);
   return plan;
-}
-
-// A sweep's name names its output files (out/<name>.jsonl): it must stay one plain file name.
-function checkName(name: unknown, field: string): void {
-  if (typeof name !== "string") bad(field, "must be a string", name);
-  if (name.length === 0 || name.length > MAX_NAME_LENGTH) bad(field, `must have between 1 and ${MAX_NAME_LENGTH} characters`, name);
-  if (/[\u0000-\u001f\u007f-\u009f/\\]/.test(name) || name === "." || name === "..") {
-    bad(field, "must be a plain file name: no control characters, no / or \\, not . or ..", name);
-  }
 }
 
 interface CompiledDerived {
@@ -364,12 +418,12 @@ export function cellAt(plan: SweepPlan, cell: number): Cell {
 }
 
 /** Where a sample cell's scenario fails: as an INVALID_SWEEP naming the axis value that caused it. */
-function blame(plan: SweepPlan, d: number, k: number, e: PlurisimError, baseParsedHas: (p: string) => boolean): never {
+function blame(plan: SweepPlan, d: number, k: number, e: PlurisimError, unknownPath: (p: string) => boolean): never {
   const dim = plan.dims[d];
   const paths = dim.paths;
   const field = paths.length > 1 ? `zip (${paths.map((p) => JSON.stringify(p)).join(", ")})[${k}]` : `axes[${JSON.stringify(paths[0])}][${k}]`;
   const value = paths.length > 1 ? Object.fromEntries(paths.map((p, j) => [p, dim.values[j][k]])) : dim.values[0][k];
-  const unknown = paths.find((p) => !baseParsedHas(p) && (e.field === p || e.message.includes("is not a known field")));
+  const unknown = paths.find(unknownPath);
   if (unknown) {
     throw new PlurisimError("INVALID_SWEEP", `${field}: unknown parameter path ${JSON.stringify(unknown)}: ${e.message}`, { field, value: unknown, cause: e });
   }
@@ -383,11 +437,17 @@ function blame(plan: SweepPlan, d: number, k: number, e: PlurisimError, basePars
  */
 function validateCells(plan: SweepPlan): void {
   const parsedBase = parseScenario(plan.base) as unknown;
-  const baseParsedHas = (p: string) => getPath(parsedBase, parsePath(p, p)) !== undefined || getPath(plan.base, parsePath(p, p)) !== undefined;
   const zero = plan.dims.map(() => 0);
   const check = (idx: number[], d: number, k: number) => {
+    let scenario: Record<string, unknown> | undefined;
+    // A path is unknown when neither the base has it nor the scenario schema names it (for this
+    // cell's kinds of space, reward and retraining).
+    const unknownPath = (p: string) => {
+      const keys = parsePath(p, p);
+      return getPath(parsedBase, keys) === undefined && getPath(plan.base, keys) === undefined && schemaAt(scenarioSchema, scenario, keys) === null;
+    };
     try {
-      const { scenario } = buildScenario(plan, idx);
+      scenario = buildScenario(plan, idx).scenario;
       parseScenario(scenario);
     } catch (e) {
       if (!isPlurisimError(e)) throw e;
@@ -397,10 +457,10 @@ function validateCells(plan: SweepPlan): void {
         const hit = plan.dims.findIndex((dim) =>
           dim.paths.some((p) => f !== "" && (f === p || p.startsWith(`${f}.`) || p.startsWith(`${f}[`) || f.startsWith(`${p}.`) || f.startsWith(`${p}[`))),
         );
-        if (hit >= 0) blame(plan, hit, 0, e, baseParsedHas);
+        if (hit >= 0) blame(plan, hit, 0, e, unknownPath);
         throw new PlurisimError("INVALID_SWEEP", `the first cell of the sweep is not a valid scenario: ${e.message}`, { field: e.field ?? "base", value: e.value, cause: e });
       }
-      blame(plan, d, k, e, baseParsedHas);
+      blame(plan, d, k, e, unknownPath);
     }
   };
   check(zero, -1, 0);
