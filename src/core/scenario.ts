@@ -25,6 +25,28 @@ import { defaultProblem, issueToError } from "./zod-issues.js";
 /** Masses and weights must sum to 1 within this tolerance unless `normalize` is true. */
 export const SUM_TOLERANCE = 1e-9;
 
+/**
+ * Most intervals of record.every generations a run may record (generations / record.every),
+ * with up to 20 groups; above 20 groups, 2^21 / m (see maxRecordedIntervals). A kept trajectory
+ * then holds at most that many entries plus 2 (generation 0, every record.every-th, the last),
+ * whatever the number of generations.
+ */
+export const MAX_RECORDED_INTERVALS = 100_000;
+
+/**
+ * Most intervals a run with m groups may record: MAX_RECORDED_INTERVALS, or 2^21 / m when that
+ * is smaller. A trajectory entry holds 4 numbers per group, so the per-group numbers of a kept
+ * trajectory stay under 2^23 (64 MiB of f64) however many groups there are.
+ */
+export function maxRecordedIntervals(m: number): number {
+  return Math.max(1, Math.min(MAX_RECORDED_INTERVALS, Math.floor(2 ** 21 / Math.max(1, m))));
+}
+
+/** The smallest record.every a run of T generations with m groups may use, and the value it takes when the scenario leaves it out. */
+export function minRecordEvery(T: number, m: number): number {
+  return Math.max(1, Math.ceil(T / maxRecordedIntervals(m)));
+}
+
 const num = z.number();
 const K_MESSAGE = 'must be an integer >= 2 or "inf"';
 const positive = z.number().positive({ error: "must be > 0" });
@@ -234,7 +256,13 @@ export const scenarioSchema = z
       .meta({ description: "Generations T." }),
     record: z
       .strictObject({
-        every: z.int({ error: "must be an integer >= 1" }).min(1, { error: "must be an integer >= 1" }).default(1),
+        every: z
+          .int({ error: "must be an integer >= 1" })
+          .min(1, { error: "must be an integer >= 1" })
+          .optional()
+          .meta({
+            description: `Record the metrics every this many generations, at least generations / ${MAX_RECORDED_INTERVALS} (generations x groups / 2^21 above 20 groups); by default 1, or that smallest value when it is larger.`,
+          }),
         snapshots: z
           .array(z.int({ error: "must be an integer >= 0" }).min(0, { error: "must be an integer >= 0" }))
           .max(MAX_SNAPSHOTS, { error: `must list at most ${MAX_SNAPSHOTS} generations` })
@@ -266,8 +294,8 @@ export type DistributionSpec = z.output<typeof distributionSchema>;
 export type RewardSpec = z.output<typeof rewardSchema>;
 export type RetrainingInput = z.output<typeof retrainingSchema>;
 export type GroupSpec = z.output<typeof groupSchema> & { name: string };
-/** A validated scenario: defaults applied, group names filled in, masses and weights normalised. */
-export type Scenario = Omit<ScenarioOutput, "groups"> & { groups: GroupSpec[] };
+/** A validated scenario: defaults applied (record.every included), group names filled in, masses and weights normalised. */
+export type Scenario = Omit<ScenarioOutput, "groups" | "record"> & { groups: GroupSpec[]; record: ScenarioOutput["record"] & { every: number } };
 
 /** The JSON Schema of a scenario document, generated from the validator. */
 export function scenarioJsonSchema(): Record<string, unknown> {
@@ -503,6 +531,17 @@ export function parseScenario(input: unknown): Scenario {
   groups.forEach((g, i) => (g.weight = q[i]));
 
   const T = s.generations;
+  // The trajectory keeps one entry per interval: bounded here, whatever T, so no run holds
+  // metrics for 10^7 generations.
+  const minEvery = minRecordEvery(T, m);
+  const every = s.record.every ?? minEvery;
+  if (every < minEvery) {
+    throw invalidField(
+      "record.every",
+      `must be at least ${minEvery} with generations = ${T} and ${m} group${m === 1 ? "" : "s"}: a run records at most ${maxRecordedIntervals(m)} intervals (generations / record.every); leave record.every out to get ${minEvery}`,
+      every,
+    );
+  }
   const snapshots = s.record.snapshots;
   snapshots?.forEach((t, i) => {
     if (t > T) throw invalidField(`record.snapshots[${i}]`, `must be a generation in [0, generations = ${T}]`, t);
@@ -533,7 +572,7 @@ export function parseScenario(input: unknown): Scenario {
     }
   }
 
-  return { ...s, initial, realData: { ...s.realData, distribution: dataDist }, groups };
+  return { ...s, initial, realData: { ...s.realData, distribution: dataDist }, record: { ...s.record, every }, groups };
 }
 
 /** Parses a scenario from JSON text; a JSON syntax error is INVALID_SCENARIO too. */
