@@ -1,25 +1,34 @@
 // The `plurisim` command line. Exit codes: 0 ok, 2 bad input (a PlurisimError: the message
 // names the field and the value), 1 a server's failure (SERVER_ERROR_CODES) or anything else.
+//
+// Start-up stays short: this file imports only what every command needs (commander, the error
+// type, the option parsers). The validator (zod), the engine and its Wasm, and each command
+// family defined elsewhere (sweeps, plots, bench: Piscina, vega, Parquet, Redis clients) are
+// loaded by the command that uses them, so `plurisim --version` loads none of them and
+// `plurisim run` only the validator and the engine.
+import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { Argument, Command, CommanderError, Option } from "commander";
 import type { Audit, AuditCheck } from "../core/audit.js";
-import { atomCoords } from "../core/compile.js";
 import { isPlurisimError, PlurisimError, SERVER_ERROR_CODES } from "../core/errors.js";
-import { toJson } from "../core/json.js";
+import { toJsonChunks } from "../core/json.js";
 import { presets, presetScenario } from "../core/presets.js";
-import { parseScenario, scenarioJsonSchema, type Scenario } from "../core/scenario.js";
+import type { Scenario } from "../core/scenario.js";
+import { sanitizeForTerminal } from "../core/text.js";
 import type { RunResult } from "../core/types.js";
 import { VERSION } from "../core/version.js";
-import { runDemo } from "./demo.js";
-import { readJsonFile, writeFileAtomic } from "./files.js";
-import { completionScript, COMPLETION_SHELLS } from "./completion.js";
+import { completionScript, COMPLETION_SHELLS, type CompletionShell } from "./completion.js";
+import { fileError, isKnownFileError, openAtomic, readJsonFile } from "./files.js";
 import { auditTable, trajectoryTable, num, table } from "./format.js";
-import { createEngine } from "./index.js";
 import { applySets, intOption, setOption, type SetOverride } from "./options.js";
-import { createProgress } from "./progress.js";
-import { registerSweepCommands } from "./sweep-cli.js";
-import { registerPlotCommands } from "./plot.js";
-import { registerBenchCommand } from "./bench-cli.js";
+
+/**
+ * The engine's entry point (the validator, the engine, its kernels and the .wasm), loaded on
+ * first use, while the command reads its scenario; `parseScenario` and `createEngine` come from it.
+ */
+function loadEngine() {
+  return import("./index.js");
+}
 
 /**
  * A scenario argument: `-` (standard input), a JSON file if one exists at that path (or it ends
@@ -30,13 +39,39 @@ export async function loadScenarioArg(arg: string, sets?: readonly SetOverride[]
   return applySets(doc, sets);
 }
 
-/** Writes `text` to `out` (atomically, then says so on stderr) or to stdout. */
-async function emit(text: string, out: string | undefined): Promise<void> {
-  const body = text.endsWith("\n") ? text : `${text}\n`;
-  if (out) {
-    await writeFileAtomic(out, body);
-    process.stderr.write(`wrote ${out}\n`);
-  } else process.stdout.write(body);
+/** Text from input (a path, a preset name, a message quoting either) made safe for a terminal, line by line. */
+function forTerminal(text: string): string {
+  return text.split("\n").map(sanitizeForTerminal).join("\n");
+}
+
+/** Writes every chunk to `stream`, waiting for it to drain whenever its buffer is full. */
+async function writeChunks(stream: NodeJS.WriteStream, chunks: Iterable<string>): Promise<void> {
+  for (const chunk of chunks) {
+    if (!stream.write(chunk)) await once(stream, "drain");
+  }
+}
+
+/**
+ * Writes `value` as JSON (indented, toJson's text, then a newline) to `out` atomically, and
+ * says so on stderr, or to stdout. The text is streamed in pieces (toJsonChunks): the result of
+ * a run on tens of millions of atoms is longer than the longest string V8 can hold.
+ */
+async function emitJson(value: unknown, out: string | undefined): Promise<void> {
+  if (!out) {
+    await writeChunks(process.stdout, toJsonChunks(value, 2));
+    process.stdout.write("\n");
+    return;
+  }
+  const file = openAtomic(out);
+  try {
+    for (const chunk of toJsonChunks(value, 2)) file.write(chunk);
+    file.write("\n");
+  } catch (e) {
+    file.abort();
+    throw e;
+  }
+  file.commit();
+  process.stderr.write(`wrote ${forTerminal(out)}\n`);
 }
 
 interface RunFlags {
@@ -50,13 +85,14 @@ interface RunFlags {
 }
 
 async function replicatesCommand(arg: string, scenario: Scenario, flags: RunFlags): Promise<void> {
+  const [{ createEngine }, { createProgress }] = await Promise.all([loadEngine(), import("./progress.js")]);
   const engine = await createEngine();
   const R = flags.replicates!;
   const progress = createProgress(R, "replicates");
   const result = engine.runReplicates(scenario, R, { final: flags.final, nash: flags.nash });
   progress.update(R);
   progress.stop();
-  if (flags.json || flags.out) return emit(toJson(result, 2), flags.out);
+  if (flags.json || flags.out) return emitJson(result, flags.out);
   const names = scenario.groups.map((g, i) => g.name ?? `g${i}`);
   const pm = (key: string, j?: number) => {
     const mu = result.mean[key];
@@ -70,7 +106,7 @@ async function replicatesCommand(arg: string, scenario: Scenario, flags: RunFlag
   ];
   process.stdout.write(
     [
-      `plurisim ${result.engine.version}  ${arg}: ${R} replicates (seeds ${result.seeds.slice(0, 4).join(", ")}${R > 4 ? ", ..." : ""}), final generation, mean ± sd`,
+      `plurisim ${result.engine.version}  ${forTerminal(arg)}: ${R} replicates (seeds ${result.seeds.slice(0, 4).join(", ")}${R > 4 ? ", ..." : ""}), final generation, mean ± sd`,
       "",
       table(rows),
       "",
@@ -80,7 +116,8 @@ async function replicatesCommand(arg: string, scenario: Scenario, flags: RunFlag
 }
 
 async function runCommand(arg: string, flags: RunFlags): Promise<void> {
-  const scenario = parseScenario(await loadScenarioArg(arg, flags.set));
+  const [{ parseScenario, createEngine }, { createProgress }, doc] = await Promise.all([loadEngine(), import("./progress.js"), loadScenarioArg(arg, flags.set)]);
+  const scenario = parseScenario(doc);
   if (flags.replicates !== undefined) return replicatesCommand(arg, scenario, flags);
   const engine = await createEngine();
   const progress = createProgress(scenario.generations, "generations");
@@ -95,10 +132,10 @@ async function runCommand(arg: string, flags: RunFlags): Promise<void> {
   } finally {
     progress.stop();
   }
-  if (flags.json || flags.out) return emit(toJson(result, 2), flags.out);
+  if (flags.json || flags.out) return emitJson(result, flags.out);
   const names = scenario.groups.map((g, i) => g.name ?? `g${i}`);
   const lines = [
-    `plurisim ${result.engine.version} (wasm ${result.engine.wasmSha256.slice(0, 12)})  ${arg}`,
+    `plurisim ${result.engine.version} (wasm ${result.engine.wasmSha256.slice(0, 12)})  ${forTerminal(arg)}`,
     `${result.generationsRun} generations${result.stoppedEarly ? " (stopped early)" : ""} in ${num(result.elapsedMs, 3)} ms; largest mass defect ${num(result.maxMassDefect)}`,
     "",
     trajectoryTable(result, names),
@@ -114,10 +151,11 @@ async function runCommand(arg: string, flags: RunFlags): Promise<void> {
 }
 
 async function nashCommand(arg: string, flags: { set?: SetOverride[]; json?: boolean; out?: string }): Promise<void> {
-  const scenario = parseScenario(await loadScenarioArg(arg, flags.set));
+  const [{ parseScenario, createEngine }, { atomCoords }, doc] = await Promise.all([loadEngine(), import("../core/compile.js"), loadScenarioArg(arg, flags.set)]);
+  const scenario = parseScenario(doc);
   const engine = await createEngine();
   const nash = engine.nash(scenario);
-  if (flags.json || flags.out) return emit(toJson({ engine: engine.info, nash }, 2), flags.out);
+  if (flags.json || flags.out) return emitJson({ engine: engine.info, nash }, flags.out);
   const coords = atomCoords(scenario.space);
   const dim = coords.length / nash.p.length;
   const where = (x: number) => (dim === 1 ? num(coords[x], 6) : dim === 2 ? `(${num(coords[2 * x], 6)}, ${num(coords[2 * x + 1], 6)})` : "-");
@@ -141,11 +179,11 @@ async function nashCommand(arg: string, flags: { set?: SetOverride[]; json?: boo
 }
 
 async function auditCommand(arg: string, flags: { set?: SetOverride[]; json?: boolean; out?: string }): Promise<void> {
-  const scenario = await loadScenarioArg(arg, flags.set);
+  const [{ createEngine }, scenario] = await Promise.all([loadEngine(), loadScenarioArg(arg, flags.set)]);
   const engine = await createEngine();
   const audit = engine.audit(scenario) as Audit;
-  if (flags.json || flags.out) return emit(toJson({ engine: engine.info, audit }, 2), flags.out);
-  process.stdout.write(`plurisim ${engine.info.version}  ${arg}: the two-basin audit (docs/model.md, section 5)\n\n${auditTable(audit)}\n`);
+  if (flags.json || flags.out) return emitJson({ engine: engine.info, audit }, flags.out);
+  process.stdout.write(`plurisim ${engine.info.version}  ${forTerminal(arg)}: the two-basin audit (docs/model.md, section 5)\n\n${auditTable(audit)}\n`);
 }
 
 function presetsCommand(): void {
@@ -154,8 +192,33 @@ function presetsCommand(): void {
   process.stdout.write(lines.join("\n") + "\n");
 }
 
-/** Builds the command tree; each action resolves when its output is written. */
-export function buildProgram(): Command {
+/** Command families defined in other modules: the commands each adds, and how to load and add them. */
+const FAMILIES: { commands: readonly string[]; register: (program: Command) => Promise<void> }[] = [
+  { commands: ["sweep", "merge", "summarize", "worker"], register: async (p) => (await import("./sweep-cli.js")).registerSweepCommands(p) },
+  { commands: ["plot", "compare", "report", "export"], register: async (p) => (await import("./plot.js")).registerPlotCommands(p) },
+  { commands: ["bench"], register: async (p) => (await import("./bench-cli.js")).registerBenchCommand(p) },
+];
+
+/** The commands this file defines. */
+const OWN_COMMANDS = ["run", "nash", "audit", "presets", "schema", "demo"];
+
+/**
+ * The command families `argv` needs: none for one of this file's commands or --version, the one
+ * that defines its command, else all of them (help, completion, and an unknown command, whose
+ * error suggests the nearest name).
+ */
+function familiesFor(argv: readonly string[]): typeof FAMILIES {
+  const first = argv[0];
+  if (first === undefined || first === "-V" || first === "--version" || OWN_COMMANDS.includes(first)) return [];
+  const family = FAMILIES.find((f) => f.commands.includes(first));
+  return family ? [family] : FAMILIES;
+}
+
+/**
+ * Builds the command tree for `argv` (all of it by default); each action resolves when its
+ * output is written. Only the command families `argv` can reach are loaded.
+ */
+export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const program = new Command("plurisim")
     .description("Curated recursive retraining under pluralistic preferences: exact dynamics, Nash certificate, audit, sweeps.")
     .version(VERSION)
@@ -166,7 +229,7 @@ export function buildProgram(): Command {
     .configureOutput({
       writeErr: (s) => process.stderr.write(s),
       // Parsing errors (unknown command or flag, missing argument) read like every other input error.
-      outputError: (s, write) => write(`plurisim: error [USAGE]: ${s.replace(/^error: /, "")}`),
+      outputError: (s, write) => write(`plurisim: error [USAGE]: ${forTerminal(s.replace(/^error: /, ""))}`),
     });
 
   program
@@ -207,7 +270,7 @@ export function buildProgram(): Command {
   program
     .command("schema")
     .description("print the JSON Schema of scenario files")
-    .action(() => void process.stdout.write(toJson(scenarioJsonSchema(), 2) + "\n"));
+    .action(async () => emitJson((await loadEngine()).scenarioJsonSchema(), undefined));
 
   program
     .command("demo")
@@ -215,37 +278,25 @@ export function buildProgram(): Command {
     .addOption(new Option("--generations <T>", "generations per run").argParser(intOption("--generations")))
     .option("--report <file>", "where to write the HTML report", "out/demo-report.html")
     .option("--no-report", "do not write the HTML report")
-    .action((flags) => runDemo(flags));
+    .action(async (flags) => (await import("./demo.js")).runDemo(flags));
 
-  registerSweepCommands(program);
-  registerPlotCommands(program);
-  registerBenchCommand(program);
+  for (const family of argv === undefined ? FAMILIES : familiesFor(argv)) await family.register(program);
 
   program
     .command("completion")
     .description("print a shell completion script: eval \"$(plurisim completion bash)\"")
     .addArgument(new Argument("<shell>", "the shell").choices(COMPLETION_SHELLS))
-    .action((shell: (typeof COMPLETION_SHELLS)[number]) => void process.stdout.write(completionScript(shell, program)));
+    .action((shell: CompletionShell) => void process.stdout.write(completionScript(shell, program)));
   return program;
 }
 
-
-const FILE_ERRORS: Record<string, string> = {
-  ENOENT: "no such file or folder",
-  EISDIR: "is a folder, not a file",
-  ENOTDIR: "a part of the path is not a folder",
-  EACCES: "permission denied",
-  EPERM: "operation not permitted",
-  EROFS: "read-only file system",
-  ENOSPC: "no space left on the device",
-};
-
-/** A file-system failure (a path given on the command line) as an input error naming the path. */
-function fileError(err: unknown): PlurisimError | null {
-  const e = err as NodeJS.ErrnoException;
-  if (!e || typeof e.code !== "string" || !(e.code in FILE_ERRORS)) return null;
-  const path = (e.path ?? "").replace(/\.\d+\.tmp$/, "");
-  return new PlurisimError("FILE", `cannot ${e.syscall ?? "use"} ${path || "a file"}: ${FILE_ERRORS[e.code]} (${e.code})`, { field: "file", value: path });
+/**
+ * A file-system failure not already turned into a PlurisimError (ENOENT, EACCES, ... on a path
+ * the error names) as a FILE error naming that path; null for anything else.
+ */
+function pathError(err: unknown): PlurisimError | null {
+  if (!isKnownFileError(err) || typeof err.path !== "string") return null;
+  return fileError(err, err.path, "file", err.syscall ?? "use");
 }
 
 /** `plurisim` alone, or with only the demo's own flags, runs the demo. */
@@ -270,13 +321,14 @@ function quietOnClosedPipe(): void {
 export async function main(argv: string[]): Promise<number> {
   quietOnClosedPipe();
   try {
-    await buildProgram().parseAsync(withDefaultCommand(argv), { from: "user" });
+    const args = withDefaultCommand(argv);
+    await (await buildProgram(args)).parseAsync(args, { from: "user" });
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    const known = isPlurisimError(err) ? err : fileError(err);
+    const known = isPlurisimError(err) ? err : pathError(err);
     if (known) {
-      process.stderr.write(`plurisim: error [${known.code}]: ${known.message}\n`);
+      process.stderr.write(`plurisim: error [${known.code}]: ${forTerminal(known.message)}\n`);
       return SERVER_ERROR_CODES.has(known.code) ? 1 : 2;
     }
     throw err;

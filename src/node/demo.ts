@@ -4,6 +4,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { presetScenario } from "../core/presets.js";
+import { sanitizeForTerminal } from "../core/text.js";
 import type { RunResult } from "../core/types.js";
 import { num, table } from "./format.js";
 import { createEngine } from "./index.js";
@@ -15,7 +16,7 @@ export async function runDemo(flags: { generations?: number; report?: string | f
   const out = flags.report ?? DEMO_REPORT;
   if (out) {
     // Refuse a bad report path before the runs, not after them.
-    const { checkOutPath } = await import("./plot.js");
+    const { checkOutPath } = await import("./render.js");
     mkdirSync(dirname(out), { recursive: true });
     checkOutPath(out, [".html", ".htm"]);
   }
@@ -64,6 +65,6 @@ export async function runDemo(flags: { generations?: number; report?: string | f
     // The report pulls in vega: loaded only here, so the table above appears without waiting for it.
     const { writeRunReport } = await import("./report.js");
     await writeRunReport(runs, out, { title: "plurisim: one reward collapses, two groups stay diverse" });
-    process.stderr.write(`wrote ${out} (the same runs as figures and tables)\n`);
+    process.stderr.write(`wrote ${sanitizeForTerminal(out)} (the same runs as figures and tables)\n`);
   }
 }

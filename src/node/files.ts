@@ -38,6 +38,12 @@ const FILE_ERRORS: Record<string, string> = {
   ELOOP: "too many symbolic links",
 };
 
+/** True when `err` is a file-system error this file names in words (ENOENT, EACCES, ENOSPC, ...). */
+export function isKnownFileError(err: unknown): err is NodeJS.ErrnoException {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return typeof code === "string" && Object.hasOwn(FILE_ERRORS, code);
+}
+
 /** A file-system error as a FILE error naming `path` (the path the user gave, never a temporary). */
 export function fileError(err: unknown, path: string, field = "file", doing = "write"): PlurisimError {
   if (err instanceof PlurisimError) return err;

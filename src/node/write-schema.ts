@@ -1,13 +1,12 @@
 // Writes the scenario JSON Schema, generated from the zod validator, to schema/scenario.schema.json
 // and the sweep file's to schema/sweep.schema.json (npm run build:schema).
 // Usage: node dist/src/node/write-schema.js [scenario schema path]
-import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { toJson } from "../core/json.js";
 import { scenarioJsonSchema } from "../core/scenario.js";
 import { sweepJsonSchema } from "../sweep/spec.js";
-import { writeFileAtomic } from "./files.js";
+import { ensureParentDir, writeFileAtomic } from "./files.js";
 
 /** The package root: two levels above src/node, three above dist/src/node. */
 function packageRoot(): string {
@@ -19,8 +18,9 @@ function packageRoot(): string {
 
 /** Writes the schema to `path` (default schema/scenario.schema.json in the package) and returns the path. */
 export async function writeSchema(path = resolve(packageRoot(), "schema", "scenario.schema.json")): Promise<string> {
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, JSON.stringify(scenarioJsonSchema(), null, 2) + "\n");
+  ensureParentDir(path, "schema");
+  // The same text as `plurisim schema` prints.
+  await writeFileAtomic(path, toJson(scenarioJsonSchema(), 2) + "\n", "schema");
   return path;
 }
 
