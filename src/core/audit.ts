@@ -15,6 +15,7 @@
 import { dmath } from "./detmath.js";
 import { basinMasks, maskRanges } from "./basins.js";
 import { solveNash } from "./nash.js";
+import { formatNumber } from "./number-format.js";
 
 export interface AuditInput {
   r: Float64Array;
@@ -83,7 +84,8 @@ export interface Audit {
 /** The constant c of Lemma 3.5 (L - c m_t <= a_t <= U + c m_t); the main text does not fix it: we take c = 1. */
 export const LEMMA_3_5_C = 1;
 
-const fmt = (v: number): string => (Number.isFinite(v) ? Number(v.toPrecision(6)).toString() : String(v));
+/** Six significant digits, never in exponent form (the audit's reasons quote gaps and masses). */
+const fmt = (v: number): string => formatNumber(v, { digits: 6, small: 0, large: Infinity });
 
 /** The audit of docs/model.md, section 5 for a scenario (full for m = 2, basins only otherwise). */
 export function auditScenario(input: AuditInput): Audit {

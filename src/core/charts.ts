@@ -3,6 +3,7 @@
 // the very same specs headless in Node (src/node/plot.ts). This file builds data and specs only:
 // it imports no renderer and nothing from `node:`.
 import { PlurisimError } from "./errors.js";
+import { formatNumber } from "./number-format.js";
 import { sweepFigureSpec, type FigureRow, type SweepFigureOptions } from "./sweep-figure.js";
 import { GROUP_METRICS, SCALAR_METRICS, type Metrics, type Problem, type RunResult } from "./types.js";
 
@@ -336,7 +337,7 @@ export function groupNamesOf(result: RunResult): string[] {
 
 /** A value of a sweep parameter as an axis label: short numbers, "inf" kept as text. */
 export function paramLabel(v: unknown): string {
-  if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
+  if (typeof v === "number") return Number.isInteger(v) ? String(v) : formatNumber(v, { small: 0, large: Infinity });
   return typeof v === "string" ? v : JSON.stringify(v);
 }
 

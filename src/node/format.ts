@@ -1,16 +1,12 @@
 // Readable tables for the terminal: fixed-width columns, numbers with sensible precision.
 import type { Audit, AuditCheck } from "../core/audit.js";
+import { formatNumber } from "../core/number-format.js";
 import type { Metrics, RunResult } from "../core/types.js";
 import { sanitizeForTerminal } from "../core/text.js";
 
-/** A number in at most `digits` significant digits, exponent form for very small or large. */
+/** A number in at most `digits` significant digits, exponent form below 1e-3 and from 1e6; "-" for none. */
 export function num(v: number | undefined, digits = 4): string {
-  if (v === undefined) return "-";
-  if (!Number.isFinite(v)) return String(v);
-  if (v === 0) return "0";
-  const a = Math.abs(v);
-  if (a < 1e-3 || a >= 1e6) return v.toExponential(digits - 2);
-  return Number(v.toPrecision(digits)).toString();
+  return v === undefined ? "-" : formatNumber(v, { digits });
 }
 
 /** Lays rows out in columns, the first row a header underlined with dashes; numbers align right, text columns (`textColumns`) left. */

@@ -7,6 +7,7 @@ import { compareSpec, groupNamesOf, metricValue, phaseDiagramSpec, replicatesSpe
 import type { ReplicatesResult } from "../core/engine.js";
 import { isPlurisimError } from "../core/errors.js";
 import { SCALAR_METRICS, type RunResult } from "../core/types.js";
+import { formatNumber } from "../core/number-format.js";
 import { checkSummaryRows, summaries, type Summary } from "../sweep/summary.js";
 import { MAX_RESULT_BYTES, readTextFile, writeFileAtomic } from "./files.js";
 import { geometryOfResult, readPlotInput, type PlotInput } from "./plot-input.js";
@@ -39,15 +40,12 @@ export const esc = (s: unknown): string =>
  */
 export const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
 
-/** Numbers as the CLI tables show them: 6 significant digits, exponent form when tiny or huge. */
+/** A table cell: integers whole, other numbers in 6 significant digits (exponent form below 1e-4 and from 1e6). */
 function fmt(v: unknown): string {
   if (typeof v === "string") return v;
   if (typeof v !== "number") return v === undefined || v === null ? "" : JSON.stringify(v);
-  if (Number.isNaN(v)) return "NaN";
-  if (!Number.isFinite(v)) return v > 0 ? "Infinity" : "-Infinity";
   if (Number.isInteger(v) && Math.abs(v) < 1e15) return String(v);
-  const a = Math.abs(v);
-  return a !== 0 && (a < 1e-4 || a >= 1e6) ? v.toExponential(4) : String(Number(v.toPrecision(6)));
+  return formatNumber(v, { digits: 6, small: 1e-4, exponentDigits: 4 });
 }
 
 function table(head: string[], rows: unknown[][]): string {

@@ -2,6 +2,7 @@
 // and the K x q phase diagram, each as data and as a printable table. Runs anywhere.
 import { phaseDiagramSpec, type ChartSpec } from "../core/charts.js";
 import { PlurisimError } from "../core/errors.js";
+import { formatNumber } from "../core/number-format.js";
 import type { ErrorRow, Row } from "./task.js";
 
 export interface Summary {
@@ -12,7 +13,8 @@ export interface Summary {
   chart?: ChartSpec;
 }
 
-const fmt = (v: number, digits = 3): string => (Number.isFinite(v) ? (v === 0 ? "0" : Math.abs(v) < 1e-3 || Math.abs(v) >= 1e5 ? v.toExponential(digits - 1) : v.toPrecision(digits)) : String(v));
+/** A table number: `digits` significant digits with trailing zeros, so columns line up; exponent form below 1e-3 and from 1e5. */
+const fmt = (v: number, digits = 3): string => formatNumber(v, { digits, large: 1e5, exponentDigits: digits - 1, trailingZeros: true });
 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, j) => Math.max(...rows.map((r) => (r[j] ?? "").length)));

@@ -1,6 +1,7 @@
 // The sweep heat map on a canvas: one pixel per cell in an offscreen image, scaled to the panel,
 // so 10,000 or 1,000,000 cells cost one drawImage instead of as many SVG nodes; labels thinned
 // to what fits; never wider than its container. The same layout also writes an SVG for export.
+import { formatNumber } from "../core/number-format.js";
 import { viridis, VIRIDIS } from "../core/png.js";
 import type { Grid } from "./sweep-grid.js";
 
@@ -9,11 +10,9 @@ const PENDING = "#f1f1f1";
 const FONT = '11px "DejaVu Sans", Helvetica, Arial, sans-serif';
 const TEXT = "#333";
 
-/** Four significant digits, exponent form for very small or large magnitudes. */
+/** A legend or tooltip value: four significant digits, exponent form below 1e-3 and from 1e5. */
 export function formatValue(v: number): string {
-  if (!Number.isFinite(v)) return String(v);
-  const a = Math.abs(v);
-  return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(2) : String(Number(v.toPrecision(4)));
+  return formatNumber(v, { large: 1e5, exponentDigits: 2 });
 }
 
 interface PanelBox {
