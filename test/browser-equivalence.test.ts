@@ -3,7 +3,9 @@
 // Web Workers; the checksums of their numbers (src/web/checksum.ts: SHA-256 over the Float64
 // bytes of final p, metrics, trajectory, Nash solution, sweep rows) must equal Node's. The flow
 // model (an f32 SIMD network trained in the Wasm) the same way, on small networks and on the
-// flow-two-groups preset run from the form, with its progress per generation. Then the
+// flow-two-groups preset run from the form, with its progress per generation, and a 2-D flow
+// run whose learned field is drawn as arrows over p_t. Sweeps as heat maps and as the CLI's
+// line plots. Then the
 // page at scale: a 300-cell sweep opened from a link (#sweep=...&run=1) with its frame gaps
 // measured, the heat map choices (facet, filter, aggregate, metric), the builder and presets,
 // a phone-sized viewport, ARIA roles, and the Benchmark tab.
@@ -13,7 +15,9 @@ import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { metricReader } from "../src/core/charts.js";
 import { toJson } from "../src/core/json.js";
+import { sweepFigureData } from "../src/core/sweep-figure.js";
 import { decodeFragment, encodeFragment } from "../src/web/fragment.js";
 import { presetScenario } from "../src/core/presets.js";
 import { createEngine } from "../src/node/index.js";
@@ -244,11 +248,15 @@ describe.skipIf(!haveChromium)("the page computes what Node computes, bit for bi
     });
   }
 
+  /** Node's rows of sweepSpec(), for the line plot after the sweep. */
+  let sweepRowsNode: Row[] = [];
+
   it("a sweep on the page's Web Worker pool gives Node's rows (durationMs aside)", async () => {
     const spec = sweepSpec();
     const plan = parseSweep(spec);
     const engine = await createEngine();
     const rows = runBatch(engine, plan, Array.from({ length: plan.total }, (_, c) => c)).map((r) => r.row);
+    sweepRowsNode = rows;
     const node = await rowsChecksum(rows);
     const web = await page.evaluate(([s]) => window.plurisim.runSweep(s, 3), [spec] as const);
     expect(web.cells).toBe(plan.total);
@@ -259,6 +267,71 @@ describe.skipIf(!haveChromium)("the page computes what Node computes, bit for bi
       const { rows: webRows } = await page.evaluate(() => window.plurisim.lastJson());
       expect.fail(`sweep: browser checksum ${web.checksum} vs Node ${node}; ${differences(webRows, toJson(rows))}`);
     }
+  });
+
+  /** Sets a sweep-view control as a user would and, for the line plot, waits until it is drawn; returns what the view shows. */
+  async function sweepView(id: string, value: string) {
+    await page.evaluate(
+      ([i, v]) => {
+        const s = document.querySelector<HTMLSelectElement>(`#${i}`)!;
+        s.value = v;
+        s.dispatchEvent(new Event("change"));
+      },
+      [id, value] as const,
+    );
+    await page.waitForFunction(() => {
+      const lines = document.querySelector<HTMLElement>("#sweep-lines")!;
+      return lines.hidden || lines.dataset.state === "drawn";
+    });
+    return page.evaluate(() => {
+      const lines = document.querySelector<HTMLElement>("#sweep-lines")!;
+      const notice = document.querySelector<HTMLElement>("#sweep-notice")!;
+      return {
+        lines: lines.checkVisibility(),
+        canvas: document.querySelector<HTMLElement>("#sweep-canvas")!.checkVisibility(),
+        notice: notice.hidden ? "" : (notice.textContent ?? ""),
+        yLabel: document.querySelector("#sweep-y-label")!.textContent,
+        title: lines.getAttribute("aria-label"),
+        legend: [...lines.querySelectorAll(".role-legend-label text")].map((e) => e.textContent),
+        paths: lines.querySelectorAll(".mark-line path").length,
+      };
+    });
+  }
+
+  it("the sweep as the CLI's line plot: one line per value of the series parameter in each panel, the CLI's title and refusals", async () => {
+    expect(sweepRowsNode.length).toBe(18);
+    await page.click('nav button[data-panel="sweep-panel"]');
+    // The sweep's first picture: q on x, K on y, tau as facets; as lines, K is the series.
+    const shown = await sweepView("sweep-chart-kind", "line");
+    const cli = sweepFigureData(sweepRowsNode, { chart: "line", x: "groups[0].weight", series: "curation.K", facet: "curation.temperature", read: metricReader("basinMass[0]") });
+    const kValues = [...new Set(sweepRowsNode.map((r) => String(r.params["curation.K"])))];
+    expect(shown.lines && !shown.canvas, JSON.stringify(shown)).toBe(true);
+    expect(shown.yLabel).toBe("series");
+    expect(shown.title).toBe(cli.title);
+    expect(shown.legend).toEqual(["2", "4", "inf"]);
+    expect(shown.legend.length).toBe(kValues.length);
+    expect(new Set(cli.cells.map((c) => c.y)).size).toBe(kValues.length);
+    // Two tau panels, each with a line per K.
+    expect(shown.paths).toBe(2 * kValues.length);
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: join(artifacts, "browser-sweep-lines.png"), fullPage: true });
+    // The figure exports as the SVG vega drew.
+    const [download] = await Promise.all([page.waitForEvent("download", { timeout: 15_000 }), page.click("#sweep-export-svg")]);
+    expect(download.suggestedFilename()).toMatch(/-lines\.svg$/);
+    expect(readFileSync((await download.path())!, "utf8")).toMatch(/^<svg/);
+    // No series: K varies within each point and nothing reduces it, so the figure is refused as `plot` refuses it.
+    const refused = await sweepView("sweep-y", "");
+    expect(refused.lines).toBe(false);
+    expect(refused.notice).toMatch(/^curation\.K varies within the cells of this figure but is neither plotted \(--x, --series\), faceted \(--facet\), filtered \(--where PATH=VALUE\) nor aggregated/);
+    const averaged = await sweepView("sweep-aggregate", "mean");
+    expect(averaged.paths).toBe(2);
+    expect(averaged.title).toMatch(/^mean of basinMass\[0\] against groups\[0\]\.weight; by curation\.temperature; mean over curation\.K /);
+    await sweepView("sweep-aggregate", "none");
+    await sweepView("sweep-y", "curation.K");
+    const back = await sweepView("sweep-chart-kind", "heatmap");
+    expect(back.canvas && !back.lines).toBe(true);
+    expect(back.yLabel).toBe("y");
+    expect(pageErrors).toEqual([]);
   });
 
   it("leaves a screenshot of a run and no page errors", async () => {
@@ -427,6 +500,8 @@ describe.skipIf(!haveChromium)("the page computes what Node computes, bit for bi
       expect(slowest).toBeLessThan(1_000);
       await page.waitForFunction(() => /^checksum /.test(document.querySelector("#checksum")?.textContent ?? ""));
       expect(await page.textContent("#checksum")).toBe(`checksum ${node}`);
+      // In 1-D the network's field is a curve v(x) under the density.
+      await page.waitForFunction(() => !document.querySelector<HTMLElement>("#field-chart")!.hidden && document.querySelector("#field-chart .mark-line path") !== null);
       const engineMs = Number(/\(engine (\d+) ms\)/.exec(done)?.[1]);
       console.log(
         `flow-two-groups (${T} generations): page ${(engineMs / T).toFixed(0)} ms a generation in its worker (${done.split(";")[0]}), ` +
@@ -436,6 +511,43 @@ describe.skipIf(!haveChromium)("the page computes what Node computes, bit for bi
       await page.screenshot({ path: join(artifacts, "browser-flow.png"), fullPage: true });
       expect(pageErrors).toEqual([]);
     }, 90_000);
+
+    it("a 2-D flow run draws the network's learned field as arrows over p_t, with a legend line; the worker sends 16 x 16 finite velocities per recorded generation", async () => {
+      // About 2 s in the worker: 8 generations of a [48, 48] network, long enough for live frames.
+      const scenario = {
+        ...presetScenario("gmm-2d"),
+        space: { kind: "grid2d", min: [-4, -4], max: [4, 4], cells: [32, 32] },
+        generations: 8,
+        record: { every: 1 },
+        curation: { K: "inf", temperature: 1 },
+        retraining: { model: "flow", samples: 2048, hidden: [48, 48], steps: 300, batch: 128, odeSteps: 8, lr: 0.003 },
+      };
+      await page.click('nav button[data-panel="run-panel"]');
+      const started = Date.now();
+      const web = await within(30_000, "2-D flow run", page.evaluate((s) => window.plurisim.runScenario(s), scenario));
+      expect(web.fields.map((f) => f.generation)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      for (const f of web.fields) expect(f).toEqual({ generation: f.generation, t: 0.5, values: 2 * 16 * 16, finite: true });
+      const shown = await page.evaluate(() => {
+        const svg = document.querySelector("#dist-chart svg")!;
+        return {
+          // vega draws rule marks as SVG lines, in groups named by the spec's layer.
+          arrows: svg.querySelectorAll('g[class*="field_arrows"] line').length,
+          subtitle: svg.querySelector(".role-title-subtitle")?.textContent ?? "",
+          fieldChart: document.querySelector<HTMLElement>("#field-chart")!.hidden,
+        };
+      });
+      console.log(`2-D flow field: ${web.generationsRun} generations in ${web.elapsedMs.toFixed(0)} ms (engine), ${Date.now() - started} ms on the page; ${web.liveFrames} live frames, ${web.liveFields} with the field; ${shown.arrows} arrow strokes drawn`);
+      // Each arrow is a shaft and two head strokes, drawn twice (halo and stroke); arrows shorter than half a pixel are left out.
+      expect(shown.arrows % 6, JSON.stringify(shown)).toBe(0);
+      expect(shown.arrows).toBeGreaterThan(6 * 128);
+      expect(web.liveFields).toBeGreaterThan(0);
+      expect(shown.arrows).toBeLessThanOrEqual(6 * 256);
+      expect(shown.subtitle).toMatch(/^arrows: the network's learned velocity v\(x, t = 0\.5\) at generation 8,\s*dx\/dt at 16 x 16 points/);
+      expect(shown.fieldChart).toBe(true);
+      mkdirSync(artifacts, { recursive: true });
+      await page.locator("#dist-chart").screenshot({ path: join(artifacts, "browser-flow-field.png") });
+      expect(pageErrors).toEqual([]);
+    });
 
     it("flow parameters are checked by the CLI's validator, the message next to the parameter; choosing flow as the model fills in its settings", async () => {
       await loadPreset("flow-two-groups");

@@ -1,14 +1,16 @@
 // The page's sweep data and link state, without a browser: the incremental heat-map grid
 // (rows in any order and in batches give the picture of one rebuild; a dimension that varies
-// inside a cell is named; filters, facets and aggregates), the URL fragment round trip, and the
-// sweep builder's axes.
+// inside a cell is named; filters, facets and aggregates), the line plot's choices as the CLI's
+// options, the URL fragment round trip, and the sweep builder's axes.
 import { describe, expect, it } from "vitest";
 import { parseSweep } from "../src/sweep/spec.js";
 import type { Row } from "../src/sweep/task.js";
 import { applyBuilder, builderAxes, scenarioParameterPaths } from "../src/web/builder.js";
 import { heatmapSvg } from "../src/web/heatmap.js";
 import { decodeFragment, encodeFragment, fromBase64Url, toBase64Url } from "../src/web/fragment.js";
-import { defaultGridOptions, SweepGrid, type GridOptions } from "../src/web/sweep-grid.js";
+import { metricReader, phaseDiagramSpec } from "../src/core/charts.js";
+import { sweepFigureData } from "../src/core/sweep-figure.js";
+import { defaultChart, defaultGridOptions, lineFigureOptions, SweepGrid, type GridOptions } from "../src/web/sweep-grid.js";
 
 const spec = {
   name: "grid",
@@ -166,5 +168,29 @@ describe("the sweep builder", () => {
       ["groups[0].weight", "linspace", "0.1..0.9/5"],
       ["curation.temperature", "logspace", "-1..1/3"],
     ]);
+  });
+});
+
+describe("the page's line plot is the CLI's", () => {
+  it("x, series, facet, filters, metric and aggregate become plot's flags; the spec is the one plot draws", () => {
+    const o = options({ y: "curation.K", facet: null, where: { "curation.temperature": "1" }, aggregate: "mean" });
+    const cli = { chart: "line" as const, x: "groups[0].weight", series: "curation.K", where: [{ path: "curation.temperature", value: "1" }], metric: "basinMass[0]", aggregate: "mean" as const };
+    expect(lineFigureOptions(o)).toEqual(cli);
+    expect(phaseDiagramSpec(rows(), lineFigureOptions(o))).toEqual(phaseDiagramSpec(rows(), cli));
+    // One line per value of the series, failed rows left out as the CLI leaves them.
+    const data = sweepFigureData(rows(), { ...lineFigureOptions(o), read: metricReader("basinMass[0]") });
+    expect(new Set(data.cells.map((c) => c.y)).size).toBe(2);
+    expect(data.title).toBe("mean of basinMass[0] against groups[0].weight, one line per curation.K; mean over replicate (up to 2 rows per point); where curation.temperature = 1");
+  });
+
+  it("aggregate none: a parameter varying unplotted is refused with the CLI's message", () => {
+    expect(() => phaseDiagramSpec(rows(), lineFigureOptions(options({ y: null, facet: null, aggregate: "none" })))).toThrow(
+      /^curation\.K, curation\.temperature vary within the cells of this figure but are neither plotted \(--x, --series\), faceted \(--facet\), filtered \(--where PATH=VALUE\) nor aggregated/,
+    );
+  });
+
+  it("the first chart: a heat map when two dimensions vary, lines for one", () => {
+    expect(defaultChart(plan)).toBe("heatmap");
+    expect(defaultChart(parseSweep({ base: "two-groups", axes: { "curation.K": [2, 4, "inf"] } }))).toBe("line");
   });
 });

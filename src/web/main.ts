@@ -5,7 +5,7 @@
 // this thread only validates, draws and exports. The state lives in the URL fragment
 // (src/web/fragment.ts), so a link reproduces a view.
 import { getPath, parsePath, setPath } from "../sweep/paths.js";
-import { distributionSpec, metricsSpec, groupNamesOf, type Geometry } from "../core/charts.js";
+import { distributionSpec, metricsSpec, groupNamesOf, type ChartSpec, type Geometry } from "../core/charts.js";
 import { compileWasm, type WasmSource } from "../core/engine.js";
 import { flattenRow, toCsv } from "../core/csv.js";
 import { toJson } from "../core/json.js";
@@ -17,12 +17,13 @@ import { sweepPresets, sweepPresetDocument } from "../sweep/presets.js";
 import type { RunResult } from "../core/types.js";
 import { nodeKernelTimes, type BrowserCase } from "./bench.js";
 import { applyBuilder, baseScenario, builderAxes, scenarioParameterPaths, type AxisKind, type BuilderAxis } from "./builder.js";
+import { fieldAt, fieldCurveSpec, withFieldArrows, type FieldSample } from "./flow-field.js";
 import { decodeFragment, encodeFragment } from "./fragment.js";
 import { loadWasmBytes } from "./index.js";
 import { CancelledError, WorkerPool } from "./pool.js";
-import { download, draw, exportChart } from "./render.js";
+import { download, draw, exportChart, latestWins } from "./render.js";
 import { retrainingModels, retrainingParameters, type RetrainingParameter } from "./retraining-fields.js";
-import { runSweep as runSweepOnPool, sweepRows, sweepSvg, wireSweepView } from "./sweep-panel.js";
+import { exportSweepFigure, runSweep as runSweepOnPool, sweepRows, wireSweepView } from "./sweep-panel.js";
 
 type Json = Record<string, any>;
 
@@ -75,7 +76,9 @@ const state = {
   scenario: presetScenario("two-groups") as Json,
   /** Frames of p_t drawn while runs went on. */
   liveFrames: 0,
-  result: null as null | { result: RunResult; geometry: Geometry; p0: Float64Array; checksum: string },
+  /** Of those, frames that carried a flow network's field. */
+  liveFields: 0,
+  result: null as null | { result: RunResult; geometry: Geometry; p0: Float64Array; checksum: string; fields: FieldSample[] },
   frame: 0,
   playing: 0,
   builder: [] as BuilderAxis[],
@@ -336,25 +339,27 @@ function frames(): { generation: number; p: ArrayLike<number> }[] {
 }
 
 /**
- * Draws the distribution chart, latest request wins: while one drawing runs, later requests
- * replace each other and the last one is drawn next, so the final frame of a run is never lost
+ * Draws the distribution chart, latest request wins, so the final frame of a run is never lost
  * behind a live one and a fast replay never queues up.
  */
-let drawing = false;
-let nextDraw: (() => Promise<void>) | null = null;
-async function requestDraw(paint: () => Promise<void>): Promise<void> {
-  nextDraw = paint;
-  if (drawing) return;
-  drawing = true;
-  try {
-    while (nextDraw) {
-      const job = nextDraw;
-      nextDraw = null;
-      await job();
-    }
-  } finally {
-    drawing = false;
+const requestDraw = latestWins();
+
+/**
+ * Draws the distribution of one generation and, on a flow run, the network's learned field at
+ * that generation (src/web/flow-field.ts): arrows over a 2-D heat map, a curve v(x) under a 1-D
+ * density. The field's chart is hidden on other runs.
+ */
+async function paintDistribution(geometry: Geometry, spec: ChartSpec, fields: readonly FieldSample[], generation: number): Promise<void> {
+  const { sample, note } = fieldAt(fields, generation);
+  const fieldChart = $("field-chart");
+  if (geometry.dim === 2) {
+    await draw($("dist-chart"), withFieldArrows(spec, sample, note));
+    fieldChart.hidden = true;
+    return;
   }
+  await draw($("dist-chart"), spec);
+  fieldChart.hidden = !sample;
+  if (sample) await draw(fieldChart, fieldCurveSpec(sample, spec.config as Record<string, unknown>));
 }
 
 function drawFrame(): Promise<void> {
@@ -364,15 +369,17 @@ function drawFrame(): Promise<void> {
     const fs = frames();
     const f = fs[Math.min(state.frame, fs.length - 1)];
     const series = r.geometry.dim === 2 ? [{ label: `p_${f.generation}`, p: f.p }] : [{ label: "p_0", p: r.p0 }, { label: `p_${f.generation}`, p: f.p }];
-    await draw($("dist-chart"), distributionSpec(r.geometry, f.generation === 0 ? series.slice(-1) : series, r.result.nash?.p, `p_t at generation ${f.generation} (red dashed: Nash p*)`));
+    const spec = distributionSpec(r.geometry, f.generation === 0 ? series.slice(-1) : series, r.result.nash?.p, `p_t at generation ${f.generation} (red dashed: Nash p*)`);
+    await paintDistribution(r.geometry, spec, r.fields, f.generation);
     $<HTMLInputElement>("frame").value = String(state.frame);
     setStatus("frame-label", `generation ${f.generation} / ${r.result.generationsRun}`);
   });
 }
 
-/** Draws p_t while a run goes on (frames from the worker, a few a second). */
-function drawLive(geometry: Geometry, generation: number, p: Float64Array): Promise<void> {
-  return requestDraw(() => draw($("dist-chart"), distributionSpec(geometry, [{ label: `p_${generation}`, p }], undefined, `p_t at generation ${generation} (running)`)).then(() => undefined));
+/** Draws p_t while a run goes on (frames from the worker, a few a second), with the flow network's field when the frame carries it. */
+function drawLive(geometry: Geometry, generation: number, p: Float64Array, field?: FieldSample): Promise<void> {
+  const spec = distributionSpec(geometry, [{ label: `p_${generation}`, p }], undefined, `p_t at generation ${generation} (running)`);
+  return requestDraw(() => paintDistribution(geometry, spec, field ? [field] : [], generation));
 }
 
 function stopPlaying(): void {
@@ -417,7 +424,8 @@ async function runScenario(scenario: Json, forReplay: boolean): Promise<{ checks
     const reply = await pool.submit({ type: "run", scenario: s, options: { final: true, nash: true } }, (event) => {
       if (event.type === "frame") {
         state.liveFrames++;
-        return void drawLive(event.geometry, event.generation, event.p);
+        if (event.field) state.liveFields++;
+        return void drawLive(event.geometry, event.generation, event.p, event.field);
       }
       progress.value = event.total ? event.done / event.total : 1;
       // The time a generation takes so far: a flow generation trains a network (tenths of a second).
@@ -426,7 +434,7 @@ async function runScenario(scenario: Json, forReplay: boolean): Promise<{ checks
     });
     if (reply.type !== "result") throw new Error("unexpected reply");
     progress.value = 1;
-    state.result = { result: reply.result, geometry: reply.geometry, p0: reply.p0, checksum: reply.checksum };
+    state.result = { result: reply.result, geometry: reply.geometry, p0: reply.p0, checksum: reply.checksum, fields: reply.fields };
     const fs = frames();
     state.frame = fs.length - 1;
     const frame = $<HTMLInputElement>("frame");
@@ -690,11 +698,8 @@ function wireSweep(stamp: () => string): void {
   wireSweepView();
   $("sweep-export-jsonl").addEventListener("click", () => download(`${stamp()}-sweep.jsonl`, new Blob([sweepRows().map((r) => toJson(r)).join("\n") + "\n"], { type: "application/x-ndjson" })));
   $("sweep-export-csv").addEventListener("click", () => download(`${stamp()}-sweep.csv`, new Blob([recordsCsv(sweepRows())], { type: "text/csv" })));
-  $("sweep-export-svg").addEventListener("click", () => {
-    const svg = sweepSvg();
-    if (svg) download(`${stamp()}-phase.svg`, new Blob([svg], { type: "image/svg+xml" }));
-  });
-  $("sweep-export-png").addEventListener("click", () => download(`${stamp()}-phase.png`, $<HTMLCanvasElement>("sweep-canvas").toDataURL("image/png")));
+  $("sweep-export-svg").addEventListener("click", () => exportSweepFigure(stamp(), "svg"));
+  $("sweep-export-png").addEventListener("click", () => exportSweepFigure(stamp(), "png"));
   setSweepDoc(JSON.parse(defaultSweepText()));
 }
 
@@ -821,11 +826,16 @@ interface RunSummary {
   elapsedMs: number;
   /** p_t frames drawn while the run went on. */
   liveFrames: number;
+  /** Of those, frames that carried the flow network's field. */
+  liveFields: number;
+  /** A flow run's sampled fields as the worker sent them: generation, t, values per sample and whether all are finite. */
+  fields: { generation: number; t: number; values: number; finite: boolean }[];
 }
 
 /** Runs the scenario in the form (no replay snapshots) and says what the page showed. */
 async function runForTest(): Promise<RunSummary> {
   const before = state.liveFrames;
+  const beforeFields = state.liveFields;
   const { checksum, result } = await runScenario(state.scenario, false);
   return {
     checksum,
@@ -833,6 +843,8 @@ async function runForTest(): Promise<RunSummary> {
     nashGap: result.final.nashGap,
     elapsedMs: result.elapsedMs,
     liveFrames: state.liveFrames - before,
+    liveFields: state.liveFields - beforeFields,
+    fields: (state.result?.fields ?? []).map((f) => ({ generation: f.generation, t: f.t, values: f.v.length, finite: f.v.every(Number.isFinite) })),
   };
 }
 

@@ -6,6 +6,7 @@ import type { RunResult } from "../core/types.js";
 import type { SweepPlan } from "../sweep/spec.js";
 import type { CellResult } from "../sweep/task.js";
 import type { BrowserCase } from "./bench.js";
+import type { FieldSample } from "./flow-field.js";
 
 export type ToWorker =
   | { type: "init"; module: WebAssembly.Module; wasmSha256: string }
@@ -25,9 +26,10 @@ export interface WireError {
 export type FromWorker =
   | { type: "ready" }
   | { type: "progress"; id: number; done: number; total: number }
-  /** p_t at a recorded generation while the run goes on (a few a second), for drawing it live. */
-  | { type: "frame"; id: number; generation: number; p: Float64Array; geometry: Geometry }
-  | { type: "result"; id: number; result: RunResult; geometry: Geometry; p0: Float64Array; checksum: string }
+  /** p_t at a recorded generation while the run goes on (a few a second), for drawing it live; on flow runs with the network's field at that generation. */
+  | { type: "frame"; id: number; generation: number; p: Float64Array; geometry: Geometry; field?: FieldSample }
+  /** The run; `fields`: a flow run's learned field at every recorded generation after 0 (src/web/flow-field.ts), empty for other models. */
+  | { type: "result"; id: number; result: RunResult; geometry: Geometry; p0: Float64Array; checksum: string; fields: FieldSample[] }
   | { type: "rows"; id: number; results: CellResult[] }
   | { type: "bench-case"; id: number; case: BrowserCase; done: number; total: number }
   | { type: "bench"; id: number; cases: BrowserCase[] }

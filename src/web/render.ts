@@ -16,6 +16,29 @@ export async function draw(el: HTMLElement, spec: ChartSpec): Promise<vega.View>
   return view;
 }
 
+/**
+ * A drawing queue where the latest request wins: while one drawing runs, later requests replace
+ * each other and the last one is drawn next; none queue up behind it.
+ */
+export function latestWins(): (paint: () => Promise<unknown>) => Promise<void> {
+  let drawing = false;
+  let next: (() => Promise<unknown>) | null = null;
+  return async (paint) => {
+    next = paint;
+    if (drawing) return;
+    drawing = true;
+    try {
+      while (next) {
+        const job = next;
+        next = null;
+        await job();
+      }
+    } finally {
+      drawing = false;
+    }
+  };
+}
+
 /** The view drawn in `el`, if any. */
 export function viewOf(el: HTMLElement): vega.View | undefined {
   return views.get(el);

@@ -5,7 +5,7 @@
 // aggregated (replicates included) is reported (`mixed`) and the picture refused, as the CLI's
 // sweep figures (src/core/sweep-figure.ts) refuse it. No DOM here.
 import { metricValue } from "../core/charts.js";
-import { AGGREGATES as REDUCTIONS, valueLabel, type Aggregate as Reduction } from "../core/sweep-figure.js";
+import { AGGREGATES as REDUCTIONS, valueLabel, type Aggregate as Reduction, type SweepFigureOptions } from "../core/sweep-figure.js";
 import type { SweepPlan } from "../sweep/spec.js";
 import type { Row } from "../sweep/task.js";
 
@@ -392,4 +392,30 @@ export function defaultGridOptions(plan: SweepPlan, metric: string): GridOptions
     metric,
     aggregate: plan.replicates > 1 ? "mean" : "none",
   };
+}
+
+/** How the page draws a sweep: its canvas heat map, or the CLI's line figure (vega). */
+export type SweepChart = "heatmap" | "line";
+
+/**
+ * The page's choices as the CLI's sweep-figure options (`plot --chart line --x ... --series ...
+ * --facet ... --where PATH=VALUE --metric ... --aggregate ...`): y becomes the series, each
+ * filter a where clause, aggregate "none" no --aggregate, so the core refuses what the CLI
+ * refuses (src/core/sweep-figure.ts).
+ */
+export function lineFigureOptions(o: GridOptions): Omit<SweepFigureOptions, "read"> {
+  return {
+    chart: "line",
+    x: o.x,
+    ...(o.y !== null ? { series: o.y } : {}),
+    ...(o.facet !== null ? { facet: o.facet } : {}),
+    where: Object.entries(o.where).map(([path, value]) => ({ path, value })),
+    metric: o.metric,
+    ...(o.aggregate !== "none" ? { aggregate: o.aggregate } : {}),
+  };
+}
+
+/** The first chart of a plan, as the CLI chooses without --chart: a heat map when two or more dimensions vary, else lines. */
+export function defaultChart(plan: SweepPlan): SweepChart {
+  return plan.dims.filter((d) => d.length > 1).length >= 2 ? "heatmap" : "line";
 }

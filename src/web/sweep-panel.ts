@@ -1,15 +1,19 @@
 // The Sweep tab's run and view: cells go to the Web Worker pool in batches sized to about a
 // tenth of a second of work (smaller near the end so the workers finish together), rows land in
-// an incremental SweepGrid, and the heat map and status are redrawn at most a few times a second
+// an incremental SweepGrid, and the figure and status are redrawn at most a few times a second
 // on animation frames, the latest state winning. The page's thread stays free for the browser.
-import { checkPhaseOptions, sweepMetricNames } from "../core/charts.js";
+// The figure is the canvas heat map, or the CLI's line figure: the same core function
+// (phaseDiagramSpec, src/core/sweep-figure.ts) groups, aggregates and refuses as `plurisim plot
+// --chart line` does, and vega draws its spec.
+import { checkPhaseOptions, phaseDiagramSpec, sweepMetricNames, type ChartSpec } from "../core/charts.js";
 import { parseSweep, type SweepPlan } from "../sweep/spec.js";
 import type { Row } from "../sweep/task.js";
 import { rowsChecksum } from "./checksum.js";
 import { cellAtPoint, drawHeatmap, formatValue, heatmapSvg, type Layout } from "./heatmap.js";
 import { CancelledError, type WorkerPool } from "./pool.js";
+import { download, draw, exportChart, latestWins } from "./render.js";
 import { MAX_PANELS } from "../core/sweep-figure.js";
-import { AGGREGATES, defaultGridOptions, SweepGrid, type Aggregate, type Grid, type GridOptions } from "./sweep-grid.js";
+import { AGGREGATES, defaultChart, defaultGridOptions, lineFigureOptions, SweepGrid, type Aggregate, type Grid, type GridOptions, type SweepChart } from "./sweep-grid.js";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -40,6 +44,7 @@ const view = {
   timer: 0,
   /** Metric the user typed that the rows do not carry: drawing keeps the last valid one. */
   metric: "basinMass[0]",
+  chart: "heatmap" as SweepChart,
 };
 
 function setText(id: string, text: string): void {
@@ -78,6 +83,8 @@ function redraw(): void {
     setText("sweep-status", statusLine());
     $<HTMLProgressElement>("sweep-progress").value = view.total ? g.count / view.total : 0;
   }
+  if (view.chart === "line") return redrawLines(g);
+  $("sweep-lines").hidden = true;
   const grid = g.snapshot();
   view.lastGrid = grid;
   const notice = $("sweep-notice");
@@ -97,6 +104,62 @@ function redraw(): void {
   const width = $("sweep-chart").clientWidth || 600;
   view.layout = drawHeatmap(canvas, grid, width);
   canvas.setAttribute("aria-label", `${grid.title}: ${grid.drawnRows} cells drawn, values from ${formatValue(grid.min)} to ${formatValue(grid.max)}`);
+}
+
+/**
+ * The line figure of the rows so far, from the CLI's spec: its refusals (a parameter that varies
+ * unplotted, more than 100 lines, a filter that keeps nothing) are shown as the CLI words them.
+ */
+function redrawLines(g: SweepGrid): void {
+  const notice = $("sweep-notice");
+  const lines = $("sweep-lines");
+  $("sweep-canvas").hidden = true;
+  setText("sweep-title", "");
+  const rows = g.rows.filter(Boolean);
+  if (rows.length === 0) {
+    notice.hidden = true;
+    lines.hidden = true;
+    return;
+  }
+  let spec: ChartSpec;
+  try {
+    spec = phaseDiagramSpec(rows, lineFigureOptions(g.current));
+  } catch (e) {
+    notice.textContent = (e as Error).message;
+    notice.hidden = false;
+    lines.hidden = true;
+    return;
+  }
+  notice.hidden = true;
+  lines.hidden = false;
+  // vega names its container with the spec's description: the figure's title, for screen readers.
+  void drawLines({ ...spec, description: ((spec.title as { text: string[] }).text ?? []).join(" ") });
+}
+
+const requestLines = latestWins();
+let lineRequests = 0;
+
+/** Draws a line-figure spec into #sweep-lines, the latest winning; data-state is "drawn" once the last one asked for is on show. */
+function drawLines(spec: ChartSpec): Promise<void> {
+  const lines = $("sweep-lines");
+  const ticket = ++lineRequests;
+  lines.dataset.state = "drawing";
+  return requestLines(async () => {
+    try {
+      await draw(lines, spec);
+      if (ticket === lineRequests) lines.dataset.state = "drawn";
+    } catch (e) {
+      lines.dataset.state = "failed";
+      $("sweep-error").textContent = `the line figure could not be drawn: ${(e as Error).message}`;
+    }
+  });
+}
+
+/** Shows the chart choice and names the second choice for it: y of a heat map, the series of a line plot. */
+function showChart(chart: SweepChart): void {
+  view.chart = chart;
+  $<HTMLSelectElement>("sweep-chart-kind").value = chart;
+  setText("sweep-y-label", chart === "line" ? "series" : "y");
 }
 
 function options(): GridOptions {
@@ -163,6 +226,7 @@ function fillChoices(o: GridOptions): void {
 
 /** Re-reads the controls, checks the metric (the CLI's check: field "metric"), rebuilds the buckets and redraws. */
 export function applyOptions(): void {
+  showChart($<HTMLSelectElement>("sweep-chart-kind").value === "line" ? "line" : "heatmap");
   const g = view.grid;
   if (!g) return;
   const input = $<HTMLInputElement>("sweep-metric");
@@ -228,6 +292,7 @@ export async function runSweep(host: SweepHost, spec: unknown, workers?: number)
   const metric = $<HTMLInputElement>("sweep-metric").value.trim() || "basinMass[0]";
   view.metric = metric;
   const grid = new SweepGrid(plan, defaultGridOptions(plan, metric));
+  showChart(defaultChart(plan));
   Object.assign(view, { grid, plan, total: plan.total, started: performance.now(), running: true });
   $("sweep-metrics").replaceChildren();
   fillChoices(grid.current);
@@ -296,16 +361,27 @@ export function sweepRows(): Row[] {
 }
 
 /** The heat map as SVG text, the width it is shown at. */
-export function sweepSvg(): string | null {
+function sweepSvg(): string | null {
   if (!view.lastGrid) return null;
   const canvas = $<HTMLCanvasElement>("sweep-canvas");
   const ctx = canvas.getContext("2d")!;
   return heatmapSvg(view.lastGrid, $("sweep-chart").clientWidth || 600, (t) => ctx.measureText(t).width);
 }
 
+/** Saves the figure on show as `<stamp>-phase.svg|png` (heat map) or `<stamp>-lines.svg|png` (line plot). */
+export function exportSweepFigure(stamp: string, format: "svg" | "png"): void {
+  if (view.chart === "line") {
+    if (!$("sweep-lines").hidden) void exportChart($("sweep-lines"), `${stamp}-lines`, format);
+    return;
+  }
+  if (format === "png") return download(`${stamp}-phase.png`, $<HTMLCanvasElement>("sweep-canvas").toDataURL("image/png"));
+  const svg = sweepSvg();
+  if (svg) download(`${stamp}-phase.svg`, new Blob([svg], { type: "image/svg+xml" }));
+}
+
 /** Wires the view controls, hover read-out and resizing. */
 export function wireSweepView(): void {
-  for (const id of ["sweep-x", "sweep-y", "sweep-facet", "sweep-aggregate", "sweep-metric"]) $(id).addEventListener("change", () => applyOptions());
+  for (const id of ["sweep-chart-kind", "sweep-x", "sweep-y", "sweep-facet", "sweep-aggregate", "sweep-metric"]) $(id).addEventListener("change", () => applyOptions());
   const agg = $<HTMLSelectElement>("sweep-aggregate");
   agg.replaceChildren(...AGGREGATES.map((a) => option(a, a === "none" ? "none (refuse to mix)" : a)));
   const canvas = $<HTMLCanvasElement>("sweep-canvas");
@@ -325,8 +401,9 @@ export function wireSweepView(): void {
     parts.push(`${grid.metric} = ${Number.isNaN(v) ? (p.failed[at] ? "failed" : "not run yet") : formatValue(v)}`);
     canvas.title = parts.join("\n");
   });
+  // The canvas is drawn at its container's width; the line figure's SVG scales by itself.
   new ResizeObserver(() => {
-    if (view.lastGrid) requestRedraw();
+    if (view.lastGrid && view.chart === "heatmap") requestRedraw();
   }).observe($("sweep-chart"));
 }
 
