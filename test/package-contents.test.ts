@@ -38,6 +38,7 @@ describe("npm pack", () => {
       "dist/src/core/charts.js",
       "dist/src/core/wasm/plurisim.wasm",
       "schema/scenario.schema.json",
+      "schema/sweep.schema.json",
       "docs/model.md",
       "sweeps/q-k-distance.json",
     ]) {
@@ -88,6 +89,7 @@ describe("exports", () => {
     ["plurisim/charts", "[typeof m.runFigureSpec, typeof m.phaseDiagramSpec]", ["function", "function"]],
     ["plurisim/package.json", "m.default.name", "plurisim"],
     ["plurisim/schema.json", "typeof m.default.properties.groups", "object"],
+    ["plurisim/sweep.schema.json", "typeof m.default.properties.axes", "object"],
   ])("%s", (specifier, expr, expected) => {
     const attributes = specifier.endsWith(".json") ? ', { with: { type: "json" } }' : "";
     const script = `const m = await import(${JSON.stringify(specifier)}${attributes}); console.log(JSON.stringify(${expr}));`;

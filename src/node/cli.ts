@@ -81,6 +81,7 @@ interface RunFlags {
   final?: boolean;
   nash?: boolean;
   audit?: boolean;
+  tvExact?: boolean;
   replicates?: number;
 }
 
@@ -127,6 +128,7 @@ async function runCommand(arg: string, flags: RunFlags): Promise<void> {
       final: flags.final,
       nash: flags.nash,
       audit: flags.audit,
+      tvToExact: flags.tvExact,
       onProgress: (done) => progress.update(done),
     });
   } finally {
@@ -242,6 +244,7 @@ export async function buildProgram(argv?: readonly string[]): Promise<Command> {
     .option("--final", "include the final distribution p")
     .option("--nash", "solve the Nash bargaining problem; adds tvToNash, klToNash, w1ToNash")
     .option("--audit", "run the paper's two-group audit and check it against the run")
+    .option("--tv-exact", "finite-sample models: add tvToExact, the TV distance to the exact update's p_t on the same scenario")
     .addOption(
       new Option("--replicates <R>", "run R seeds; report mean and sd per metric and each basin's survival").argParser(intOption("--replicates")),
     )
@@ -269,8 +272,11 @@ export async function buildProgram(argv?: readonly string[]): Promise<Command> {
 
   program
     .command("schema")
-    .description("print the JSON Schema of scenario files")
-    .action(async () => emitJson((await loadEngine()).scenarioJsonSchema(), undefined));
+    .description("print the JSON Schema of scenario files (--sweep: of sweep files)")
+    .option("--sweep", "the JSON Schema of sweep files instead")
+    .action(async (flags: { sweep?: boolean }) =>
+      emitJson(flags.sweep ? (await import("../sweep/spec.js")).sweepJsonSchema() : (await loadEngine()).scenarioJsonSchema(), undefined),
+    );
 
   program
     .command("demo")

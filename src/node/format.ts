@@ -30,6 +30,7 @@ export function thin<T>(rows: T[], max: number): T[] {
 /** The trajectory of a run as a table: basin masses per group, outside mass, entropy, welfare, gap. */
 export function trajectoryTable(result: RunResult, groupNames: string[], maxRows = 12): string {
   const withNash = result.final.tvToNash !== undefined;
+  const withExact = result.final.tvToExact !== undefined;
   const header = [
     "generation",
     ...groupNames.map((g) => `basin ${g}`),
@@ -39,6 +40,7 @@ export function trajectoryTable(result: RunResult, groupNames: string[], maxRows
     "nashGap",
     "l1Step",
     ...(withNash ? ["tvToNash"] : []),
+    ...(withExact ? ["tvToExact"] : []),
   ];
   const row = (m: Metrics) => [
     String(m.generation),
@@ -49,6 +51,7 @@ export function trajectoryTable(result: RunResult, groupNames: string[], maxRows
     num(m.nashGap),
     num(m.l1Step),
     ...(withNash ? [num(m.tvToNash)] : []),
+    ...(withExact ? [num(m.tvToExact)] : []),
   ];
   return table([header, ...thin(result.trajectory, maxRows).map(row)]);
 }
