@@ -83,6 +83,26 @@ export class ProbeAborted extends Error {
  * a port that accepts the connection and never answers is QUEUE_UNREACHABLE, not a hang. Throws a
  * PlurisimError naming host, port and what failed, or ProbeAborted as soon as `signal` aborts.
  */
+
+/**
+ * What a Redis failure means. Redis replies carry an error code word first (RESP: `WRONGPASS ...`,
+ * `NOAUTH ...`), but older servers answer a bad password or database with the generic `ERR` and
+ * a sentence, and ioredis rejects a command that outlives commandTimeout with a plain
+ * `Error("Command timed out")`; none of them has a structured code, so this is the one place that
+ * reads their text.
+ */
+type RedisFailure = "auth" | "no-such-db" | "timeout" | "other";
+function redisFailure(e: unknown): RedisFailure {
+  const message = e instanceof Error ? e.message : String(e);
+  if (e instanceof ReplyError) {
+    const code = message.split(" ", 1)[0];
+    if (code === "WRONGPASS" || code === "NOAUTH" || /invalid password|AUTH/i.test(message)) return "auth";
+    if (/DB index|invalid DB/i.test(message)) return "no-such-db";
+    return "other";
+  }
+  return /command timed out/i.test(message) ? "timeout" : "other";
+}
+
 export async function probe(t: QueueTarget, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<{ version: string }> {
   const budget = options.timeoutMs ?? PROBE_TIMEOUT_MS;
   const deadline = Date.now() + budget;
@@ -134,12 +154,12 @@ export async function probe(t: QueueTarget, options: { signal?: AbortSignal; tim
       if (e instanceof Deadline) throw silent();
       const err = (lastError ?? e) as Error;
       if (err instanceof ReplyError) {
-        if (/WRONGPASS|NOAUTH|invalid password|AUTH/i.test(err.message)) {
+        if (redisFailure(err) === "auth") {
           throw queueError("QUEUE_AUTH", `cannot use ${where}: authentication failed (${err.message}); pass the password in the URL or in PLURISIM_REDIS_PASSWORD`, t, err);
         }
         throw queueError("QUEUE_UNREACHABLE", `cannot use ${where}: the handshake failed (${err.message})`, t, err);
       }
-      if (/command timed out/i.test(err.message)) throw silent();
+      if (redisFailure(err) === "timeout") throw silent();
       throw queueError("QUEUE_UNREACHABLE", `cannot reach ${where}: ${reason(err)}; start a server (redis-server --port ${t.port} --bind 127.0.0.1) or fix --queue`, t, err);
     }
     try {
@@ -147,7 +167,7 @@ export async function probe(t: QueueTarget, options: { signal?: AbortSignal; tim
         try {
           await until(client.select(t.db));
         } catch (e) {
-          if (e instanceof ReplyError && /DB index|invalid DB/i.test((e as Error).message)) {
+          if (redisFailure(e) === "no-such-db") {
             throw queueError("QUEUE_URL", `cannot use ${where}: database ${t.db} does not exist on that server (SELECT ${t.db}: ${(e as Error).message}); use a smaller number in --queue, e.g. redis://${t.host}:${t.port}/0`, t, e);
           }
           throw e;
@@ -159,8 +179,8 @@ export async function probe(t: QueueTarget, options: { signal?: AbortSignal; tim
       return { version };
     } catch (e) {
       if (e instanceof PlurisimError || e instanceof ProbeAborted) throw e;
-      if (e instanceof Deadline || /command timed out/i.test((e as Error).message)) throw silent();
-      if (e instanceof ReplyError && /NOAUTH/.test((e as Error).message)) {
+      if (e instanceof Deadline || redisFailure(e) === "timeout") throw silent();
+      if (redisFailure(e) === "auth") {
         throw queueError("QUEUE_AUTH", `cannot use ${where}: the server wants a password (${(e as Error).message}); pass it in the URL or in PLURISIM_REDIS_PASSWORD`, t, e);
       }
       throw queueError("QUEUE_UNREACHABLE", `cannot use ${where}: ${(e as Error).message}`, t, e);
