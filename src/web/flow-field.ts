@@ -2,6 +2,7 @@
 // samples v(x, t) on a fixed set of points at every recorded generation (the engine's onRecord
 // hands it the field only while that generation's weights are in place); the page draws it as
 // arrows over the 2-D heat map of p_t, or as a curve v(x) under the 1-D density. No DOM here.
+import { formatNumber } from "../core/number-format.js";
 import type { ChartSpec } from "../core/charts.js";
 import { geometryOf } from "../core/retrain/common.js";
 import type { Problem } from "../core/types.js";
@@ -121,7 +122,7 @@ export function fieldLegend(sample: FieldSample, longest: number): string[] {
   ];
 }
 
-const formatSpeed = (v: number) => (v === 0 || (Math.abs(v) >= 1e-3 && Math.abs(v) < 1e5) ? String(Number(v.toPrecision(3))) : v.toExponential(2));
+const formatSpeed = (v: number) => formatNumber(v, { digits: 3, large: 1e5, exponentDigits: 2 });
 
 /**
  * The 2-D heat map `spec` (charts.ts distributionSpec) with the field's arrows over it and a

@@ -4,6 +4,7 @@
 // with a builder, and a Benchmark tab. All engine work happens in workers (src/web/worker.ts);
 // this thread only validates, draws and exports. The state lives in the URL fragment
 // (src/web/fragment.ts), so a link reproduces a view.
+import { formatNumber } from "../core/number-format.js";
 import { getPath, parsePath, setPath } from "../sweep/paths.js";
 import { distributionSpec, metricsSpec, groupNamesOf, type ChartSpec, type Geometry } from "../core/charts.js";
 import { compileWasm, type WasmSource } from "../core/engine.js";
@@ -706,7 +707,7 @@ function wireSweep(stamp: () => string): void {
 /** The benchmark table: every case run here or in the loaded Node file, with the Node/browser ratio. */
 function renderBench(): void {
   const names = [...new Set([...state.bench.keys(), ...(state.nodeBench?.keys() ?? [])])].filter((n) => n.startsWith("kinf:") || n.startsWith("finitek:"));
-  const fmt = (v: number | undefined) => (v === undefined ? "-" : v < 0.01 ? v.toExponential(2) : v.toFixed(3));
+  const fmt = (v: number | undefined) => (v === undefined ? "-" : formatNumber(v, { digits: 3, small: 0.01, exponentDigits: 2 }));
   const body = document.querySelector("#bench-table tbody")!;
   body.replaceChildren(
     ...names.map((name) => {
