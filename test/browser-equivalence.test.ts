@@ -148,7 +148,7 @@ function differences(webJson: string, nodeJson: string, limit = 12): string {
   const walk = (a: unknown, b: unknown, path: string) => {
     if (a && b && typeof a === "object" && typeof b === "object") {
       for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
-        if (k !== "elapsedMs" && k !== "durationMs") walk((a as never)[k], (b as never)[k], `${path}.${k}`);
+        if (k !== "elapsedMs" && k !== "durationMs") walk((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`);
       }
     } else if (a !== b) {
       total++;

@@ -11,7 +11,6 @@ import { formatValue, PlurisimError } from "../core/errors.js";
 import { toJson } from "../core/json.js";
 import { sanitizeForTerminal } from "../core/text.js";
 import type { SweepPlan } from "../sweep/spec.js";
-import type { Row } from "../sweep/task.js";
 import { checkOutputTarget, ensureParentDir, MAX_SPEC_BYTES, readBytes, writeFileAtomic } from "./files.js";
 import { lockOutput, type OutputLock } from "./lock.js";
 import { applySetsToSweepBase, intOption, setOption, type SetOverride } from "./options.js";
@@ -394,7 +393,7 @@ export function registerSweepCommands(program: Command): void {
       if (!statSync(rowsPath).isFile()) throw new PlurisimError("FILE", `cannot read ${shown}: it is not a regular file`, { field: "rows", value: rowsPath });
       const [{ readManifest, sweepPaths }, { summarize }, { readSweepRows }] = await Promise.all([import("./sweep-run.js"), import("../sweep/summary.js"), import("./plot-input.js")]);
       const name = flags.as ?? (await readManifest(sweepPaths(rowsPath).manifest))?.plan.summary;
-      const s = summarize(name, (await readSweepRows(rowsPath)) as unknown as Row[]);
+      const s = summarize(name, await readSweepRows(rowsPath));
       process.stdout.write(flags.json ? toJson(s.data, 2) + "\n" : `${printable(s.title)}\n${printable(s.text)}\n`);
     });
 }
