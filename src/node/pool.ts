@@ -1,16 +1,19 @@
-// A Piscina pool of sweep workers, or the main thread when workers = 0. The compiled module is
-// posted to every worker; each instantiates its own engine.
+// Where a sweep's batches run: a Piscina pool of sweep workers, the main thread (workers = 0),
+// or, when no thread count is asked for, the start-fast pool: the main thread runs cells at once
+// and worker threads start only when the cells left are worth their start-up (docs/sweep.md).
+// The compiled module is posted to every worker; each instantiates its own engine.
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
-import { createEngineFrom, type WasmSource } from "../core/engine.js";
-import type { SweepPlan } from "../sweep/spec.js";
-import { runBatch, type CellResult } from "../sweep/task.js";
-import type { SweepWorkerData } from "./sweep-worker.js";
+import { createEngineFrom, type Engine, type WasmSource } from "../core/engine.js";
+import { atomCount, parseScenario } from "../core/scenario.js";
+import { cellAt, type SweepPlan } from "../sweep/spec.js";
+import { runBatch, runCell, type CellResult } from "../sweep/task.js";
+import type { SweepWorkerData, SweepWorkerReady } from "./sweep-worker.js";
 
 export interface SweepPool {
-  /** Threads running cells (0: the main thread). */
+  /** Threads running cells (0: the main thread); for the start-fast pool, the threads started so far. */
   readonly workers: number;
   /** Runs a batch; rejects if the worker running it dies (or the pool is destroyed). */
   run(cells: number[]): Promise<CellResult[]>;
@@ -61,18 +64,13 @@ export function workerFile(): string {
   throw new Error(`sweep worker not found at ${path} or ${dist}: run npm run build:ts`);
 }
 
-/** A pool for one sweep plan. */
-export async function createSweepPool(options: SweepPoolOptions): Promise<SweepPool> {
-  const workers = options.workers ?? defaultWorkers();
-  if (!Number.isSafeInteger(workers) || workers < 0) throw new RangeError(`workers must be a non-negative integer (got ${workers})`);
-  if (workers === 0) {
-    const engine = await createEngineFrom(options.wasm);
-    return {
-      workers: 0,
-      run: async (cells) => runBatch(engine, options.plan, cells),
-      destroy: async () => {},
-    };
-  }
+/** A pool of worker threads that says when the first of them can run a batch. */
+interface ThreadPool extends SweepPool {
+  /** Resolves when a worker has its engine (the first batch can start); never rejects. */
+  readonly ready: Promise<void>;
+}
+
+function threadPool(options: SweepPoolOptions, workers: number, filename = workerFile()): ThreadPool {
   const workerData: SweepWorkerData = {
     module: options.wasm.module,
     wasmSha256: options.wasm.wasmSha256,
@@ -80,16 +78,210 @@ export async function createSweepPool(options: SweepPoolOptions): Promise<SweepP
     exitOnCells: options.exitOnCells,
   };
   const piscina = new Piscina({
-    filename: workerFile(),
+    filename,
     minThreads: workers,
     maxThreads: workers,
     idleTimeout: 60_000,
     maxQueue: "auto",
     workerData,
   });
+  const ready = new Promise<void>((resolve) => {
+    const onMessage = (message: unknown) => {
+      if (message !== ("plurisim-sweep-worker-ready" satisfies SweepWorkerReady)) return;
+      piscina.off("message", onMessage);
+      resolve();
+    };
+    piscina.on("message", onMessage);
+  });
   return {
     workers,
+    ready,
     run: (cells) => piscina.run(cells) as Promise<CellResult[]>,
     destroy: () => piscina.destroy(),
+  };
+}
+
+/** A pool for one sweep plan. */
+export async function createSweepPool(options: SweepPoolOptions): Promise<SweepPool & { readonly ready: Promise<void> }> {
+  const workers = options.workers ?? defaultWorkers();
+  if (!Number.isSafeInteger(workers) || workers < 0) throw new RangeError(`workers must be a non-negative integer (got ${workers})`);
+  if (workers === 0) {
+    const engine = await createEngineFrom(options.wasm);
+    return {
+      workers: 0,
+      ready: Promise.resolve(),
+      run: async (cells) => runBatch(engine, options.plan, cells),
+      destroy: async () => {},
+    };
+  }
+  return threadPool(options, workers);
+}
+
+/**
+ * The start-fast pool starts threads once the cells left, at the main thread's latest time per
+ * cell, would take longer than this. A worker needs about 0.1 to 0.2 s before its first cell
+ * (thread, modules, Wasm instance), and the main thread, busy with cells meanwhile, loses a share
+ * of its core to them on a small machine: below this, the main thread alone finishes first.
+ */
+export const START_THREADS_AFTER_MS = 250;
+
+/**
+ * A cell the main thread does not run: one slower than this blocks the event loop (Ctrl-C, the
+ * row writer) for too long, so the cells after it go to threads.
+ */
+export const MAIN_THREAD_CELL_MS = 100;
+
+/**
+ * Work of a cell in atom-generations (K = infinity, exact retraining: about a nanosecond each,
+ * nsPerAtomGen in docs/bench.md), from its scenario alone, before anything runs. The main thread tries a
+ * first cell only below MAIN_THREAD_WORK; a finite K costs some 32 kernel nodes per atom, sampled
+ * retraining its samples x K draws; the fitted models (gmm, kde, flow) are never tried there.
+ */
+export function cellWork(plan: SweepPlan, cell: number): number {
+  let s;
+  try {
+    s = parseScenario(cellAt(plan, cell).scenario);
+  } catch {
+    return 0; // an error row: nothing to run
+  }
+  const K = s.curation.K === "inf" ? Infinity : s.curation.K;
+  let perGeneration = atomCount(s.space) * s.groups.length * (K === Infinity ? 1 : 32);
+  const rt = s.retraining;
+  if (rt.model === "histogram") perGeneration += 4 * rt.samples * (K === Infinity ? 1 : K);
+  else if (rt.model !== "exact") return Infinity;
+  if (!plan.keep.dynamics) return perGeneration * 100; // the Nash solution only
+  return perGeneration * Math.max(1, s.generations);
+}
+
+/** Atom-generations below which the main thread may run a sweep's first cell (some 30 ms once warm). */
+export const MAIN_THREAD_WORK = 3e7;
+
+export interface StartFastOptions {
+  plan: SweepPlan;
+  wasm: WasmSource;
+  /** The cells the run will ask for, in order. */
+  cells: readonly number[];
+  /** Cores to use at most (default: os.availableParallelism()). */
+  cores?: number;
+  /** Default START_THREADS_AFTER_MS (tests use 0 to start threads at the first chance). */
+  startAfterMs?: number;
+}
+
+/** The start-fast pool: a SweepPool that also says what ran where. */
+export interface StartFastPool extends SweepPool {
+  /** Cells the main thread has run. */
+  readonly onMain: number;
+  /** Resolves once threads have started and one of them can run a batch (never, if none start). */
+  readonly threadsReady: Promise<void>;
+}
+
+interface Task {
+  cells: number[];
+  resolve: (results: CellResult[]) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * The pool of a sweep run without a thread count. The main thread takes batches from the front of
+ * the queue at once, one cell per turn of the event loop; once the cells left are estimated to
+ * take over START_THREADS_AFTER_MS it starts worker threads (one per core, at most one per cell
+ * left), keeps taking batches until one of them reports ready, then leaves the rest to them. A
+ * first cell that looks heavy (cellWork) or a slow cell sends everything to threads at once, as
+ * `--workers` does. Rows do not depend on where a cell ran (task.ts: a cell's seed is its own).
+ */
+export async function createStartFastPool(options: StartFastOptions): Promise<StartFastPool> {
+  const { plan, wasm } = options;
+  const cores = options.cores ?? availableParallelism();
+  const startAfter = options.startAfterMs ?? START_THREADS_AFTER_MS;
+  const filename = workerFile(); // a missing build fails now, not once threads are wanted
+  const queue: Task[] = [];
+  let left = options.cells.length;
+  let threads: ThreadPool | null = null;
+  let threadsInFlight = 0;
+  let mainTakes = options.cells.length > 0 && cellWork(plan, options.cells[0]) <= MAIN_THREAD_WORK;
+  let engine: Engine | null = mainTakes ? await createEngineFrom(wasm) : null;
+  let onMainNow: Task | null = null;
+  let cellsOnMain = 0;
+  let destroyed = false;
+  let threadsStarted: (ready: Promise<void>) => void = () => {};
+  const threadsReady = new Promise<void>((resolve) => (threadsStarted = (ready) => void ready.then(resolve)));
+
+  const start = () => {
+    if (threads || destroyed || left <= 0) return;
+    threads = threadPool({ plan, wasm }, capWorkers(undefined, left, undefined, cores), filename);
+    void threads.ready.then(() => {
+      mainTakes = false;
+      pump();
+    });
+    threadsStarted(threads.ready);
+  };
+  const toThreads = (task: Task) => {
+    threadsInFlight++;
+    threads!.run(task.cells).then(
+      (results) => {
+        left -= task.cells.length;
+        task.resolve(results);
+      },
+      task.reject,
+    ).finally(() => {
+      threadsInFlight--;
+      pump();
+    });
+  };
+  // One cell per turn: messages (a worker ready, a result, a signal) are seen between cells.
+  const onMain = (task: Task, results: CellResult[]) => {
+    if (destroyed) return;
+    const cell = task.cells[results.length];
+    const t0 = performance.now();
+    results.push(runCell(engine!, plan, cell));
+    const ms = performance.now() - t0;
+    cellsOnMain++;
+    left--;
+    // The first cell also pays for compiling the JavaScript: it counts as slow only past both limits,
+    // and the estimate of the cells left waits for the second.
+    if (ms > (cellsOnMain === 1 ? Math.max(startAfter, MAIN_THREAD_CELL_MS) : MAIN_THREAD_CELL_MS)) mainTakes = false;
+    if (!mainTakes || (cores > 1 && cellsOnMain > 1 && left * ms > startAfter)) start();
+    if (results.length < task.cells.length) {
+      setImmediate(onMain, task, results);
+      return;
+    }
+    onMainNow = null;
+    task.resolve(results);
+    pump();
+  };
+  const pump = () => {
+    if (destroyed) return;
+    if (!mainTakes) {
+      if (!threads) start();
+      const pool = threads;
+      if (pool) while (queue.length > 0 && threadsInFlight < 2 * pool.workers) toThreads(queue.shift()!);
+      return;
+    }
+    if (!onMainNow && queue.length > 0) {
+      onMainNow = queue.shift()!;
+      setImmediate(onMain, onMainNow, []);
+    }
+  };
+  if (!mainTakes) start();
+
+  return {
+    get workers() {
+      return threads?.workers ?? 0;
+    },
+    get onMain() {
+      return cellsOnMain;
+    },
+    threadsReady,
+    run: (cells) =>
+      new Promise<CellResult[]>((resolve, reject) => {
+        queue.push({ cells, resolve, reject });
+        pump();
+      }),
+    destroy: async () => {
+      destroyed = true;
+      for (const task of [...queue.splice(0), ...(onMainNow ? [onMainNow] : [])]) task.reject(new Error("the sweep pool was destroyed"));
+      engine = null;
+      await threads?.destroy();
+    },
   };
 }

@@ -379,7 +379,7 @@ async function runLocked(options: SweepRunOptions): Promise<SweepOutcome> {
   const keepTrajectories = plan.keep.trajectory;
   checkTargets(paths, keepTrajectories, Boolean(options.csv));
   // The engine and the thread pool load here, not with this file (the Parquet export reads rows through it).
-  const [{ loadWasmSource }, { capWorkers, createSweepPool }] = await Promise.all([import("./index.js"), import("./pool.js")]);
+  const [{ loadWasmSource }, { capWorkers, createStartFastPool, createSweepPool }] = await Promise.all([import("./index.js"), import("./pool.js")]);
   const wasm = options.wasm ?? (await loadWasmSource());
   const hash = await planHash(plan);
   const slice = shardCells(plan.total, shard.index, shard.count);
@@ -418,11 +418,14 @@ async function runLocked(options: SweepRunOptions): Promise<SweepOutcome> {
   const pending = slice.slice(done);
   // Nothing left to run (a resume of a finished sweep): no note about threads that never start.
   const workers = options.pool ? options.pool.workers : capWorkers(options.workers, pending.length, pending.length > 0 ? note : undefined);
+  // No thread count asked for: the main thread starts on the cells and threads join only when the
+  // cells left are worth their start-up (pool.ts, createStartFastPool); the run records the threads started.
+  const startFast = !options.pool && options.workers === undefined && !options.exitOnCells;
   const autoBatch = Math.max(1, Math.min(16, Math.floor(slice.length / Math.max(1, workers * 4))));
   const batch = options.batch ?? autoBatch;
 
   const startedAt = new Date().toISOString();
-  const run = { startedAt, endedAt: null as string | null, status: "running" as SweepStatus, workers: options.queue ? null : workers, ...(options.queue ? { queue: options.queue } : {}), batch, cellsRun: 0 };
+  const run = { startedAt, endedAt: null as string | null, status: "running" as SweepStatus, workers: options.queue ? null : startFast ? 0 : workers, ...(options.queue ? { queue: options.queue } : {}), batch, cellsRun: 0 };
   const manifest: SweepManifest = {
     format: MANIFEST_FORMAT,
     name: plan.name,
@@ -473,13 +476,15 @@ async function runLocked(options: SweepRunOptions): Promise<SweepOutcome> {
   };
   try {
     if (pending.length > 0) {
-      const pool = options.pool ?? (await createSweepPool({ plan, wasm, workers, exitOnCells: options.exitOnCells }));
+      const pool =
+        options.pool ?? (startFast ? await createStartFastPool({ plan, wasm, cells: pending }) : await createSweepPool({ plan, wasm, workers, exitOnCells: options.exitOnCells }));
       try {
         status = await dispatch(pool, writer, pending, batch, options, plan, () => {
           count();
           progress.update(done);
         });
       } finally {
+        if (startFast) run.workers = pool.workers;
         await pool.destroy();
       }
     } else status = "complete";
@@ -534,8 +539,9 @@ function writeLines(fd: number, text: string, path: string): void {
 
 /** Runs the pending cells on the pool, feeding the ordered writer; resolves with how the run ended. */
 async function dispatch(pool: SweepPool, writer: OrderedWriter, pending: readonly number[], batch: number, options: SweepRunOptions, plan: SweepPlan, onWritten: () => void): Promise<SweepStatus> {
-  const inFlightMax = Math.max(2, pool.workers * 2);
-  const window = Math.max(inFlightMax * batch * 4, 1024);
+  // Read on every turn: the start-fast pool starts its threads during the run.
+  const inFlightMax = () => Math.max(2, pool.workers * 2);
+  const window = () => Math.max(inFlightMax() * batch * 4, 1024);
   let next = 0; // position in `pending` of the next cell to dispatch
   const retry: number[][] = []; // cells of a batch whose worker died, re-run one by one
   let inFlight = 0;
@@ -576,7 +582,7 @@ async function dispatch(pool: SweepPool, writer: OrderedWriter, pending: readonl
 
   try {
     while (!stop) {
-      while (!stop && inFlight < inFlightMax && (retry.length > 0 || (next < pending.length && next - writer.written < window))) {
+      while (!stop && inFlight < inFlightMax() && (retry.length > 0 || (next < pending.length && next - writer.written < window()))) {
         if (retry.length > 0) launch(retry.shift()!, true);
         else {
           const cells = pending.slice(next, Math.min(next + batch, pending.length));
