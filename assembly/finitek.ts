@@ -8,102 +8,220 @@
 //
 // Each atom is "active" only on the nodes where DELTA <= u_j w(x) <= a right cut; every node
 // costs O(1) per active atom and O(SERIES) for all the others:
-// - Left of its range (u_j w < DELTA = 1/8) an atom enters phi (pass 1) and H (pass 2) through
-//   the series exp(-a) = sum_{k <= SERIES} (-a)^k / k!, truncated at a^11 / 11! < 3e-18
-//   relative: per node, moments T_k = sum p (u_j w)^k of the atoms still left of their range
-//   (kept scaled by u_j, so nothing overflows; T_k(j) = 2^(-k/3) (T_k(j+1) + entering atoms)),
-//   and in pass 2 prefix moments G_k = sum_{j' < j} g_j' (u_j' / u_j)^k.
-// - On its range, u_{j+3} = 2 u_j exactly, so exp(-u_{j+3} w) = exp(-u_j w)^2: three exps per
-//   atom, then squarings, restarted from an exp every CHAIN nodes of a chain (relative error
-//   at most ~2^8 ulp). Atoms go two per v128 with a common range (the pair's union).
-// - Right of it the term is dropped: in pass 1 beyond u w = RIGHT_PHI = 50 + 2 ln K (the dropped
-//   mass changes every H by less than K (K - 1) e^-RIGHT_PHI <= e^-50), in pass 2 beyond
-//   u w = RIGHT_H = 45 (a relative e^-44 of H: phi^(K-1) only decreases in u).
-// - phi_j near 1 is where K - 1 powers amplify rounding: pass 1 also carries d = 1 - e
-//   (d <- d (2 - d) along the squaring chain; the series gives 1 - e directly) and uses
-//   psi_j = sum p d = P - phi_j there, so the relative error of phi^(K-1) stays ~ulp-sized
-//   instead of K ulp. H is computed for p / P (P = sum p), so a p that sums to 1 + 1e-15 does
-//   not show up as a K-fold mass defect.
+// - Left of its range (u_j w < DELTA = 1/4) an atom enters phi (pass 1) and H (pass 2) through
+//   the series exp(-a) = sum_{k <= SERIES} (-a)^k / k!, truncated at a^13 / 13! < 3e-18
+//   relative (a < 1/4): per node, moments T_k = sum p (u_j w)^k of the atoms still left of their
+//   range (kept scaled by u_j, so nothing overflows; T_k(j) = 2^(-k/3) (T_k(j+1) + entering
+//   atoms)), and in pass 2 prefix moments G_k = sum_{j' < j} g_j' (u_j' / u_j)^k.
+// - On its range, u_{j+3} = 2 u_j exactly, so exp(-u_{j+3} w) = exp(-u_j w)^2: three chains per
+//   atom pair, squared along and restarted from an exp every CHAIN nodes (relative error at most
+//   ~2^8 ulp, at the far end of a range where the terms are smallest). Atoms go two per v128;
+//   each lane counts only from its own first active node (the other lane is masked until then),
+//   so the three chain starts of a pair have arguments in [0, 2 DELTA) and come from one
+//   polynomial (startExp) computed once in pass 1 and reused in pass 2.
+// - Right of it the term is dropped: in pass 1 beyond u w = RIGHT_PHI = 34.5 + 2 ln K (the
+//   dropped mass changes every H by less than K (K - 1) e^-RIGHT_PHI <= e^-34.5 = 1e-15), in
+//   pass 2 beyond u w = RIGHT_H = 35.5 (a relative e^-34.5 of H: phi^(K-1) only decreases in u).
+// - phi_j near 1 is where K - 1 powers amplify rounding: the kernel uses psi_j = P - phi_j there,
+//   from the series (psiL = sum of the k >= 1 terms) plus E_j - phiA_j, E_j the mass that has
+//   entered its range by node j and phiA_j its active part of phi. Every active term has
+//   e <= e^-DELTA, so E_j - phiA_j >= (1 - e^-1/4) E_j: the relative error of psi stays a few
+//   ulp (times 4.5), and phi^(K-1) keeps an error near that relative error times (K - 1) psi,
+//   small exactly where phi^(K-1) is not. H is computed for p / P (P = sum p), so a p that sums
+//   to 1 + 1e-15 does not show up as a K-fold mass defect.
 // - The left end u_0 = LEFT / (K wMax) (wMax over the support of p) loses a relative 2^-56 of
 //   every H(x) on the support (integral >= 1 / (K wMax) there); the node sequence stops after
 //   the first node with phi_j^K < 2^-1000 (remaining mass) or u_j wMinPos > 708 (the same rule
 //   as the twin, src/core/twins.ts).
+// Only deterministic arithmetic: IEEE f64 and f64x2 operations and the module's own NativeMath
+// (no host Math), so a step has the same bits in every engine.
 
 import { ZB, ZB_SHIFT, zeroBlockCount, live, liveMixed, clearDead } from "./blocks";
 
 const MAX_NODES: i32 = 4077;
 const LEFT: f64 = 1.3877787807814457e-17; // 2^-56
 const RIGHT: f64 = 708;
-const RIGHT_H: f64 = 45;
-const DELTA: f64 = 0.125;
-const SERIES: i32 = 10; // moments k = 0..SERIES
+const RIGHT_H: f64 = 35.5;
+const RIGHT_PHI: f64 = 34.5; // plus 2 ln K
+const DELTA: f64 = 0.25;
+const BAND_H: i32 = 22; // nodes per range in pass 2: DELTA 2^(22/3) = 40.3 >= RIGHT_H
+const SERIES: i32 = 12; // moments k = 0..SERIES
+const MP: i32 = (SERIES + 2) >> 1; // moment pairs per node (k = 0..13, the last one zero-weighted)
 const CHAIN: i32 = 9; // nodes per squaring chain: 1 exp + 8 squarings
+const SMALL_POW: i32 = 16; // phi^(K-1) by repeated squaring up to this K - 1
 const H_STEP: f64 = 0.23104906018664842; // ln(2) / 3
 const CBRT2: f64 = 1.2599210498948732; // 2^(1/3)
 const CBRT4: f64 = 1.5874010519681994; // 2^(2/3)
 const TINY_MASS: f64 = 9.332636185032189e-302; // 2^-1000
-// 1 / k! and 2^(-k/3) (= u_j / u_{j+1} to the k) for k = 0..SERIES, and the running moments T_k.
-const FACT = memory.data<f64>([1, 1, 0.5, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040, 1.0 / 40320, 1.0 / 362880, 1.0 / 3628800]);
+const EXP_M14: f64 = 0.7788007830714049; // e^(-1/4)
+// 1 / k! for k = 0..SERIES (and a zero pad), the same with the signs of psi's series
+// 1 - exp(-a) = sum_{k >= 1} -(-a)^k / k!, and 2^(-k/3) (= u_j / u_{j+1}
+// to the k; the last entry only scales the zero-weighted pad).
+const FACT = memory.data<f64>([
+  1, 1, 0.5, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040, 1.0 / 40320, 1.0 / 362880,
+  1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600, 0,
+], 16);
+const SPSI = memory.data<f64>([
+  0, 1, -0.5, 1.0 / 6, -1.0 / 24, 1.0 / 120, -1.0 / 720, 1.0 / 5040, -1.0 / 40320, 1.0 / 362880,
+  -1.0 / 3628800, 1.0 / 39916800, -1.0 / 479001600, 0,
+], 16);
 const RATIO = memory.data<f64>([
   1, 0.7937005259840998, 0.6299605249474366, 0.5, 0.3968502629920499, 0.3149802624737183,
   0.25, 0.19842513149602495, 0.15749013123685915, 0.125, 0.09921256574801247,
-]);
-const TMOM = memory.data(8 * (SERIES + 1), 16);
+  0.07874506561842957, 0.0625, 0.049606282874006244,
+], 16);
 
 // Scratch layout (byte offsets from the 16-aligned scratch base): u[MAX_NODES + 1],
-// g[MAX_NODES + 1], phi2 and psi2 [MAX_NODES] as v128 (two lanes: the atoms of a pair),
-// right[MAX_NODES + 1] (mass entering "right of range" at node j), mom[(SERIES + 1) x
-// (MAX_NODES + 1)] (entering moments in pass 1, prefix moments G_k in pass 2), js[n] (i32:
-// the first active node of each atom's pair).
+// g[MAX_NODES + 1] (psiL before g), phi2[MAX_NODES] as v128 (the active part of phi, and phiL),
+// enter[MAX_NODES + 1] (mass entering its range at node j), mom[(MAX_NODES + 1) x 2 MP] node by
+// node (entering moments in pass 1, prefix moments G_k / k! in pass 2), the three chain starts
+// of each pair (3 v128), js[n] (i32: each atom's first active node).
 const STRIDE: usize = <usize>(MAX_NODES + 1) << 3;
 const OFF_U: usize = 0;
 const OFF_G: usize = OFF_U + STRIDE;
 const OFF_PHI2: usize = OFF_G + STRIDE;
-const OFF_PSI2: usize = OFF_PHI2 + (<usize>MAX_NODES << 4);
-const OFF_RIGHT: usize = OFF_PSI2 + (<usize>MAX_NODES << 4);
-const OFF_MOM: usize = OFF_RIGHT + STRIDE;
-const OFF_JS: usize = OFF_MOM + <usize>(SERIES + 1) * STRIDE;
+const OFF_ENTER: usize = OFF_PHI2 + (<usize>MAX_NODES << 4);
+const OFF_MOM: usize = OFF_ENTER + STRIDE;
+const OFF_START: usize = OFF_MOM + <usize>(MAX_NODES + 1) * <usize>(MP << 4);
 
-/** Returns the scratch bytes finiteKStep needs: node arrays, moments and one i32 per atom. */
+/** Returns the scratch bytes finiteKStep needs: node arrays, moments, chain starts and one i32 per atom. */
 export function finiteKScratchBytes(n: i32, m: i32): usize {
-  return OFF_JS + (<usize>n << 2) + 16;
+  return OFF_START + <usize>((n + 1) >> 1) * 48 + (<usize>n << 2) + 16;
 }
 
-const ED = memory.data(32, 16);
-
-/** Stores (exp(-a), exp(-b)) and (1 - exp(-a), 1 - exp(-b)) at ED, one exp or expm1 each (d accurate for small a). */
+/** exp(-a) in both lanes for a in [0, 1/2): e^(-1/4) times the Taylor polynomial of e^t, t = 1/4 - a (degree 12, truncation < 3e-18). */
 @inline
-function edPair(a: f64, b: f64): void {
-  let ea: f64, da: f64, eb: f64, db: f64;
-  if (a < 0.6931471805599453) {
-    da = -Math.expm1(-a);
-    ea = 1 - da;
-  } else {
-    ea = Math.exp(-a);
-    da = 1 - ea;
-  }
-  if (b < 0.6931471805599453) {
-    db = -Math.expm1(-b);
-    eb = 1 - db;
-  } else {
-    eb = Math.exp(-b);
-    db = 1 - eb;
-  }
-  v128.store(ED, f64x2(ea, eb));
-  v128.store(ED, f64x2(da, db), 16);
+function startExp(a: v128): v128 {
+  const t = f64x2.sub(f64x2.splat(0.25), a);
+  let s = f64x2.splat(1.0 / 479001600);
+  s = f64x2.add(f64x2.mul(s, t), f64x2.splat(1.0 / 39916800));
+  s = f64x2.add(f64x2.mul(s, t), f64x2.splat(1.0 / 3628800));
+  s = f64x2.add(f64x2.mul(s, t), f64x2.splat(1.0 / 362880));
+  s = f64x2.add(f64x2.mul(s, t), f64x2.splat(1.0 / 40320));
+  s = f64x2.add(f64x2.mul(s, t), f64x2.splat(1.0 / 5040));
+  s = f64x2.add(f64x2.mul(s, t), f64x2.splat(1.0 / 720));
+  s = f64x2.add(f64x2.mul(s, t), f64x2.splat(1.0 / 120));
+  s = f64x2.add(f64x2.mul(s, t), f64x2.splat(1.0 / 24));
+  s = f64x2.add(f64x2.mul(s, t), f64x2.splat(1.0 / 6));
+  s = f64x2.add(f64x2.mul(s, t), f64x2.splat(0.5));
+  s = f64x2.add(f64x2.mul(s, t), f64x2.splat(1));
+  s = f64x2.add(f64x2.mul(s, t), f64x2.splat(1));
+  return f64x2.mul(s, f64x2.splat(EXP_M14));
 }
 
-/** Returns the first node j in [0, jAll] with u_j w >= DELTA (jAll when there is none). */
+/**
+ * Returns the first node j in [jLo, jAll] with u_j w >= c (strict: > c), jAll when there is none.
+ * u_j = u0 2^(j/3): a guess from the bits of u0 w / c (a linear log2), then exact against the stored nodes.
+ */
 @inline
-function firstActive(uPtr: usize, u0: f64, w: f64, jAll: i32): i32 {
+function firstNode(uPtr: usize, u0: f64, w: f64, c: f64, invC: f64, jLo: i32, jAll: i32, strict: bool): i32 {
   if (!(w > 0)) return jAll;
-  // u_j = u0 2^(j/3): a guess from the log, then exact against the stored nodes.
-  let j = <i32>Math.ceil(3 * Math.log2(DELTA / (u0 * w))) - 1;
-  if (j < 0) j = 0;
+  // log2 y in [e + f - 1, e + f - 1 + 0.087) for y = 2^e f, f in [1, 2): the guess is at most 2 below.
+  const bits = reinterpret<u64>(u0 * w * invC);
+  const e = <f64>(<i32>((bits >> 52) & 0x7ff) - 1023);
+  const f = reinterpret<f64>((bits & 0x000fffffffffffff) | 0x3ff0000000000000);
+  let j = <i32>Math.floor(-3 * (e + f - 0.913)) - 1;
+  if (j < jLo) j = jLo;
   if (j > jAll) j = jAll;
-  while (j < jAll && load<f64>(uPtr + (<usize>j << 3)) * w < DELTA) j++;
-  while (j > 0 && load<f64>(uPtr + (<usize>(j - 1) << 3)) * w >= DELTA) j--;
+  if (strict) {
+    while (j < jAll && load<f64>(uPtr + (<usize>j << 3)) * w <= c) j++;
+    while (j > jLo && load<f64>(uPtr + (<usize>(j - 1) << 3)) * w > c) j--;
+  } else {
+    while (j < jAll && load<f64>(uPtr + (<usize>j << 3)) * w < c) j++;
+    while (j > jLo && load<f64>(uPtr + (<usize>(j - 1) << 3)) * w >= c) j--;
+  }
   return j;
+}
+
+/** phi2[j + s] += v_s e_s for s = 0, 1, 2 (pe = &phi2[j]). */
+@inline
+function addTriple(pe: usize, v0: v128, v1: v128, v2: v128, e0: v128, e1: v128, e2: v128): void {
+  v128.store(pe, f64x2.add(v128.load(pe), f64x2.mul(v0, e0)));
+  v128.store(pe, f64x2.add(v128.load(pe, 16), f64x2.mul(v1, e1)), 16);
+  v128.store(pe, f64x2.add(v128.load(pe, 32), f64x2.mul(v2, e2)), 32);
+}
+
+/** Adds p (1, v, v^2, ..., v^13) to the moment pairs at momRow. */
+@inline
+function addMoments(momRow: usize, p: f64, v: f64): void {
+  let t = f64x2(p, p * v);
+  const v2 = f64x2.splat(v * v);
+  v128.store(momRow, f64x2.add(v128.load(momRow, 0), t), 0);
+  t = f64x2.mul(t, v2);
+  v128.store(momRow, f64x2.add(v128.load(momRow, 16), t), 16);
+  t = f64x2.mul(t, v2);
+  v128.store(momRow, f64x2.add(v128.load(momRow, 32), t), 32);
+  t = f64x2.mul(t, v2);
+  v128.store(momRow, f64x2.add(v128.load(momRow, 48), t), 48);
+  t = f64x2.mul(t, v2);
+  v128.store(momRow, f64x2.add(v128.load(momRow, 64), t), 64);
+  t = f64x2.mul(t, v2);
+  v128.store(momRow, f64x2.add(v128.load(momRow, 80), t), 80);
+  t = f64x2.mul(t, v2);
+  v128.store(momRow, f64x2.add(v128.load(momRow, 96), t), 96);
+}
+
+/** Adds pa (1, va, ..) + pb (1, vb, ..) to the moment pairs at momRow (two atoms entering at one node). */
+@inline
+function addMoments2(momRow: usize, pa: f64, va: f64, pb: f64, vb: f64): void {
+  let ta = f64x2(pa, pa * va);
+  let tb = f64x2(pb, pb * vb);
+  const a2 = f64x2.splat(va * va);
+  const b2 = f64x2.splat(vb * vb);
+  v128.store(momRow, f64x2.add(v128.load(momRow, 0), f64x2.add(ta, tb)), 0);
+  ta = f64x2.mul(ta, a2);
+  tb = f64x2.mul(tb, b2);
+  v128.store(momRow, f64x2.add(v128.load(momRow, 16), f64x2.add(ta, tb)), 16);
+  ta = f64x2.mul(ta, a2);
+  tb = f64x2.mul(tb, b2);
+  v128.store(momRow, f64x2.add(v128.load(momRow, 32), f64x2.add(ta, tb)), 32);
+  ta = f64x2.mul(ta, a2);
+  tb = f64x2.mul(tb, b2);
+  v128.store(momRow, f64x2.add(v128.load(momRow, 48), f64x2.add(ta, tb)), 48);
+  ta = f64x2.mul(ta, a2);
+  tb = f64x2.mul(tb, b2);
+  v128.store(momRow, f64x2.add(v128.load(momRow, 64), f64x2.add(ta, tb)), 64);
+  ta = f64x2.mul(ta, a2);
+  tb = f64x2.mul(tb, b2);
+  v128.store(momRow, f64x2.add(v128.load(momRow, 80), f64x2.add(ta, tb)), 80);
+  ta = f64x2.mul(ta, a2);
+  tb = f64x2.mul(tb, b2);
+  v128.store(momRow, f64x2.add(v128.load(momRow, 96), f64x2.add(ta, tb)), 96);
+}
+
+/** Returns sum_k C_k (-v)^k over the prefix moments C_k = G_k / k! at cRow (the left series of H). */
+@inline
+function leftSeries(cRow: usize, v: f64): f64 {
+  let t = f64x2(1, -v);
+  const v2 = f64x2.splat(v * v);
+  let s = f64x2.mul(v128.load(cRow), t);
+  t = f64x2.mul(t, v2);
+  s = f64x2.add(s, f64x2.mul(v128.load(cRow, 16), t));
+  t = f64x2.mul(t, v2);
+  s = f64x2.add(s, f64x2.mul(v128.load(cRow, 32), t));
+  t = f64x2.mul(t, v2);
+  s = f64x2.add(s, f64x2.mul(v128.load(cRow, 48), t));
+  t = f64x2.mul(t, v2);
+  s = f64x2.add(s, f64x2.mul(v128.load(cRow, 64), t));
+  t = f64x2.mul(t, v2);
+  s = f64x2.add(s, f64x2.mul(v128.load(cRow, 80), t));
+  t = f64x2.mul(t, v2);
+  s = f64x2.add(s, f64x2.mul(v128.load(cRow, 96), t));
+  return f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+}
+
+/** x^k for an integer k >= 1, by repeated squaring. */
+@inline
+function ipow(x: f64, k: i32): f64 {
+  let r: f64 = 1;
+  let b = x;
+  while (true) {
+    if (k & 1) r *= b;
+    k >>= 1;
+    if (k == 0) break;
+    b *= b;
+  }
+  return r;
 }
 
 /**
@@ -121,11 +239,10 @@ export function finiteKStep(
   const uPtr = base + OFF_U;
   const gPtr = base + OFF_G;
   const phi2 = base + OFF_PHI2;
-  const psi2 = base + OFF_PSI2;
-  const rightPtr = base + OFF_RIGHT;
+  const enterPtr = base + OFF_ENTER;
   const momPtr = base + OFF_MOM;
-  const jsPtr = base + OFF_JS;
-  const even = n & ~1;
+  const startPtr = base + OFF_START;
+  const jsPtr = startPtr + <usize>((n + 1) >> 1) * 48;
   const mix = lambda != 0;
   const nb = zeroBlockCount(n);
   let total: f64 = 0;
@@ -140,8 +257,12 @@ export function finiteKStep(
   if (!(total > 0)) total = 1;
   const invTotal = 1 / total;
 
-  const km1 = <f64>(K - 1);
-  const rightPhi = min(RIGHT, 50 + 2 * Math.log(<f64>K));
+  const km1i = K - 1;
+  const km1 = <f64>km1i;
+  const rightPhi = min(RIGHT, RIGHT_PHI + 2 * Math.log(<f64>K));
+  // Nodes per range in pass 1: DELTA 2^(bandPhi/3) >= rightPhi (22 for K = 4, 25 at K = 2^31).
+  const bandPhi = <i32>Math.ceil(3 * Math.log2(rightPhi / DELTA));
+  const momRowBytes = <usize>(MP << 4);
   for (let i = 0; i < m; i++) {
     const qi = load<f64>(qPtr + (<usize>i << 3));
     if (!(qi > 0)) continue;
@@ -188,170 +309,283 @@ export function finiteKStep(
       if (u * wMinPos > RIGHT) break;
     }
     memory.fill(phi2, 0, <usize>jAll << 4);
-    memory.fill(psi2, 0, <usize>jAll << 4);
-    memory.fill(rightPtr, 0, <usize>(jAll + 1) << 3);
-    for (let k = 0; k <= SERIES; k++) memory.fill(momPtr + <usize>k * STRIDE, 0, <usize>(jAll + 1) << 3);
+    memory.fill(enterPtr, 0, <usize>(jAll + 1) << 3);
+    memory.fill(momPtr, 0, <usize>(jAll + 1) * momRowBytes);
 
-    // Pass 1: per pair of support atoms, the entering moments at the pair's first active node,
-    // then p e and p (1 - e) along the pair's range into phi2 / psi2, then "right" mass.
+    // Pass 1: per pair of support atoms, each atom's first active node and its moments at the
+    // node before; the three chain starts (kept for pass 2); p e along the pair's range into phi2,
+    // a lane counting from its own first node.
     for (let x0 = 0; x0 < n; x0 += ZB) {
       if (!live(flagsIn, x0 >> ZB_SHIFT)) continue;
       const x1 = min(x0 + ZB, n);
       for (let x = x0; x < x1; x += 2) {
         const o = <usize>x << 3;
+        const two = x + 1 < n;
         const pa = load<f64>(pPtr + o);
-        const pb = x + 1 < n ? load<f64>(pPtr + o, 8) : 0;
+        const pb = two ? load<f64>(pPtr + o, 8) : 0;
         if (pa == 0 && pb == 0) continue;
         // An atom without mass takes its partner's weight (it adds nothing, and its H is unused).
         let wa = load<f64>(row + o);
-        let wb = x + 1 < n ? load<f64>(row + o, 8) : wa;
+        let wb = two ? load<f64>(row + o, 8) : wa;
         if (pa == 0) wa = wb;
         if (pb == 0) wb = wa;
-        // j0 >= 1: u_0 wMax = 2^-56 / K < DELTA.
-        const j0 = min(firstActive(uPtr, u0, wa, jAll), firstActive(uPtr, u0, wb, jAll));
-        store<i32>(jsPtr + (<usize>x << 2), j0);
-        // The pair's moments p (u_{j0-1} w)^k, at j0 - 1 (the last node where it is left of its range).
-        const uPrev = load<f64>(uPtr + (<usize>(j0 - 1) << 3));
-        const va = uPrev * wa;
-        const vb = uPrev * wb;
-        let ta = pa;
-        let tb = pb;
-        for (let k = 0; k <= SERIES; k++) {
-          const mp = momPtr + <usize>k * STRIDE + (<usize>(j0 - 1) << 3);
-          store<f64>(mp, load<f64>(mp) + (ta + tb));
-          ta *= va;
-          tb *= vb;
+        // ja, jb >= 1: u_0 wMax = 2^-56 / K < DELTA.
+        const ja = firstNode(uPtr, u0, wa, DELTA, 1 / DELTA, 1, jAll, false);
+        const jb = two ? firstNode(uPtr, u0, wb, DELTA, 1 / DELTA, 1, jAll, false) : ja;
+        store<i32>(jsPtr + (<usize>x << 2), ja);
+        if (two) store<i32>(jsPtr + (<usize>x << 2), jb, 4);
+        // Each atom's moments p (u_{j-1} w)^k at its last node left of its range.
+        const ua = load<f64>(uPtr + (<usize>(ja - 1) << 3));
+        if (ja == jb) {
+          addMoments2(momPtr + <usize>(ja - 1) * momRowBytes, pa, ua * wa, pb, ua * wb);
+        } else {
+          addMoments(momPtr + <usize>(ja - 1) * momRowBytes, pa, ua * wa);
+          addMoments(momPtr + <usize>(jb - 1) * momRowBytes, pb, load<f64>(uPtr + (<usize>(jb - 1) << 3)) * wb);
         }
+        if (ja < jAll) store<f64>(enterPtr + (<usize>ja << 3), load<f64>(enterPtr + (<usize>ja << 3)) + pa);
+        if (jb < jAll) store<f64>(enterPtr + (<usize>jb << 3), load<f64>(enterPtr + (<usize>jb << 3)) + pb);
+        const j0 = min(ja, jb);
         if (j0 >= jAll) continue;
-        const wmn = min(wa, wb);
-        let j1 = j0;
-        while (j1 < jAll && load<f64>(uPtr + (<usize>j1 << 3)) * wmn <= rightPhi) j1++;
+        const jB = max(ja, jb);
+        // Each lane up to L_PHI nodes past its own first node (u w >= DELTA 2^(L_PHI/3) >= RIGHT_PHI after).
+        const j1 = min(jB + bandPhi, jAll);
+        const sp = startPtr + <usize>(x >> 1) * 48;
         const vp = f64x2(pa, pb);
-        const two = f64x2.splat(2);
-        // Three chains (nodes j0 + 0, 1, 2 mod 3), each squared every third node and restarted
-        // from an exp every CHAIN nodes (relative error at most ~2^(CHAIN - 1) ulp).
+        // Before jB only the lane whose range starts at j0 counts.
+        const vlo = ja < jb ? f64x2(pa, 0) : ja > jb ? f64x2(0, pb) : vp;
+        if (j1 - j0 <= 3 * CHAIN) {
+          // The usual case: three chains side by side, no restart.
+          let j = j0;
+          const up = uPtr + (<usize>j << 3);
+          let e0 = startExp(f64x2.mul(f64x2.splat(load<f64>(up)), f64x2(wa, wb)));
+          let e1 = startExp(f64x2.mul(f64x2.splat(load<f64>(up, 8)), f64x2(wa, wb)));
+          let e2 = startExp(f64x2.mul(f64x2.splat(load<f64>(up, 16)), f64x2(wa, wb)));
+          v128.store(sp, e0);
+          v128.store(sp, e1, 16);
+          v128.store(sp, e2, 32);
+          for (; j + 3 <= j1; j += 3) {
+            const pe = phi2 + (<usize>j << 4);
+            if (j >= jB) addTriple(pe, vp, vp, vp, e0, e1, e2);
+            else if (j + 3 <= jB) addTriple(pe, vlo, vlo, vlo, e0, e1, e2);
+            else addTriple(pe, vlo, j + 1 < jB ? vlo : vp, vp, e0, e1, e2);
+            e0 = f64x2.mul(e0, e0);
+            e1 = f64x2.mul(e1, e1);
+            e2 = f64x2.mul(e2, e2);
+          }
+          const pe = phi2 + (<usize>j << 4);
+          if (j < j1) v128.store(pe, f64x2.add(v128.load(pe), f64x2.mul(j < jB ? vlo : vp, e0)));
+          if (j + 1 < j1) v128.store(pe, f64x2.add(v128.load(pe, 16), f64x2.mul(j + 1 < jB ? vlo : vp, e1)), 16);
+          continue;
+        }
+        // Ranges far apart (weights more than 2^(5/3) apart): chains restarted every CHAIN nodes.
         for (let s = 0; s < 3; s++) {
-          for (let j = j0 + s; j < j1; ) {
-            const u = load<f64>(uPtr + (<usize>j << 3));
-            edPair(u * wa, u * wb);
-            let e = v128.load(ED);
-            let d = v128.load(ED, 16);
-            for (let t = 0; t < CHAIN && j < j1; t++, j += 3) {
-              const pe = phi2 + (<usize>j << 4);
-              const pd = psi2 + (<usize>j << 4);
-              v128.store(pe, f64x2.add(v128.load(pe), f64x2.mul(vp, e)));
-              v128.store(pd, f64x2.add(v128.load(pd), f64x2.mul(vp, d)));
-              e = f64x2.mul(e, e);
-              d = f64x2.mul(d, f64x2.sub(two, d));
+          let j = j0 + s;
+          if (j >= j1) break;
+          // u_{j0 + s} w < 2 DELTA in both lanes (the earlier lane entered at j0, the other not yet).
+          const u = load<f64>(uPtr + (<usize>j << 3));
+          let e = startExp(f64x2(u * wa, u * wb));
+          v128.store(sp + (<usize>s << 4), e);
+          for (let t = 0; j < j1; t++, j += 3) {
+            if (t == CHAIN) {
+              const ur = load<f64>(uPtr + (<usize>j << 3));
+              e = f64x2(Math.exp(-(ur * wa)), Math.exp(-(ur * wb)));
+              t = 0;
             }
+            const pe = phi2 + (<usize>j << 4);
+            v128.store(pe, f64x2.add(v128.load(pe), f64x2.mul(j < jB ? vlo : vp, e)));
+            e = f64x2.mul(e, e);
           }
         }
-        const rp = rightPtr + (<usize>j1 << 3);
-        store<f64>(rp, load<f64>(rp) + (pa + pb));
       }
     }
 
-    // Per node, backwards: T_k(j) = 2^(-k/3) T_k(j + 1) + (moments of the pairs whose range
-    // starts at j + 1) = sum p (u_j w)^k over the atoms left of their range at node j. phi and
-    // psi go to lane 0 of phi2 / psi2; then, forwards, g_j and the stopping rule.
-    memory.fill(TMOM, 0, 8 * (SERIES + 1));
+    // Per node, backwards: T_k(j) = 2^(-k/3) T_k(j + 1) + (moments of the atoms whose range
+    // starts at j + 1) = sum p (u_j w)^k over the atoms left of their range at node j; phi2 becomes
+    // (phiA, phiL), the active part (both lanes) and the series, and psiL goes into g. Then, forwards, E_j, psi, phi, g_j and the stopping rule.
+    // Unrolled over the 7 moment pairs (k = 2i, 2i + 1), kept in locals.
+    const r0 = v128.load(RATIO, 0);
+    const r1 = v128.load(RATIO, 16);
+    const r2 = v128.load(RATIO, 32);
+    const r3 = v128.load(RATIO, 48);
+    const r4 = v128.load(RATIO, 64);
+    const r5 = v128.load(RATIO, 80);
+    const r6 = v128.load(RATIO, 96);
+    const c0 = v128.load(SPSI, 0);
+    const c1 = v128.load(SPSI, 16);
+    const c2 = v128.load(SPSI, 32);
+    const c3 = v128.load(SPSI, 48);
+    const c4 = v128.load(SPSI, 64);
+    const c5 = v128.load(SPSI, 80);
+    const c6 = v128.load(SPSI, 96);
+    let t0 = f64x2.splat(0);
+    let t1 = f64x2.splat(0);
+    let t2 = f64x2.splat(0);
+    let t3 = f64x2.splat(0);
+    let t4 = f64x2.splat(0);
+    let t5 = f64x2.splat(0);
+    let t6 = f64x2.splat(0);
     for (let j = jAll - 1; j >= 0; j--) {
-      let phiL: f64 = 0;
-      let psiL: f64 = 0;
-      let sign: f64 = 1;
-      for (let k = 0; k <= SERIES; k++) {
-        const tp = TMOM + (<usize>k << 3);
-        const t = load<f64>(tp) * load<f64>(RATIO + (<usize>k << 3)) + load<f64>(momPtr + <usize>k * STRIDE + (<usize>j << 3));
-        store<f64>(tp, t);
-        const term = sign * t * load<f64>(FACT + (<usize>k << 3));
-        phiL += term;
-        if (k > 0) psiL -= term;
-        sign = -sign;
-      }
-      const e = v128.load(phi2 + (<usize>j << 4));
-      const d = v128.load(psi2 + (<usize>j << 4));
-      v128.store(phi2 + (<usize>j << 4), f64x2(f64x2.extract_lane(e, 0) + f64x2.extract_lane(e, 1) + phiL, 0));
-      v128.store(psi2 + (<usize>j << 4), f64x2(f64x2.extract_lane(d, 0) + f64x2.extract_lane(d, 1) + psiL, 0));
+      const mrow = momPtr + <usize>j * momRowBytes;
+      t0 = f64x2.add(f64x2.mul(t0, r0), v128.load(mrow, 0));
+      t1 = f64x2.add(f64x2.mul(t1, r1), v128.load(mrow, 16));
+      t2 = f64x2.add(f64x2.mul(t2, r2), v128.load(mrow, 32));
+      t3 = f64x2.add(f64x2.mul(t3, r3), v128.load(mrow, 48));
+      t4 = f64x2.add(f64x2.mul(t4, r4), v128.load(mrow, 64));
+      t5 = f64x2.add(f64x2.mul(t5, r5), v128.load(mrow, 80));
+      t6 = f64x2.add(f64x2.mul(t6, r6), v128.load(mrow, 96));
+      const sPsi = f64x2.add(
+        f64x2.add(f64x2.add(f64x2.mul(t0, c0), f64x2.mul(t1, c1)), f64x2.add(f64x2.mul(t2, c2), f64x2.mul(t3, c3))),
+        f64x2.add(f64x2.add(f64x2.mul(t4, c4), f64x2.mul(t5, c5)), f64x2.mul(t6, c6)),
+      );
+      const psiL = f64x2.extract_lane(sPsi, 0) + f64x2.extract_lane(sPsi, 1);
+      const pp = phi2 + (<usize>j << 4);
+      const a = v128.load(pp);
+      // phiL = T_0 - psiL >= e^-DELTA T_0: no cancellation.
+      v128.store(pp, f64x2(f64x2.extract_lane(a, 0) + f64x2.extract_lane(a, 1), f64x2.extract_lane(t0, 0) - psiL));
+      store<f64>(gPtr + (<usize>j << 3), psiL);
     }
     let nodes = jAll;
-    let rightMass: f64 = 0;
+    let entered: f64 = 0;
     for (let j = 0; j < jAll; j++) {
-      rightMass += load<f64>(rightPtr + (<usize>j << 3));
+      entered += load<f64>(enterPtr + (<usize>j << 3));
       const u = load<f64>(uPtr + (<usize>j << 3));
+      const ph = v128.load(phi2 + (<usize>j << 4));
+      const phiA = f64x2.extract_lane(ph, 0);
       // psi / P = 1 - phi / P, accurate where phi is near P
-      const psi = (load<f64>(psi2 + (<usize>j << 4)) + rightMass) * invTotal;
+      const psi = (load<f64>(gPtr + (<usize>j << 3)) + (entered - phiA)) * invTotal;
       let phi: f64;
       let pw: f64;
       if (psi <= 0.5) {
         phi = 1 - psi;
-        pw = Math.exp(km1 * Math.log1p(-psi));
+        pw = km1i <= SMALL_POW ? ipow(phi, km1i) : Math.exp(km1 * Math.log1p(-psi));
       } else {
-        phi = load<f64>(phi2 + (<usize>j << 4)) * invTotal;
-        pw = Math.pow(phi, km1);
+        phi = (phiA + f64x2.extract_lane(ph, 1)) * invTotal;
+        pw = km1i <= SMALL_POW ? ipow(phi, km1i) : Math.pow(phi, km1);
       }
       store<f64>(gPtr + (<usize>j << 3), H_STEP * u * pw);
-      if (Math.pow(phi, km1) * phi < TINY_MASS || u * wMinPos > RIGHT) {
+      if (pw * phi < TINY_MASS || u * wMinPos > RIGHT) {
         nodes = j + 1;
         break;
       }
     }
 
-    // Prefix moments G_k(j) = sum_{j' < j} g_j' (u_j' / u_{j-1})^k, j = 1..nodes:
-    // G_k(j + 1) = 2^(-k/3) G_k(j) + g_j.
-    for (let k = 0; k <= SERIES; k++) {
-      const gk = momPtr + <usize>k * STRIDE;
-      const r = load<f64>(RATIO + (<usize>k << 3));
-      let acc: f64 = 0;
-      store<f64>(gk, 0);
-      for (let j = 0; j < nodes; j++) {
-        acc = acc * r + load<f64>(gPtr + (<usize>j << 3));
-        store<f64>(gk + (<usize>(j + 1) << 3), acc);
-      }
+    // Prefix moments, divided by k!: C_k(j) = G_k(j) / k!, G_k(j) = sum_{j' < j} g_j' (u_j' / u_{j-1})^k,
+    // j = 1..nodes: G_k(j + 1) = 2^(-k/3) G_k(j) + g_j.
+    memory.fill(momPtr, 0, momRowBytes);
+    const f0 = v128.load(FACT, 0);
+    const f1 = v128.load(FACT, 16);
+    const f2 = v128.load(FACT, 32);
+    const f3 = v128.load(FACT, 48);
+    const f4 = v128.load(FACT, 64);
+    const f5 = v128.load(FACT, 80);
+    const f6 = v128.load(FACT, 96);
+    t0 = f64x2.splat(0);
+    t1 = f64x2.splat(0);
+    t2 = f64x2.splat(0);
+    t3 = f64x2.splat(0);
+    t4 = f64x2.splat(0);
+    t5 = f64x2.splat(0);
+    t6 = f64x2.splat(0);
+    for (let j = 0; j < nodes; j++) {
+      const gj = f64x2.splat(load<f64>(gPtr + (<usize>j << 3)));
+      const crow = momPtr + <usize>(j + 1) * momRowBytes;
+      t0 = f64x2.add(f64x2.mul(t0, r0), gj);
+      v128.store(crow, f64x2.mul(t0, f0), 0);
+      t1 = f64x2.add(f64x2.mul(t1, r1), gj);
+      v128.store(crow, f64x2.mul(t1, f1), 16);
+      t2 = f64x2.add(f64x2.mul(t2, r2), gj);
+      v128.store(crow, f64x2.mul(t2, f2), 32);
+      t3 = f64x2.add(f64x2.mul(t3, r3), gj);
+      v128.store(crow, f64x2.mul(t3, f3), 48);
+      t4 = f64x2.add(f64x2.mul(t4, r4), gj);
+      v128.store(crow, f64x2.mul(t4, f4), 64);
+      t5 = f64x2.add(f64x2.mul(t5, r5), gj);
+      v128.store(crow, f64x2.mul(t5, f5), 80);
+      t6 = f64x2.add(f64x2.mul(t6, r6), gj);
+      v128.store(crow, f64x2.mul(t6, f6), 96);
     }
 
-    // Pass 2: per pair of support atoms, the series up to its first active node, then the
-    // nodes of its range; q_i K w H-sum into out.
+    // Pass 2: per pair of support atoms, each atom's series up to its first active node, then
+    // the nodes of the pair's range from the kept chain starts (a lane counting from its own
+    // first node); q_i K w H-sum into out.
     const kq = <f64>K * qi * invTotal;
+    const laneA = i64x2(-1, 0);
+    const laneB = i64x2(0, -1);
+    const allLanes = i64x2(-1, -1);
     for (let x0 = 0; x0 < n; x0 += ZB) {
       if (!live(flagsIn, x0 >> ZB_SHIFT)) continue;
       const x1 = min(x0 + ZB, n);
       for (let x = x0; x < x1; x += 2) {
         const o = <usize>x << 3;
+        const two = x + 1 < n;
         const pa = load<f64>(pPtr + o);
-        const pb = x + 1 < n ? load<f64>(pPtr + o, 8) : 0;
+        const pb = two ? load<f64>(pPtr + o, 8) : 0;
         if (pa == 0 && pb == 0) continue;
         let wa = load<f64>(row + o);
-        let wb = x + 1 < n ? load<f64>(row + o, 8) : wa;
+        let wb = two ? load<f64>(row + o, 8) : wa;
         if (pa == 0) wa = wb;
         if (pb == 0) wb = wa;
-        const j0 = min(load<i32>(jsPtr + (<usize>x << 2)), nodes);
-        const uPrev = load<f64>(uPtr + (<usize>(j0 - 1) << 3));
-        // Horner in -u_{j0-1} w over G_k(j0) / k!.
-        const va = -uPrev * wa;
-        const vb = -uPrev * wb;
-        let sa: f64 = 0;
-        let sb: f64 = 0;
-        for (let k = SERIES; k >= 0; k--) {
-          const c = load<f64>(momPtr + <usize>k * STRIDE + (<usize>j0 << 3)) * load<f64>(FACT + (<usize>k << 3));
-          sa = sa * va + c;
-          sb = sb * vb + c;
-        }
+        const ja = min(load<i32>(jsPtr + (<usize>x << 2)), nodes);
+        const jb = two ? min(load<i32>(jsPtr + (<usize>x << 2), 4), nodes) : ja;
+        const sa = leftSeries(momPtr + <usize>ja * momRowBytes, load<f64>(uPtr + (<usize>(ja - 1) << 3)) * wa);
+        const sb = leftSeries(momPtr + <usize>jb * momRowBytes, load<f64>(uPtr + (<usize>(jb - 1) << 3)) * wb);
         let acc = f64x2(sa, sb);
-        const wmn = min(wa, wb);
-        let j1 = j0;
-        while (j1 < nodes && load<f64>(uPtr + (<usize>j1 << 3)) * wmn <= RIGHT_H) j1++;
-        for (let s = 0; s < 3; s++) {
-          for (let j = j0 + s; j < j1; ) {
-            const u = load<f64>(uPtr + (<usize>j << 3));
-            let e = f64x2(Math.exp(-(u * wa)), Math.exp(-(u * wb)));
-            for (let t = 0; t < CHAIN && j < j1; t++, j += 3) {
-              acc = f64x2.add(acc, f64x2.mul(f64x2.splat(load<f64>(gPtr + (<usize>j << 3))), e));
-              e = f64x2.mul(e, e);
+        const j0 = min(ja, jb);
+        if (j0 < nodes) {
+          const jB = max(ja, jb);
+          // Each lane up to L_H nodes past its own first node (u w >= DELTA 2^(L_H/3) >= RIGHT_H after).
+          const j1 = min(jB + BAND_H, nodes);
+          const sp = startPtr + <usize>(x >> 1) * 48;
+          if (j1 - j0 <= 3 * CHAIN) {
+            const mlo = ja < jb ? laneA : ja > jb ? laneB : allLanes;
+            let e0 = v128.load(sp);
+            let e1 = v128.load(sp, 16);
+            let e2 = v128.load(sp, 32);
+            let acc1 = f64x2.splat(0);
+            let acc2 = f64x2.splat(0);
+            let j = j0;
+            for (; j + 3 <= j1; j += 3) {
+              const gp = gPtr + (<usize>j << 3);
+              let t0 = f64x2.mul(f64x2.splat(load<f64>(gp)), e0);
+              let t1 = f64x2.mul(f64x2.splat(load<f64>(gp, 8)), e1);
+              let t2 = f64x2.mul(f64x2.splat(load<f64>(gp, 16)), e2);
+              if (j < jB) {
+                t0 = v128.and(t0, mlo);
+                if (j + 1 < jB) t1 = v128.and(t1, mlo);
+                if (j + 2 < jB) t2 = v128.and(t2, mlo);
+              }
+              acc = f64x2.add(acc, t0);
+              acc1 = f64x2.add(acc1, t1);
+              acc2 = f64x2.add(acc2, t2);
+              e0 = f64x2.mul(e0, e0);
+              e1 = f64x2.mul(e1, e1);
+              e2 = f64x2.mul(e2, e2);
+            }
+            const gp = gPtr + (<usize>j << 3);
+            if (j < j1) acc = f64x2.add(acc, v128.and(f64x2.mul(f64x2.splat(load<f64>(gp)), e0), j < jB ? mlo : allLanes));
+            if (j + 1 < j1) acc1 = f64x2.add(acc1, v128.and(f64x2.mul(f64x2.splat(load<f64>(gp, 8)), e1), j + 1 < jB ? mlo : allLanes));
+            acc = f64x2.add(acc, f64x2.add(acc1, acc2));
+          } else {
+            const mlo = ja < jb ? laneA : laneB;
+            for (let s = 0; s < 3; s++) {
+              let j = j0 + s;
+              if (j >= j1) break;
+              let e = v128.load(sp + (<usize>s << 4));
+              for (let t = 0; j < j1; t++, j += 3) {
+                if (t == CHAIN) {
+                  const ur = load<f64>(uPtr + (<usize>j << 3));
+                  e = f64x2(Math.exp(-(ur * wa)), Math.exp(-(ur * wb)));
+                  t = 0;
+                }
+                const ge = f64x2.mul(f64x2.splat(load<f64>(gPtr + (<usize>j << 3))), e);
+                acc = f64x2.add(acc, v128.and(ge, j < jB ? mlo : allLanes));
+                e = f64x2.mul(e, e);
+              }
             }
           }
         }
         const h = f64x2.mul(f64x2.mul(f64x2.splat(kq), f64x2(wa, wb)), acc);
-        if (x + 1 < n) v128.store(outPtr + o, f64x2.add(v128.load(outPtr + o), h));
+        if (two) v128.store(outPtr + o, f64x2.add(v128.load(outPtr + o), h));
         else store<f64>(outPtr + o, load<f64>(outPtr + o) + f64x2.extract_lane(h, 0));
       }
     }

@@ -56,9 +56,11 @@ describe("finite-K mass defect on realistic scenarios", () => {
 
 describe("finite-K against closed forms and brute force", () => {
   const rand = rng(7);
-  /** K = 2: H(x) = 2 w(x) sum_y p(y) / (w(x) + w(y)) (one other candidate, exact). */
+  /** K = 2: H(x) = 2 w(x) sum_y p(y) / (w(x) + w(y)) (one other candidate, exact); 0 where w(x) = 0. */
   function h2(p: Float64Array, w: Float64Array): Float64Array {
     return w.map((wx) => {
+      // w(x) = 0 never wins; the sum itself would be 0 / 0 against another zero weight.
+      if (wx === 0) return 0;
       let s = 0;
       for (let y = 0; y < p.length; y++) s += p[y] / (wx + w[y]);
       return 2 * wx * s;
