@@ -74,39 +74,56 @@ const RATIO = memory.data<f64>([
 // Scratch layout (byte offsets from the 16-aligned scratch base): u[MAX_NODES + 1],
 // g[MAX_NODES + 1] (psiL before g), phi2[MAX_NODES] as v128 (the active part of phi, and phiL),
 // enter[MAX_NODES + 1] (mass entering its range at node j), mom[(MAX_NODES + 1) x 2 MP] node by
-// node (entering moments in pass 1, prefix moments G_k / k! in pass 2), the three chain starts
-// of each pair (3 v128), js[n] (i32: each atom's first active node).
+// node (entering moments in pass 1, prefix moments G_k / k! in pass 2), then the pair cache:
+// a header (magic, n, m, K), per group (u_0, the least positive weight, an epoch), a copy of
+// the weights, and per group and pair a record of PAIR_BYTES: the two first active nodes (i32),
+// the epoch it was computed in (i32) and the three chain starts (3 v128).
+//
+// The pair cache: an atom's first active node and a pair's chain starts depend only on the
+// weights and u_0, not on p, and u_0 = LEFT / (K wMax) changes only when the heaviest atom of
+// the support dies. A record carries its group's epoch when it was computed for two atoms with
+// mass (their own weights); the epoch moves on when u_0 or any weight of the group differs from
+// the stored copy (compared bit for bit every step). A record is the same numbers the step
+// would compute, so results do not depend on what the scratch held before: the same bits
+// with a fresh scratch, a reused one, or weights changed in place.
 const STRIDE: usize = <usize>(MAX_NODES + 1) << 3;
 const OFF_U: usize = 0;
 const OFF_G: usize = OFF_U + STRIDE;
 const OFF_PHI2: usize = OFF_G + STRIDE;
 const OFF_ENTER: usize = OFF_PHI2 + (<usize>MAX_NODES << 4);
 const OFF_MOM: usize = OFF_ENTER + STRIDE;
-const OFF_START: usize = OFF_MOM + <usize>(MAX_NODES + 1) * <usize>(MP << 4);
+const OFF_CACHE: usize = OFF_MOM + <usize>(MAX_NODES + 1) * <usize>(MP << 4);
+const CACHE_MAGIC: u32 = 0x664b3031; // "fK01": the record layout below
+const PAIR_BYTES: usize = 64;
 
-/** Returns the scratch bytes finiteKStep needs: node arrays, moments, chain starts and one i32 per atom. */
+/** Returns the scratch bytes finiteKStep needs: node arrays, moments and the pair cache (weights copy, one record per pair and group). */
 export function finiteKScratchBytes(n: i32, m: i32): usize {
-  return OFF_START + <usize>((n + 1) >> 1) * 48 + (<usize>n << 2) + 16;
+  const pairs = <usize>((n + 1) >> 1);
+  return OFF_CACHE + 16 + 32 * <usize>m + 8 * <usize>n * <usize>m + PAIR_BYTES * pairs * <usize>m + 16;
 }
 
-/** exp(-a) in both lanes for a in [0, 1/2): e^(-1/4) times the Taylor polynomial of e^t, t = 1/4 - a (degree 12, truncation < 3e-18). */
+/**
+ * exp(-a) in both lanes for a in [0, 1/2): e^(-1/4) times the Taylor polynomial of e^t, t = 1/4 - a
+ * (degree 12, truncation < 3e-18), by Estrin's scheme (a short dependency chain; terms fall fast).
+ */
 @inline
 function startExp(a: v128): v128 {
   const t = f64x2.sub(f64x2.splat(0.25), a);
-  let s = f64x2.splat(1.0 / 479001600);
-  s = f64x2.add(f64x2.mul(s, t), f64x2.splat(1.0 / 39916800));
-  s = f64x2.add(f64x2.mul(s, t), f64x2.splat(1.0 / 3628800));
-  s = f64x2.add(f64x2.mul(s, t), f64x2.splat(1.0 / 362880));
-  s = f64x2.add(f64x2.mul(s, t), f64x2.splat(1.0 / 40320));
-  s = f64x2.add(f64x2.mul(s, t), f64x2.splat(1.0 / 5040));
-  s = f64x2.add(f64x2.mul(s, t), f64x2.splat(1.0 / 720));
-  s = f64x2.add(f64x2.mul(s, t), f64x2.splat(1.0 / 120));
-  s = f64x2.add(f64x2.mul(s, t), f64x2.splat(1.0 / 24));
-  s = f64x2.add(f64x2.mul(s, t), f64x2.splat(1.0 / 6));
-  s = f64x2.add(f64x2.mul(s, t), f64x2.splat(0.5));
-  s = f64x2.add(f64x2.mul(s, t), f64x2.splat(1));
-  s = f64x2.add(f64x2.mul(s, t), f64x2.splat(1));
-  return f64x2.mul(s, f64x2.splat(EXP_M14));
+  const t2 = f64x2.mul(t, t);
+  const t4 = f64x2.mul(t2, t2);
+  const t8 = f64x2.mul(t4, t4);
+  const q0 = f64x2.add(f64x2.splat(1), f64x2.mul(f64x2.splat(1), t));
+  const q1 = f64x2.add(f64x2.splat(0.5), f64x2.mul(f64x2.splat(1.0 / 6), t));
+  const q2 = f64x2.add(f64x2.splat(1.0 / 24), f64x2.mul(f64x2.splat(1.0 / 120), t));
+  const q3 = f64x2.add(f64x2.splat(1.0 / 720), f64x2.mul(f64x2.splat(1.0 / 5040), t));
+  const q4 = f64x2.add(f64x2.splat(1.0 / 40320), f64x2.mul(f64x2.splat(1.0 / 362880), t));
+  const q5 = f64x2.add(f64x2.splat(1.0 / 3628800), f64x2.mul(f64x2.splat(1.0 / 39916800), t));
+  const r0 = f64x2.add(q0, f64x2.mul(q1, t2));
+  const r1 = f64x2.add(q2, f64x2.mul(q3, t2));
+  const r2 = f64x2.add(q4, f64x2.mul(q5, t2));
+  const s0 = f64x2.add(r0, f64x2.mul(r1, t4));
+  const s1 = f64x2.add(r2, f64x2.mul(f64x2.splat(1.0 / 479001600), t4));
+  return f64x2.mul(f64x2.add(s0, f64x2.mul(s1, t8)), f64x2.splat(EXP_M14));
 }
 
 /**
@@ -241,8 +258,24 @@ export function finiteKStep(
   const phi2 = base + OFF_PHI2;
   const enterPtr = base + OFF_ENTER;
   const momPtr = base + OFF_MOM;
-  const startPtr = base + OFF_START;
-  const jsPtr = startPtr + <usize>((n + 1) >> 1) * 48;
+  const cachePtr = base + OFF_CACHE;
+  const groupHdr = cachePtr + 16;
+  const wCopy = groupHdr + 32 * <usize>m;
+  const pairs = <usize>((n + 1) >> 1);
+  const records = wCopy + 8 * <usize>n * <usize>m;
+  if (load<u32>(cachePtr) != CACHE_MAGIC || load<i32>(cachePtr, 4) != n || load<i32>(cachePtr, 8) != m || load<i32>(cachePtr, 12) != K) {
+    // A scratch new to this layout: no record is valid, every group starts over.
+    for (let i = 0; i < m; i++) {
+      const gh = groupHdr + 32 * <usize>i;
+      store<f64>(gh, NaN);
+      store<i32>(gh, 1, 16);
+    }
+    for (let r: usize = 0; r < pairs * <usize>m; r++) store<i32>(records + r * PAIR_BYTES, 0, 8);
+    store<u32>(cachePtr, CACHE_MAGIC);
+    store<i32>(cachePtr, n, 4);
+    store<i32>(cachePtr, m, 8);
+    store<i32>(cachePtr, K, 12);
+  }
   const mix = lambda != 0;
   const nb = zeroBlockCount(n);
   let total: f64 = 0;
@@ -296,18 +329,49 @@ export function finiteKStep(
     }
     if (!(wMax > 0)) continue;
     const u0 = LEFT / (<f64>K * wMax);
+    // The group's cache: a new epoch when u_0 or a weight changed (bit for bit).
+    const gh = groupHdr + 32 * <usize>i;
+    const wc = wCopy + <usize>i * <usize>n * 8;
+    let same = load<f64>(gh) == u0;
+    if (same) {
+      for (let x = 0; x < n; x++) {
+        if (load<u64>(row + (<usize>x << 3)) != load<u64>(wc + (<usize>x << 3))) {
+          same = false;
+          break;
+        }
+      }
+    }
+    if (!same) {
+      memory.copy(wc, row, <usize>n << 3);
+      let wMinAll = Infinity;
+      for (let x = 0; x < n; x++) {
+        const w = load<f64>(row + (<usize>x << 3));
+        if (w > 0 && w < wMinAll) wMinAll = w;
+      }
+      store<f64>(gh, u0);
+      store<f64>(gh, wMinAll, 8);
+      store<i32>(gh, load<i32>(gh, 16) + 1, 16);
+    }
+    const epoch = load<i32>(gh, 16);
+    const wMinAll = load<f64>(gh, 8);
+    const recs = records + <usize>i * pairs * PAIR_BYTES;
     store<f64>(uPtr, u0);
     store<f64>(uPtr, u0 * CBRT2, 8);
     store<f64>(uPtr, u0 * CBRT4, 16);
-    // Nodes up to the first with u_j wMinPos > RIGHT (every support atom underflowed), as the twin.
-    let jAll = 0;
+    // Nodes up to the first with u_j wMinPos > RIGHT (every support atom underflowed), as the twin:
+    // jAll. The lattice goes on to jLat, where every atom's first active node and the two after
+    // it are stored (u_j wMinAll >= 4 DELTA), so that a record does not depend on the support.
+    let jAll = -1;
+    let jLat = 0;
     for (let j = 0; j < MAX_NODES; j++) {
       if (j >= 3) store<f64>(uPtr + (<usize>j << 3), 2 * load<f64>(uPtr + (<usize>(j - 3) << 3)));
       const u = load<f64>(uPtr + (<usize>j << 3));
       if (!(u < Infinity)) break;
-      jAll = j + 1;
-      if (u * wMinPos > RIGHT) break;
+      jLat = j + 1;
+      if (jAll < 0 && u * wMinPos > RIGHT) jAll = j + 1;
+      if (jAll >= 0 && u * wMinAll >= 4 * DELTA) break;
     }
+    if (jAll < 0) jAll = jLat;
     memory.fill(phi2, 0, <usize>jAll << 4);
     memory.fill(enterPtr, 0, <usize>(jAll + 1) << 3);
     memory.fill(momPtr, 0, <usize>(jAll + 1) * momRowBytes);
@@ -329,18 +393,36 @@ export function finiteKStep(
         let wb = two ? load<f64>(row + o, 8) : wa;
         if (pa == 0) wa = wb;
         if (pb == 0) wb = wa;
-        // ja, jb >= 1: u_0 wMax = 2^-56 / K < DELTA.
-        const ja = firstNode(uPtr, u0, wa, DELTA, 1 / DELTA, 1, jAll, false);
-        const jb = two ? firstNode(uPtr, u0, wb, DELTA, 1 / DELTA, 1, jAll, false) : ja;
-        store<i32>(jsPtr + (<usize>x << 2), ja);
-        if (two) store<i32>(jsPtr + (<usize>x << 2), jb, 4);
-        // Each atom's moments p (u_{j-1} w)^k at its last node left of its range.
-        const ua = load<f64>(uPtr + (<usize>(ja - 1) << 3));
-        if (ja == jb) {
-          addMoments2(momPtr + <usize>(ja - 1) * momRowBytes, pa, ua * wa, pb, ua * wb);
+        const sp = recs + <usize>(x >> 1) * PAIR_BYTES;
+        const own = two && pa != 0 && pb != 0;
+        if (!own || load<i32>(sp, 8) != epoch) {
+          // ja, jb >= 1: u_0 wMax = 2^-56 / K < DELTA. Not limited to the support's nodes (jAll).
+          const ra = firstNode(uPtr, u0, wa, DELTA, 1 / DELTA, 1, jLat, false);
+          const rb = two ? firstNode(uPtr, u0, wb, DELTA, 1 / DELTA, 1, jLat, false) : ra;
+          store<i32>(sp, ra);
+          store<i32>(sp, rb, 4);
+          // u_{j0 + s} w < 2 DELTA in both lanes (the earlier lane enters at j0, the other not yet).
+          const r0 = min(ra, rb);
+          if (r0 + 2 < jLat) {
+            const up = uPtr + (<usize>r0 << 3);
+            const vw = f64x2(wa, wb);
+            v128.store(sp, startExp(f64x2.mul(f64x2.splat(load<f64>(up)), vw)), 16);
+            v128.store(sp, startExp(f64x2.mul(f64x2.splat(load<f64>(up, 8)), vw)), 32);
+            v128.store(sp, startExp(f64x2.mul(f64x2.splat(load<f64>(up, 16)), vw)), 48);
+          }
+          store<i32>(sp, own ? epoch : 0, 8);
+        }
+        const ja = load<i32>(sp);
+        const jb = load<i32>(sp, 4);
+        // Each atom's moments p (u_{j-1} w)^k at its last node left of its range (or of the support's nodes).
+        const ma = min(ja, jAll) - 1;
+        const mb = min(jb, jAll) - 1;
+        const ua = load<f64>(uPtr + (<usize>ma << 3));
+        if (ma == mb) {
+          addMoments2(momPtr + <usize>ma * momRowBytes, pa, ua * wa, pb, ua * wb);
         } else {
-          addMoments(momPtr + <usize>(ja - 1) * momRowBytes, pa, ua * wa);
-          addMoments(momPtr + <usize>(jb - 1) * momRowBytes, pb, load<f64>(uPtr + (<usize>(jb - 1) << 3)) * wb);
+          addMoments(momPtr + <usize>ma * momRowBytes, pa, ua * wa);
+          addMoments(momPtr + <usize>mb * momRowBytes, pb, load<f64>(uPtr + (<usize>mb << 3)) * wb);
         }
         if (ja < jAll) store<f64>(enterPtr + (<usize>ja << 3), load<f64>(enterPtr + (<usize>ja << 3)) + pa);
         if (jb < jAll) store<f64>(enterPtr + (<usize>jb << 3), load<f64>(enterPtr + (<usize>jb << 3)) + pb);
@@ -349,20 +431,15 @@ export function finiteKStep(
         const jB = max(ja, jb);
         // Each lane up to L_PHI nodes past its own first node (u w >= DELTA 2^(L_PHI/3) >= RIGHT_PHI after).
         const j1 = min(jB + bandPhi, jAll);
-        const sp = startPtr + <usize>(x >> 1) * 48;
         const vp = f64x2(pa, pb);
         // Before jB only the lane whose range starts at j0 counts.
         const vlo = ja < jb ? f64x2(pa, 0) : ja > jb ? f64x2(0, pb) : vp;
         if (j1 - j0 <= 3 * CHAIN) {
           // The usual case: three chains side by side, no restart.
           let j = j0;
-          const up = uPtr + (<usize>j << 3);
-          let e0 = startExp(f64x2.mul(f64x2.splat(load<f64>(up)), f64x2(wa, wb)));
-          let e1 = startExp(f64x2.mul(f64x2.splat(load<f64>(up, 8)), f64x2(wa, wb)));
-          let e2 = startExp(f64x2.mul(f64x2.splat(load<f64>(up, 16)), f64x2(wa, wb)));
-          v128.store(sp, e0);
-          v128.store(sp, e1, 16);
-          v128.store(sp, e2, 32);
+          let e0 = v128.load(sp, 16);
+          let e1 = v128.load(sp, 32);
+          let e2 = v128.load(sp, 48);
           for (; j + 3 <= j1; j += 3) {
             const pe = phi2 + (<usize>j << 4);
             if (j >= jB) addTriple(pe, vp, vp, vp, e0, e1, e2);
@@ -381,10 +458,7 @@ export function finiteKStep(
         for (let s = 0; s < 3; s++) {
           let j = j0 + s;
           if (j >= j1) break;
-          // u_{j0 + s} w < 2 DELTA in both lanes (the earlier lane entered at j0, the other not yet).
-          const u = load<f64>(uPtr + (<usize>j << 3));
-          let e = startExp(f64x2(u * wa, u * wb));
-          v128.store(sp + (<usize>s << 4), e);
+          let e = v128.load(sp + (<usize>s << 4), 16);
           for (let t = 0; j < j1; t++, j += 3) {
             if (t == CHAIN) {
               const ur = load<f64>(uPtr + (<usize>j << 3));
@@ -525,8 +599,9 @@ export function finiteKStep(
         let wb = two ? load<f64>(row + o, 8) : wa;
         if (pa == 0) wa = wb;
         if (pb == 0) wb = wa;
-        const ja = min(load<i32>(jsPtr + (<usize>x << 2)), nodes);
-        const jb = two ? min(load<i32>(jsPtr + (<usize>x << 2), 4), nodes) : ja;
+        const sp = recs + <usize>(x >> 1) * PAIR_BYTES;
+        const ja = min(load<i32>(sp), nodes);
+        const jb = min(load<i32>(sp, 4), nodes);
         const sa = leftSeries(momPtr + <usize>ja * momRowBytes, load<f64>(uPtr + (<usize>(ja - 1) << 3)) * wa);
         const sb = leftSeries(momPtr + <usize>jb * momRowBytes, load<f64>(uPtr + (<usize>(jb - 1) << 3)) * wb);
         let acc = f64x2(sa, sb);
@@ -535,12 +610,11 @@ export function finiteKStep(
           const jB = max(ja, jb);
           // Each lane up to L_H nodes past its own first node (u w >= DELTA 2^(L_H/3) >= RIGHT_H after).
           const j1 = min(jB + BAND_H, nodes);
-          const sp = startPtr + <usize>(x >> 1) * 48;
           if (j1 - j0 <= 3 * CHAIN) {
             const mlo = ja < jb ? laneA : ja > jb ? laneB : allLanes;
-            let e0 = v128.load(sp);
-            let e1 = v128.load(sp, 16);
-            let e2 = v128.load(sp, 32);
+            let e0 = v128.load(sp, 16);
+            let e1 = v128.load(sp, 32);
+            let e2 = v128.load(sp, 48);
             let acc1 = f64x2.splat(0);
             let acc2 = f64x2.splat(0);
             let j = j0;
@@ -570,7 +644,7 @@ export function finiteKStep(
             for (let s = 0; s < 3; s++) {
               let j = j0 + s;
               if (j >= j1) break;
-              let e = v128.load(sp + (<usize>s << 4));
+              let e = v128.load(sp + (<usize>s << 4), 16);
               for (let t = 0; j < j1; t++, j += 3) {
                 if (t == CHAIN) {
                   const ur = load<f64>(uPtr + (<usize>j << 3));

@@ -56,7 +56,11 @@ export interface MemoryShape {
 }
 
 export interface MemoryEstimate {
-  /** Wasm memory of the exact engine: n (2m + 8) f64 (rewards, weights, p, next p, p0, pData, scratch). */
+  /**
+   * Wasm memory of the exact engine: n (2m + 8) f64 (rewards, weights, p, next p, p0, pData,
+   * scratch), and for exact finite K another 5m f64 per atom (the step's copy of the weights and
+   * its 64-byte record per pair and group, assembly/finitek.ts).
+   */
   engineBytes: number;
   /** Sampling buffers of finite-sample retraining (alias table, samples, responsibilities). */
   samplingBytes: number;
@@ -68,7 +72,8 @@ export interface MemoryEstimate {
 /** Estimates the memory one run needs, in bytes, broken down by use. */
 export function estimateMemory(s: MemoryShape): MemoryEstimate {
   const { n, m, dim } = s;
-  const engineBytes = n * (2 * m + 8) * 8;
+  const finiteKExact = s.retraining.model === "exact" && Number.isFinite(s.K ?? Infinity);
+  const engineBytes = n * (2 * m + 8 + (finiteKExact ? 5 * m : 0)) * 8;
   let samplingBytes = 0;
   const r = s.retraining;
   if (r.model !== "exact") {
@@ -100,7 +105,8 @@ function gib(bytes: number): string {
 export function checkMemory(s: MemoryShape): MemoryEstimate {
   const e = estimateMemory(s);
   if (e.totalBytes > MAX_MEMORY_BYTES) {
-    const parts = [`engine n(2m+8)x8 bytes = ${gib(e.engineBytes)}`];
+    const finiteKExact = s.retraining.model === "exact" && Number.isFinite(s.K ?? Infinity);
+    const parts = [`engine n(${finiteKExact ? "7m+8" : "2m+8"})x8 bytes = ${gib(e.engineBytes)}`];
     if (e.samplingBytes > 0) parts.push(`sampling buffers ${gib(e.samplingBytes)}`);
     if (e.snapshotBytes > 0) parts.push(`${s.snapshots} snapshots ${gib(e.snapshotBytes)}`);
     throw new PlurisimError(
