@@ -474,9 +474,8 @@ export function finiteKStep(
     }
 
     // Per node, backwards: T_k(j) = 2^(-k/3) T_k(j + 1) + (moments of the atoms whose range
-    // starts at j + 1) = sum p (u_j w)^k over the atoms left of their range at node j; phi2 becomes
-    // (phiA, phiL), the active part (both lanes) and the series, and psiL goes into g. Then, forwards, E_j, psi, phi, g_j and the stopping rule.
-    // Unrolled over the 7 moment pairs (k = 2i, 2i + 1), kept in locals.
+    // starts at j + 1) = sum p (u_j w)^k over the atoms left of their range at node j, written over
+    // the entering moments (unrolled over the 7 moment pairs k = 2i, 2i + 1, kept in locals).
     const r0 = v128.load(RATIO, 0);
     const r1 = v128.load(RATIO, 16);
     const r2 = v128.load(RATIO, 32);
@@ -484,13 +483,6 @@ export function finiteKStep(
     const r4 = v128.load(RATIO, 64);
     const r5 = v128.load(RATIO, 80);
     const r6 = v128.load(RATIO, 96);
-    const c0 = v128.load(SPSI, 0);
-    const c1 = v128.load(SPSI, 16);
-    const c2 = v128.load(SPSI, 32);
-    const c3 = v128.load(SPSI, 48);
-    const c4 = v128.load(SPSI, 64);
-    const c5 = v128.load(SPSI, 80);
-    const c6 = v128.load(SPSI, 96);
     let t0 = f64x2.splat(0);
     let t1 = f64x2.splat(0);
     let t2 = f64x2.splat(0);
@@ -501,39 +493,52 @@ export function finiteKStep(
     for (let j = jAll - 1; j >= 0; j--) {
       const mrow = momPtr + <usize>j * momRowBytes;
       t0 = f64x2.add(f64x2.mul(t0, r0), v128.load(mrow, 0));
+      v128.store(mrow, t0, 0);
       t1 = f64x2.add(f64x2.mul(t1, r1), v128.load(mrow, 16));
+      v128.store(mrow, t1, 16);
       t2 = f64x2.add(f64x2.mul(t2, r2), v128.load(mrow, 32));
+      v128.store(mrow, t2, 32);
       t3 = f64x2.add(f64x2.mul(t3, r3), v128.load(mrow, 48));
+      v128.store(mrow, t3, 48);
       t4 = f64x2.add(f64x2.mul(t4, r4), v128.load(mrow, 64));
+      v128.store(mrow, t4, 64);
       t5 = f64x2.add(f64x2.mul(t5, r5), v128.load(mrow, 80));
+      v128.store(mrow, t5, 80);
       t6 = f64x2.add(f64x2.mul(t6, r6), v128.load(mrow, 96));
-      const sPsi = f64x2.add(
-        f64x2.add(f64x2.add(f64x2.mul(t0, c0), f64x2.mul(t1, c1)), f64x2.add(f64x2.mul(t2, c2), f64x2.mul(t3, c3))),
-        f64x2.add(f64x2.add(f64x2.mul(t4, c4), f64x2.mul(t5, c5)), f64x2.mul(t6, c6)),
-      );
-      const psiL = f64x2.extract_lane(sPsi, 0) + f64x2.extract_lane(sPsi, 1);
-      const pp = phi2 + (<usize>j << 4);
-      const a = v128.load(pp);
-      // phiL = T_0 - psiL >= e^-DELTA T_0: no cancellation.
-      v128.store(pp, f64x2(f64x2.extract_lane(a, 0) + f64x2.extract_lane(a, 1), f64x2.extract_lane(t0, 0) - psiL));
-      store<f64>(gPtr + (<usize>j << 3), psiL);
+      v128.store(mrow, t6, 96);
     }
+    // Then, forwards: the series psiL = sum_{k >= 1} -(-1)^k T_k / k! and phiL = T_0 - psiL
+    // (>= e^-DELTA T_0: no cancellation), E_j, psi, phi, g_j and the stopping rule.
+    const c0 = v128.load(SPSI, 0);
+    const c1 = v128.load(SPSI, 16);
+    const c2 = v128.load(SPSI, 32);
+    const c3 = v128.load(SPSI, 48);
+    const c4 = v128.load(SPSI, 64);
+    const c5 = v128.load(SPSI, 80);
+    const c6 = v128.load(SPSI, 96);
     let nodes = jAll;
     let entered: f64 = 0;
     for (let j = 0; j < jAll; j++) {
+      const mrow = momPtr + <usize>j * momRowBytes;
+      const m0 = v128.load(mrow);
+      const sPsi = f64x2.add(
+        f64x2.add(f64x2.add(f64x2.mul(m0, c0), f64x2.mul(v128.load(mrow, 16), c1)), f64x2.add(f64x2.mul(v128.load(mrow, 32), c2), f64x2.mul(v128.load(mrow, 48), c3))),
+        f64x2.add(f64x2.add(f64x2.mul(v128.load(mrow, 64), c4), f64x2.mul(v128.load(mrow, 80), c5)), f64x2.mul(v128.load(mrow, 96), c6)),
+      );
+      const psiL = f64x2.extract_lane(sPsi, 0) + f64x2.extract_lane(sPsi, 1);
       entered += load<f64>(enterPtr + (<usize>j << 3));
       const u = load<f64>(uPtr + (<usize>j << 3));
       const ph = v128.load(phi2 + (<usize>j << 4));
-      const phiA = f64x2.extract_lane(ph, 0);
+      const phiA = f64x2.extract_lane(ph, 0) + f64x2.extract_lane(ph, 1);
       // psi / P = 1 - phi / P, accurate where phi is near P
-      const psi = (load<f64>(gPtr + (<usize>j << 3)) + (entered - phiA)) * invTotal;
+      const psi = (psiL + (entered - phiA)) * invTotal;
       let phi: f64;
       let pw: f64;
       if (psi <= 0.5) {
         phi = 1 - psi;
         pw = km1i <= SMALL_POW ? ipow(phi, km1i) : Math.exp(km1 * Math.log1p(-psi));
       } else {
-        phi = (phiA + f64x2.extract_lane(ph, 1)) * invTotal;
+        phi = (phiA + (f64x2.extract_lane(m0, 0) - psiL)) * invTotal;
         pw = km1i <= SMALL_POW ? ipow(phi, km1i) : Math.pow(phi, km1);
       }
       store<f64>(gPtr + (<usize>j << 3), H_STEP * u * pw);
