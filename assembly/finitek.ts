@@ -72,7 +72,7 @@ const RATIO = memory.data<f64>([
 ], 16);
 
 // Scratch layout (byte offsets from the 16-aligned scratch base): u[MAX_NODES + 1],
-// g[MAX_NODES + 1] (psiL before g), phi2[MAX_NODES] as v128 (the active part of phi, and phiL),
+// g[MAX_NODES + 1], phi2[MAX_NODES] as v128 (the active part of phi, two lanes; then g in both),
 // enter[MAX_NODES + 1] (mass entering its range at node j), mom[(MAX_NODES + 1) x 2 MP] node by
 // node (entering moments in pass 1, prefix moments G_k / k! in pass 2), then the pair cache:
 // a header (magic, n, m, K), per group (u_0, the least positive weight, an epoch), a copy of
@@ -541,7 +541,10 @@ export function finiteKStep(
         phi = (phiA + (f64x2.extract_lane(m0, 0) - psiL)) * invTotal;
         pw = km1i <= SMALL_POW ? ipow(phi, km1i) : Math.pow(phi, km1);
       }
-      store<f64>(gPtr + (<usize>j << 3), H_STEP * u * pw);
+      const g = H_STEP * u * pw;
+      store<f64>(gPtr + (<usize>j << 3), g);
+      // phi2[j] is read: it now holds g_j in both lanes for pass 2.
+      v128.store(phi2 + (<usize>j << 4), f64x2.splat(g));
       if (pw * phi < TINY_MASS || u * wMinPos > RIGHT) {
         nodes = j + 1;
         break;
@@ -624,10 +627,10 @@ export function finiteKStep(
             let acc2 = f64x2.splat(0);
             let j = j0;
             for (; j + 3 <= j1; j += 3) {
-              const gp = gPtr + (<usize>j << 3);
-              let t0 = f64x2.mul(f64x2.splat(load<f64>(gp)), e0);
-              let t1 = f64x2.mul(f64x2.splat(load<f64>(gp, 8)), e1);
-              let t2 = f64x2.mul(f64x2.splat(load<f64>(gp, 16)), e2);
+              const gp = phi2 + (<usize>j << 4);
+              let t0 = f64x2.mul(v128.load(gp), e0);
+              let t1 = f64x2.mul(v128.load(gp, 16), e1);
+              let t2 = f64x2.mul(v128.load(gp, 32), e2);
               if (j < jB) {
                 t0 = v128.and(t0, mlo);
                 if (j + 1 < jB) t1 = v128.and(t1, mlo);
@@ -640,9 +643,9 @@ export function finiteKStep(
               e1 = f64x2.mul(e1, e1);
               e2 = f64x2.mul(e2, e2);
             }
-            const gp = gPtr + (<usize>j << 3);
-            if (j < j1) acc = f64x2.add(acc, v128.and(f64x2.mul(f64x2.splat(load<f64>(gp)), e0), j < jB ? mlo : allLanes));
-            if (j + 1 < j1) acc1 = f64x2.add(acc1, v128.and(f64x2.mul(f64x2.splat(load<f64>(gp, 8)), e1), j + 1 < jB ? mlo : allLanes));
+            const gp = phi2 + (<usize>j << 4);
+            if (j < j1) acc = f64x2.add(acc, v128.and(f64x2.mul(v128.load(gp), e0), j < jB ? mlo : allLanes));
+            if (j + 1 < j1) acc1 = f64x2.add(acc1, v128.and(f64x2.mul(v128.load(gp, 16), e1), j + 1 < jB ? mlo : allLanes));
             acc = f64x2.add(acc, f64x2.add(acc1, acc2));
           } else {
             const mlo = ja < jb ? laneA : laneB;
