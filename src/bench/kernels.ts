@@ -125,10 +125,24 @@ export async function kernelsSuite(opts: { quick?: boolean } = {}): Promise<Suit
     k.write(qp, qa);
     const op = k.allocF64(n);
     const sp = k.allocU8(k.raw.finiteKScratchBytes(n, m));
+    // A run's steps: the scratch keeps per pair what depends on the weights only (assembly/finitek.ts).
     const wasmMs = await timeMs(`${name} wasm`, () => k.raw.finiteKStep(pp, op, wp, n, m, qp, K, 0, 0, sp, 0, 0, 0), SMALL);
     const tsMs = await timeMs(`${name} ts`, () => twins.finiteKStepArrays(p, w, n, m, qa, K, 0).sum, BIG);
     cases[name] = result(wasmMs, tsMs, numpy[name] ?? null);
     console.log(`${name}: wasm ${wasmMs.toFixed(3)} ms, ts ${tsMs.toFixed(3)} ms, numpy ${numpy[name]?.toFixed(3) ?? "-"} ms`);
+    // A first step: two weight arrays one ulp apart in one atom, alternated, so every step
+    // finds its kept values stale and recomputes them (and copies the weights).
+    const w2 = w.slice();
+    w2[0] = w[0] * (1 + 2 ** -52);
+    const wp2 = k.allocF64(n * m);
+    k.write(wp2, w2);
+    let flip = false;
+    const coldMs = await timeMs(`${name},cold wasm`, () => {
+      flip = !flip;
+      return k.raw.finiteKStep(pp, op, flip ? wp2 : wp, n, m, qp, K, 0, 0, sp, 0, 0, 0);
+    }, SMALL);
+    cases[`${name},cold`] = result(coldMs, null, numpy[name] ?? null);
+    console.log(`${name},cold: wasm ${coldMs.toFixed(3)} ms`);
     k.reset();
   }
   return { cases, notes, meta: { node: process.version } };
