@@ -30,7 +30,11 @@
 //   small exactly where phi^(K-1) is not. H is computed for p / P (P = sum p), so a p that sums
 //   to 1 + 1e-15 does not show up as a K-fold mass defect.
 // - The left end u_0 = LEFT / (K wMax) (wMax over the support of p) loses a relative 2^-56 of
-//   every H(x) on the support (integral >= 1 / (K wMax) there); the node sequence stops after
+//   every H(x) on the support (integral >= 1 / (K wMax) there). Nodes below LEFT_NODES, left of
+//   every atom's range, are not visited: there g_j = h u_j phi_j^(K-1) is a series in u_j to second
+//   order (K u wMax < 2^-18, so the third order is < 2^-54 of it, and the whole part is < 2^-17
+//   of H), summed into G_k in closed form (geometric series in 2^(-1/3), extended to u -> 0,
+//   which adds back the 2^-56 left of u_0). The node sequence stops after
 //   the first node with phi_j^K < 2^-1000 (remaining mass) or u_j wMinPos > 708 (the same rule
 //   as the twin, src/core/twins.ts).
 // Only deterministic arithmetic: IEEE f64 and f64x2 operations and the module's own NativeMath
@@ -53,6 +57,8 @@ const H_STEP: f64 = 0.23104906018664842; // ln(2) / 3
 const CBRT2: f64 = 1.2599210498948732; // 2^(1/3)
 const CBRT4: f64 = 1.5874010519681994; // 2^(2/3)
 const TINY_MASS: f64 = 9.332636185032189e-302; // 2^-1000
+// Nodes j < LEFT_NODES have K u_j wMax < 2^-18 (u_j < u_0 2^38): there g_j is a short series in u_j.
+const LEFT_NODES: i32 = 114;
 const EXP_M14: f64 = 0.7788007830714049; // e^(-1/4)
 // 1 / k! for k = 0..SERIES (and a zero pad), the same with the signs of psi's series
 // 1 - exp(-a) = sum_{k >= 1} -(-a)^k / k!, and 2^(-k/3) (= u_j / u_{j+1}
@@ -64,6 +70,12 @@ const FACT = memory.data<f64>([
 const SPSI = memory.data<f64>([
   0, 1, -0.5, 1.0 / 6, -1.0 / 24, 1.0 / 120, -1.0 / 720, 1.0 / 5040, -1.0 / 40320, 1.0 / 362880,
   -1.0 / 3628800, 1.0 / 39916800, -1.0 / 479001600, 0,
+], 16);
+// 1 / (1 - 2^(-m/3)) for m = 0..16 (m = 0 unused): sums of u_j^m over the nodes left of one.
+const QINV = memory.data<f64>([
+  0, 4.847322101863074, 2.7024143839193155, 2.0, 1.6579630871775028, 1.4598119517127546, 1.3333333333333333,
+  1.2475441026068557, 1.1869297168804265, 1.1428571428571428, 1.1101398198681562, 1.0854758684915922,
+  1.0666666666666667, 1.052195508009056, 1.0409862659084212, 1.032258064516129, 1.0254339841430087,
 ], 16);
 const RATIO = memory.data<f64>([
   1, 0.7937005259840998, 0.6299605249474366, 0.5, 0.3968502629920499, 0.3149802624737183,
@@ -376,6 +388,7 @@ export function finiteKStep(
     memory.fill(enterPtr, 0, <usize>(jAll + 1) << 3);
     memory.fill(momPtr, 0, <usize>(jAll + 1) * momRowBytes);
 
+    let minRow = jAll - 1;
     // Pass 1: per pair of support atoms, each atom's first active node and its moments at the
     // node before; the three chain starts (kept for pass 2); p e along the pair's range into phi2,
     // a lane counting from its own first node.
@@ -417,6 +430,7 @@ export function finiteKStep(
         // Each atom's moments p (u_{j-1} w)^k at its last node left of its range (or of the support's nodes).
         const ma = min(ja, jAll) - 1;
         const mb = min(jb, jAll) - 1;
+        minRow = min(minRow, min(ma, mb));
         const ua = load<f64>(uPtr + (<usize>ma << 3));
         if (ma == mb) {
           addMoments2(momPtr + <usize>ma * momRowBytes, pa, ua * wa, pb, ua * wb);
@@ -490,7 +504,10 @@ export function finiteKStep(
     let t4 = f64x2.splat(0);
     let t5 = f64x2.splat(0);
     let t6 = f64x2.splat(0);
-    for (let j = jAll - 1; j >= 0; j--) {
+    // Below jLeft no atom has entered its range and K u_j wMax < 2^-18: those nodes are summed
+    // in closed form below, not visited.
+    const jLeft = max(0, min(LEFT_NODES, minRow));
+    for (let j = jAll - 1; j >= jLeft; j--) {
       const mrow = momPtr + <usize>j * momRowBytes;
       t0 = f64x2.add(f64x2.mul(t0, r0), v128.load(mrow, 0));
       v128.store(mrow, t0, 0);
@@ -518,7 +535,7 @@ export function finiteKStep(
     const c6 = v128.load(SPSI, 96);
     let nodes = jAll;
     let entered: f64 = 0;
-    for (let j = 0; j < jAll; j++) {
+    for (let j = jLeft; j < jAll; j++) {
       const mrow = momPtr + <usize>j * momRowBytes;
       const m0 = v128.load(mrow);
       const sPsi = f64x2.add(
@@ -553,7 +570,6 @@ export function finiteKStep(
 
     // Prefix moments, divided by k!: C_k(j) = G_k(j) / k!, G_k(j) = sum_{j' < j} g_j' (u_j' / u_{j-1})^k,
     // j = 1..nodes: G_k(j + 1) = 2^(-k/3) G_k(j) + g_j.
-    memory.fill(momPtr, 0, momRowBytes);
     const f0 = v128.load(FACT, 0);
     const f1 = v128.load(FACT, 16);
     const f2 = v128.load(FACT, 32);
@@ -561,14 +577,48 @@ export function finiteKStep(
     const f4 = v128.load(FACT, 64);
     const f5 = v128.load(FACT, 80);
     const f6 = v128.load(FACT, 96);
-    t0 = f64x2.splat(0);
-    t1 = f64x2.splat(0);
-    t2 = f64x2.splat(0);
-    t3 = f64x2.splat(0);
-    t4 = f64x2.splat(0);
-    t5 = f64x2.splat(0);
-    t6 = f64x2.splat(0);
-    for (let j = 0; j < nodes; j++) {
+    // G_k(jLeft) = sum_{j < jLeft} g_j (u_j / y)^k, y = u_{jLeft - 1}, g_j = h u_j (1 + a1 z_j + a2 z_j^2),
+    // over the nodes left of jLeft extended to u -> 0 (a geometric series in 2^(-1/3); the finite
+    // sum from u_0 differs by a relative 2^-56 of this part): h y sum_n b_n / (1 - 2^(-(n + 1 + k)/3)).
+    if (jLeft > 0) {
+      // The series of phi^(K-1) to second order in u left of jLeft (from T_1, T_2 at jLeft, when
+      // every atom is left of its range): 1 + a1 z + a2 z^2, z = u / u_jLeft, third order < 2^-54.
+      const m1 = load<f64>(momPtr + <usize>jLeft * momRowBytes, 8) * invTotal;
+      const m2 = load<f64>(momPtr + <usize>jLeft * momRowBytes, 16) * invTotal;
+      const a1 = -km1 * m1;
+      const a2 = km1 * (0.5 * m2 + 0.5 * (km1 - 1) * m1 * m1);
+      const y = load<f64>(uPtr + (<usize>(jLeft - 1) << 3));
+      const rz = y / load<f64>(uPtr + (<usize>jLeft << 3));
+      const hy = f64x2.splat(H_STEP * y);
+      const b1 = f64x2.splat(a1 * rz);
+      const b2 = f64x2.splat(a2 * rz * rz);
+      t0 = f64x2.mul(hy, f64x2.add(v128.load(QINV, 8), f64x2.add(f64x2.mul(b1, v128.load(QINV, 16)), f64x2.mul(b2, v128.load(QINV, 24)))));
+      t1 = f64x2.mul(hy, f64x2.add(v128.load(QINV, 24), f64x2.add(f64x2.mul(b1, v128.load(QINV, 32)), f64x2.mul(b2, v128.load(QINV, 40)))));
+      t2 = f64x2.mul(hy, f64x2.add(v128.load(QINV, 40), f64x2.add(f64x2.mul(b1, v128.load(QINV, 48)), f64x2.mul(b2, v128.load(QINV, 56)))));
+      t3 = f64x2.mul(hy, f64x2.add(v128.load(QINV, 56), f64x2.add(f64x2.mul(b1, v128.load(QINV, 64)), f64x2.mul(b2, v128.load(QINV, 72)))));
+      t4 = f64x2.mul(hy, f64x2.add(v128.load(QINV, 72), f64x2.add(f64x2.mul(b1, v128.load(QINV, 80)), f64x2.mul(b2, v128.load(QINV, 88)))));
+      t5 = f64x2.mul(hy, f64x2.add(v128.load(QINV, 88), f64x2.add(f64x2.mul(b1, v128.load(QINV, 96)), f64x2.mul(b2, v128.load(QINV, 104)))));
+      t6 = f64x2.mul(hy, f64x2.add(v128.load(QINV, 104), f64x2.add(f64x2.mul(b1, v128.load(QINV, 112)), f64x2.mul(b2, v128.load(QINV, 120)))));
+    } else {
+      t0 = f64x2.splat(0);
+      t1 = f64x2.splat(0);
+      t2 = f64x2.splat(0);
+      t3 = f64x2.splat(0);
+      t4 = f64x2.splat(0);
+      t5 = f64x2.splat(0);
+      t6 = f64x2.splat(0);
+    }
+    {
+      const crow = momPtr + <usize>jLeft * momRowBytes;
+      v128.store(crow, f64x2.mul(t0, f0), 0);
+      v128.store(crow, f64x2.mul(t1, f1), 16);
+      v128.store(crow, f64x2.mul(t2, f2), 32);
+      v128.store(crow, f64x2.mul(t3, f3), 48);
+      v128.store(crow, f64x2.mul(t4, f4), 64);
+      v128.store(crow, f64x2.mul(t5, f5), 80);
+      v128.store(crow, f64x2.mul(t6, f6), 96);
+    }
+    for (let j = jLeft; j < nodes; j++) {
       const gj = f64x2.splat(load<f64>(gPtr + (<usize>j << 3)));
       const crow = momPtr + <usize>(j + 1) * momRowBytes;
       t0 = f64x2.add(f64x2.mul(t0, r0), gj);
