@@ -13,12 +13,14 @@
 //   relative (a < 1/4): per node, moments T_k = sum p (u_j w)^k of the atoms still left of their
 //   range (kept scaled by u_j, so nothing overflows; T_k(j) = 2^(-k/3) (T_k(j+1) + entering
 //   atoms)), and in pass 2 prefix moments G_k = sum_{j' < j} g_j' (u_j' / u_j)^k.
-// - On its range, u_{j+3} = 2 u_j exactly, so exp(-u_{j+3} w) = exp(-u_j w)^2: three chains per
-//   atom pair, squared along and restarted from an exp every CHAIN nodes (relative error at most
-//   ~2^8 ulp, at the far end of a range where the terms are smallest). Atoms go two per v128;
-//   each lane counts only from its own first active node (the other lane is masked until then),
-//   so the three chain starts of a pair have arguments in [0, 2 DELTA) and come from one
-//   polynomial (startExp) computed once in pass 1 and reused in pass 2.
+// - On its range (a fixed number of nodes, BAND_H or bandPhi, past its first one), u_{j+3} =
+//   2 u_j exactly, so exp(-u_{j+3} w) = exp(-u_j w)^2: three chains per atom pair, squared along
+//   (relative error at most ~2^8 ulp, at the far end of a range where the terms are smallest;
+//   a pair whose ranges lie far apart restarts them from an exp every CHAIN nodes). Atoms go two
+//   per v128; each lane counts only from its own first active node (the other lane is masked
+//   until then), so the three chain starts of a pair have arguments in [0, 2 DELTA) and come
+//   from one polynomial (startExp). They and the first active nodes depend on the weights and
+//   u_0 only: the pair cache below keeps them across steps, for pass 1 and pass 2.
 // - Right of it the term is dropped: in pass 1 beyond u w = RIGHT_PHI = 34.5 + 2 ln K (the
 //   dropped mass changes every H by less than K (K - 1) e^-RIGHT_PHI <= e^-34.5 = 1e-15), in
 //   pass 2 beyond u w = RIGHT_H = 35.5 (a relative e^-34.5 of H: phi^(K-1) only decreases in u).
