@@ -28,8 +28,9 @@ describe("finite K on a 3001-atom grid: fast kernel vs the direct trapezoid", ()
     ["two bumps and a 1e-12 floor", normalised(xs.map((x) => Math.exp(-((x + 1) ** 2) * 20) + 0.3 * Math.exp(-((x - 1.2) ** 2) * 50) + 1e-12))],
   ];
   for (const [name, p] of ps) {
-    it(`${name}, K in {2, 4, 64, 1024}`, () => {
-      for (const K of [2, 4, 64, 1024]) {
+    // K = 17 and 18: the two ways of raising phi to K - 1; K = 2^20: ranges of 24 nodes.
+    it(`${name}, K in {2, 4, 17, 18, 64, 1024, 2^20}`, () => {
+      for (const K of [2, 4, 17, 18, 64, 1024, 2 ** 20]) {
         const a = k.finiteKStepArrays(p, w, n, 2, q, K, 0);
         const b = twins.finiteKStepArrays(p, w, n, 2, q, K, 0);
         expect(Math.abs(1 - a.sum), `K=${K} defect`).toBeLessThanOrEqual(1e-12);
