@@ -22,6 +22,8 @@ import { decodeFragment, encodeFragment } from "../src/web/fragment.js";
 import { presetScenario } from "../src/core/presets.js";
 import { createEngine } from "../src/node/index.js";
 import { parseSweep } from "../src/sweep/spec.js";
+import { sweepPresetDocument } from "../src/sweep/presets.js";
+import { summarize, type SummaryCell } from "../src/sweep/summary.js";
 import { runBatch, type Row } from "../src/sweep/task.js";
 import { writeCsv } from "../src/node/sweep-run.js";
 import { rowsChecksum, runChecksum } from "../src/web/checksum.js";
@@ -433,6 +435,75 @@ describe.skipIf(!haveChromium)("the page computes what Node computes, bit for bi
       input.dispatchEvent(new Event("change"));
     });
     await page.click('nav button[data-panel="run-panel"]');
+    expect(pageErrors).toEqual([]);
+  });
+
+  /** The preset summary the sweep panel shows once its figure is drawn: title, caption, table cells (text and full value), figure. */
+  async function shownSummary() {
+    await page.waitForFunction(() => document.querySelector<HTMLElement>("#sweep-summary")?.dataset.state === "drawn", undefined, { timeout: 15_000 });
+    return page.evaluate(() => {
+      const section = document.querySelector<HTMLElement>("#sweep-summary")!;
+      const cells = (tr: Element) => [...tr.children].map((c) => ({ text: c.textContent ?? "", value: (c as HTMLElement).dataset.value }));
+      const chart = document.querySelector<HTMLElement>("#sweep-summary-chart")!;
+      return {
+        visible: section.checkVisibility(),
+        title: document.querySelector("#sweep-summary-title")!.textContent,
+        caption: document.querySelector("#sweep-summary-caption")!.textContent,
+        head: [...document.querySelectorAll("#sweep-summary-table thead th")].map((e) => e.textContent),
+        rows: [...document.querySelectorAll("#sweep-summary-table tbody tr")].map(cells),
+        chart: chart.checkVisibility() ? { label: chart.getAttribute("aria-label"), lines: chart.querySelectorAll(".mark-line.role-mark path").length, points: chart.querySelectorAll(".mark-symbol.role-mark path").length } : null,
+      };
+    });
+  }
+
+  /** A summary table's cells as the page should show them: the text `summarize` prints, the full number beside it. */
+  const expectedCells = (rows: SummaryCell[][]) => rows.map((r) => r.map((c) => (typeof c === "string" ? { text: c, value: undefined } : { text: c.text, value: String(c.value) })));
+
+  it("the table5 preset, run from the Sweep tab, shows its summary under the figure: summarize's title, table and numbers, and its line chart", async () => {
+    const started = Date.now();
+    const spec = sweepPresetDocument("table5");
+    const plan = parseSweep(spec);
+    const engine = await createEngine();
+    const rows = runBatch(engine, plan, Array.from({ length: plan.total }, (_, c) => c)).map((r) => r.row);
+    const node = summarize("table5", rows);
+    await page.click('nav button[data-panel="sweep-panel"]');
+    await page.selectOption("#sweep-preset", "table5");
+    await page.click("#sweep-run");
+    await page.waitForFunction(() => /^checksum /.test(document.querySelector("#sweep-checksum")?.textContent ?? ""), undefined, { timeout: 30_000 });
+    expect(await page.textContent("#sweep-checksum")).toBe(`checksum ${await rowsChecksum(rows)}`);
+    const shown = await shownSummary();
+    expect(shown.visible).toBe(true);
+    expect(shown.title).toBe(node.title);
+    expect(shown.caption).toBe(`from all ${plan.total} cells`);
+    expect(shown.head).toEqual(node.table!.head);
+    expect(shown.rows).toEqual(expectedCells(node.table!.rows));
+    // The numbers are summarize's data, bit for bit: D, cells, mean_q (a_T - q)^2, max |a_T - q|.
+    const data = node.data as { D: number; cells: number; meanSquaredDeviation: number; maxAbsDeviation: number }[];
+    expect(shown.rows.map((r) => r.map((c) => Number(c.value)))).toEqual(data.map((d) => [d.D, d.cells, d.meanSquaredDeviation, d.maxAbsDeviation]));
+    expect(shown.chart).toEqual({ label: node.title, lines: 1, points: data.length });
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: join(artifacts, "browser-sweep-summary.png"), fullPage: true });
+    console.log(`table5 from the Sweep tab with its summary: ${Date.now() - started} ms`);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("a lemma35 sweep shrunk to 20 landscapes shows the Lemma 3.5 counts and each a_T in its interval; a sweep that names no summary shows none", async () => {
+    const spec = sweepPresetDocument("lemma35") as { axes: Record<string, unknown> };
+    spec.axes = { "groups[0].weight": (spec.axes as Record<string, unknown>)["groups[0].weight"] };
+    const plan = parseSweep(spec);
+    expect(plan.total).toBe(20);
+    const engine = await createEngine();
+    const rows = runBatch(engine, plan, Array.from({ length: plan.total }, (_, c) => c)).map((r) => r.row);
+    const node = summarize("lemma35", rows);
+    await page.evaluate(([s]) => window.plurisim.runSweep(s, 2), [spec] as const);
+    const shown = await shownSummary();
+    expect(shown.title).toBe(node.title);
+    expect(shown.rows).toEqual(expectedCells(node.table!.rows));
+    const data = node.data as { applicable: number; held: number };
+    expect(shown.rows.slice(0, 2).map((r) => Number(r[1].value))).toEqual([data.applicable, data.held]);
+    expect(shown.chart?.points).toBe(data.applicable);
+    await page.evaluate(([s]) => window.plurisim.runSweep(s, 2), [{ ...spec, summary: undefined, name: "no-summary" }] as const);
+    expect(await page.evaluate(() => document.querySelector<HTMLElement>("#sweep-summary")!.hidden)).toBe(true);
     expect(pageErrors).toEqual([]);
   });
 

@@ -4,7 +4,8 @@
 // on animation frames, the latest state winning. The page's thread stays free for the browser.
 // The figure is the canvas heat map, or the CLI's line figure: the same core function
 // (phaseDiagramSpec, src/core/sweep-figure.ts) groups, aggregates and refuses as `plurisim plot
-// --chart line` does, and vega draws its spec.
+// --chart line` does, and vega draws its spec. A sweep that names a preset summary (table5,
+// k-phase, lemma35) shows it under the figure (src/web/sweep-summary.ts), following the rows.
 import { checkPhaseOptions, phaseDiagramSpec, sweepMetricNames, type ChartSpec } from "../core/charts.js";
 import { parseSweep, type SweepPlan } from "../sweep/spec.js";
 import type { Row } from "../sweep/task.js";
@@ -13,6 +14,7 @@ import { cellAtPoint, drawHeatmap, formatValue, heatmapSvg, type Layout } from "
 import { CancelledError, type WorkerPool } from "./pool.js";
 import { download, draw, exportChart, latestWins } from "./render.js";
 import { MAX_PANELS } from "../core/sweep-figure.js";
+import { hideSummary, pageSummaryName, showSummary } from "./sweep-summary.js";
 import { AGGREGATES, defaultChart, defaultGridOptions, lineFigureOptions, SweepGrid, type Aggregate, type Grid, type GridOptions, type SweepChart } from "./sweep-grid.js";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -22,6 +24,9 @@ const BATCH_MS = 100;
 const MAX_BATCH = 512;
 /** Least time between two redraws of the heat map while rows arrive. */
 const REDRAW_MS = 250;
+/** Least time between two updates of the preset summary while rows arrive, and the most rows it follows live (it reads them all each time). */
+const SUMMARY_MS = 1000;
+const SUMMARY_LIVE_ROWS = 5_000;
 
 /** What the sweep panel needs from the page: the current pool, or a pool of another size. */
 export interface SweepHost {
@@ -41,6 +46,7 @@ const view = {
   layout: null as Layout | null,
   frame: 0,
   lastDraw: 0,
+  lastSummary: 0,
   timer: 0,
   /** Metric the user typed that the rows do not carry: drawing keeps the last valid one. */
   metric: "basinMass[0]",
@@ -82,6 +88,7 @@ function redraw(): void {
   if (view.running) {
     setText("sweep-status", statusLine());
     $<HTMLProgressElement>("sweep-progress").value = view.total ? g.count / view.total : 0;
+    if (view.total <= SUMMARY_LIVE_ROWS) redrawSummary(false);
   }
   if (view.chart === "line") return redrawLines(g);
   $("sweep-lines").hidden = true;
@@ -104,6 +111,15 @@ function redraw(): void {
   const width = $("sweep-chart").clientWidth || 600;
   view.layout = drawHeatmap(canvas, grid, width);
   canvas.setAttribute("aria-label", `${grid.title}: ${grid.drawnRows} cells drawn, values from ${formatValue(grid.min)} to ${formatValue(grid.max)}`);
+}
+
+/** The preset summary the sweep names, of the rows so far; while rows arrive, at most once every SUMMARY_MS unless `now`. */
+function redrawSummary(now: boolean): void {
+  const name = pageSummaryName(view.plan?.summary);
+  if (!name || !view.grid || view.grid.count === 0) return;
+  if (!now && performance.now() - view.lastSummary < SUMMARY_MS) return;
+  view.lastSummary = performance.now();
+  showSummary(name, view.grid.rows.filter(Boolean), view.total);
 }
 
 /**
@@ -293,7 +309,8 @@ export async function runSweep(host: SweepHost, spec: unknown, workers?: number)
   view.metric = metric;
   const grid = new SweepGrid(plan, defaultGridOptions(plan, metric));
   showChart(defaultChart(plan));
-  Object.assign(view, { grid, plan, total: plan.total, started: performance.now(), running: true });
+  Object.assign(view, { grid, plan, total: plan.total, started: performance.now(), running: true, lastSummary: 0 });
+  hideSummary();
   $("sweep-metrics").replaceChildren();
   fillChoices(grid.current);
   const progress = $<HTMLProgressElement>("sweep-progress");
@@ -335,6 +352,7 @@ export async function runSweep(host: SweepHost, spec: unknown, workers?: number)
     pool.cancel();
     view.running = false;
     setText("sweep-status", e instanceof CancelledError ? `cancelled after ${grid.count} / ${plan.total} cells` : `failed: ${(e as Error).message}`);
+    redrawSummary(true);
     throw e;
   } finally {
     view.running = false;
@@ -349,6 +367,7 @@ export async function runSweep(host: SweepHost, spec: unknown, workers?: number)
   fillMetrics(rows);
   fillChoices(grid.current);
   redraw();
+  redrawSummary(true);
   const checksum = await rowsChecksum(rows);
   setText("sweep-checksum", `checksum ${checksum}`);
   for (const b of document.querySelectorAll<HTMLButtonElement>(".sweep-export")) b.disabled = false;
