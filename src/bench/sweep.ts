@@ -1,9 +1,10 @@
 // Sweep throughput: cells per second for small cells (n = 3001,
 // T = 400, K = infinity) on 1 worker and on every core, the scaling efficiency and the per-cell
-// overhead; and the table5 preset against a NumPy loop over the same grid (src/bench/baselines/numpy_sweep.py),
-// whole process against whole process, in the same run.
+// overhead; the cold start (a whole `plurisim sweep` of two cells, and a worker thread's time from
+// pool creation to ready); and the table5 preset against a NumPy loop over the same grid
+// (src/bench/baselines/numpy_sweep.py), whole process against whole process, in the same run.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,6 +29,44 @@ function wall(cmd: string, args: string[]): number | null {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * Cold start: `plurisim sweep` of two small cells (the two-groups preset at q = 0.3 and 0.4), whole
+ * process, without --workers (the start-fast pool), with --workers 0 and with --workers 2, runs
+ * interleaved; and a one-worker pool's time from creation to the worker's ready message (its
+ * engine instantiated), with the main thread idle. Minimum and median of `runs` each: the machine
+ * may be shared, the minimum is the least disturbed.
+ */
+async function coldStart(dir: string, runs: number): Promise<SweepSuiteOutput["cases"]> {
+  const file = join(dir, "two.json");
+  writeFileSync(
+    file,
+    JSON.stringify({ name: "two", base: "two-groups", axes: { "groups[0].weight": [0.3, 0.4] }, derived: { "groups[1].weight": "1 - groups[0].weight" }, keep: { final: true } }),
+  );
+  const modes = { default: [] as string[], workers0: ["--workers", "0"], workers2: ["--workers", "2"] };
+  const wallMs: Record<string, number[]> = { default: [], workers0: [], workers2: [] };
+  for (let k = 0; k < runs; k++) {
+    for (const [mode, flags] of Object.entries(modes)) {
+      const ms = wall(process.execPath, [`${root}bin/plurisim.js`, "sweep", file, "--out", join(dir, `two-${mode}.jsonl`), "--overwrite", "--no-summary", "--no-progress", ...flags]);
+      if (ms !== null) wallMs[mode].push(ms);
+    }
+  }
+  const plan = smallCellsSweep("bench-ready", 2);
+  const wasm = await loadWasmSource();
+  const readyMs: number[] = [];
+  for (let k = 0; k < runs; k++) {
+    const t = performance.now();
+    const pool = await createSweepPool({ plan, wasm, workers: 1 });
+    await pool.ready;
+    readyMs.push(performance.now() - t);
+    await pool.destroy();
+  }
+  const stat = (xs: number[]) => (xs.length ? { min: Math.min(...xs), median: median(xs) } : { min: null, median: null });
+  const cases: SweepSuiteOutput["cases"] = {};
+  for (const mode of Object.keys(modes)) cases[`sweep:cold-start,cells=2,${mode}`] = { runs: wallMs[mode].length, minMs: stat(wallMs[mode]).min, medianMs: stat(wallMs[mode]).median, targetMs: mode === "default" ? 500 : null };
+  cases["sweep:worker-ready"] = { runs, minMs: stat(readyMs).min, medianMs: stat(readyMs).median, targetMs: 150 };
+  return cases;
+}
 
 /** The sweep suite: see the header comment. */
 export async function sweepSuite(opts: { quick?: boolean } = {}): Promise<SweepSuiteOutput> {
@@ -90,10 +129,14 @@ export async function sweepSuite(opts: { quick?: boolean } = {}): Promise<SweepS
       coldEfficiency: coldRates[cores] / (coldRates[1] * cores),
       target: 0.9,
     };
-    notes.push("sweep: steady state = a pool whose threads have each run cells; cold = a fresh pool per run, as the CLI starts one");
+    notes.push("sweep: steady state = a pool whose threads have each run cells; cold = a fresh pool per run, as `--workers N` starts one");
 
-    // Whole process against whole process: `plurisim sweep table5` with its default pool (every
-    // core) and on the main thread (--workers 0, no thread start-up), against python3 + NumPy.
+    const coldRuns = quick ? 3 : 7;
+    Object.assign(cases, await coldStart(dir, coldRuns));
+    notes.push(`cold start: whole process, two cells, min and median of ${coldRuns} interleaved runs (default = no --workers: the main thread starts, threads only when worth it); worker-ready = pool creation to the worker's ready message`);
+
+    // Whole process against whole process: `plurisim sweep table5` without --workers (start fast:
+    // threads only when worth it) and on the main thread (--workers 0), against python3 + NumPy.
     const runs = quick ? 1 : 3;
     const out = join(dir, "t5.jsonl");
     const sweepArgs = [`${root}bin/plurisim.js`, "sweep", "table5", "--out", out, "--overwrite", "--no-summary", "--no-progress"];
@@ -118,7 +161,7 @@ export async function sweepSuite(opts: { quick?: boolean } = {}): Promise<SweepS
       numpyOverPlurisimMainThread: main && numpy ? numpy / main : null,
       target: 10,
     };
-    notes.push(`table5: median of ${runs} whole-process runs each (node bin/plurisim.js sweep table5, default pool and --workers 0, vs python3 src/bench/baselines/numpy_sweep.py)`);
+    notes.push(`table5: median of ${runs} whole-process runs each (node bin/plurisim.js sweep table5 without --workers and with --workers 0, vs python3 src/bench/baselines/numpy_sweep.py)`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

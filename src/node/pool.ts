@@ -5,7 +5,6 @@
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import { Piscina } from "piscina";
 import { createEngineFrom, type Engine, type WasmSource } from "../core/engine.js";
 import { atomCount, parseScenario } from "../core/scenario.js";
 import { cellAt, type SweepPlan } from "../sweep/spec.js";
@@ -70,14 +69,19 @@ interface ThreadPool extends SweepPool {
   readonly ready: Promise<void>;
 }
 
-function threadPool(options: SweepPoolOptions, workers: number, filename = workerFile()): ThreadPool {
+// Piscina loads with the first pool, so a sweep that never starts a thread never loads it.
+const importPiscina = () => import("piscina");
+let piscina: ReturnType<typeof importPiscina> | undefined;
+
+async function threadPool(options: SweepPoolOptions, workers: number, filename = workerFile()): Promise<ThreadPool> {
+  const { Piscina } = await (piscina ??= importPiscina());
   const workerData: SweepWorkerData = {
     module: options.wasm.module,
     wasmSha256: options.wasm.wasmSha256,
     plan: options.plan,
     exitOnCells: options.exitOnCells,
   };
-  const piscina = new Piscina({
+  const pool = new Piscina({
     filename,
     minThreads: workers,
     maxThreads: workers,
@@ -88,16 +92,16 @@ function threadPool(options: SweepPoolOptions, workers: number, filename = worke
   const ready = new Promise<void>((resolve) => {
     const onMessage = (message: unknown) => {
       if (message !== ("plurisim-sweep-worker-ready" satisfies SweepWorkerReady)) return;
-      piscina.off("message", onMessage);
+      pool.off("message", onMessage);
       resolve();
     };
-    piscina.on("message", onMessage);
+    pool.on("message", onMessage);
   });
   return {
     workers,
     ready,
-    run: (cells) => piscina.run(cells) as Promise<CellResult[]>,
-    destroy: () => piscina.destroy(),
+    run: (cells) => pool.run(cells) as Promise<CellResult[]>,
+    destroy: () => pool.destroy(),
   };
 }
 
@@ -197,23 +201,37 @@ export async function createStartFastPool(options: StartFastOptions): Promise<St
   const queue: Task[] = [];
   let left = options.cells.length;
   let threads: ThreadPool | null = null;
+  let starting: Promise<ThreadPool> | null = null;
   let threadsInFlight = 0;
   let mainTakes = options.cells.length > 0 && cellWork(plan, options.cells[0]) <= MAIN_THREAD_WORK;
   let engine: Engine | null = mainTakes ? await createEngineFrom(wasm) : null;
   let onMainNow: Task | null = null;
   let cellsOnMain = 0;
   let destroyed = false;
+  let failed: unknown;
   let threadsStarted: (ready: Promise<void>) => void = () => {};
   const threadsReady = new Promise<void>((resolve) => (threadsStarted = (ready) => void ready.then(resolve)));
 
   const start = () => {
-    if (threads || destroyed || left <= 0) return;
-    threads = threadPool({ plan, wasm }, capWorkers(undefined, left, undefined, cores), filename);
-    void threads.ready.then(() => {
-      mainTakes = false;
-      pump();
-    });
-    threadsStarted(threads.ready);
+    if (starting || destroyed || left <= 0) return;
+    starting = threadPool({ plan, wasm }, capWorkers(undefined, left, undefined, cores), filename);
+    starting.then(
+      (pool) => {
+        if (destroyed) return;
+        threads = pool;
+        void pool.ready.then(() => {
+          mainTakes = false;
+          pump();
+        });
+        threadsStarted(pool.ready);
+        pump();
+      },
+      (e: unknown) => {
+        // Threads cannot start (Piscina did not load): the batches they were to run fail, as a dead worker's do.
+        failed = e;
+        pump();
+      },
+    );
   };
   const toThreads = (task: Task) => {
     threadsInFlight++;
@@ -252,7 +270,8 @@ export async function createStartFastPool(options: StartFastOptions): Promise<St
   const pump = () => {
     if (destroyed) return;
     if (!mainTakes) {
-      if (!threads) start();
+      if (failed !== undefined) for (const task of queue.splice(0)) task.reject(failed);
+      start();
       const pool = threads;
       if (pool) while (queue.length > 0 && threadsInFlight < 2 * pool.workers) toThreads(queue.shift()!);
       return;
@@ -281,7 +300,7 @@ export async function createStartFastPool(options: StartFastOptions): Promise<St
       destroyed = true;
       for (const task of [...queue.splice(0), ...(onMainNow ? [onMainNow] : [])]) task.reject(new Error("the sweep pool was destroyed"));
       engine = null;
-      await threads?.destroy();
+      await (await starting?.catch(() => null))?.destroy();
     },
   };
 }
