@@ -10,7 +10,9 @@ import { toJson } from "../src/core/json.js";
 import type { Row } from "../src/core/types.js";
 import { presetScenario } from "../src/core/presets.js";
 import { createEngine } from "../src/node/index.js";
-import { readPlotInput, renderPng, renderSvg, specFor, writeChart } from "../src/node/plot.js";
+import { readPlotInput } from "../src/node/plot-input.js";
+import { specFor } from "../src/node/plot-spec.js";
+import { renderPng, renderSvg, writeChart } from "../src/node/render.js";
 import { buildReportHtml, writeReportFromFiles } from "../src/node/report.js";
 
 const dir = mkdtempSync(join(tmpdir(), "plurisim-plot-"));

@@ -15,7 +15,7 @@ import { summarizeKPhase, summarizeTable5 } from "../src/sweep/summary.js";
 import type { Row } from "../src/sweep/task.js";
 import { createEngine } from "../src/node/index.js";
 import { geometryOfResult, readPlotInput } from "../src/node/plot-input.js";
-import { specFor } from "../src/node/plot.js";
+import { specFor } from "../src/node/plot-spec.js";
 import { renderSvg } from "../src/node/render.js";
 import { buildReportHtml, writeReportFromFiles } from "../src/node/report.js";
 

@@ -12,6 +12,7 @@ import { sanitizeForTerminal } from "../core/text.js";
 import type { Row, RowMetrics, RunResult } from "../core/types.js";
 import type { ReplicatesResult } from "../core/engine.js";
 import { MAX_LINE_BYTES, MAX_RESULT_BYTES, readTextFile } from "./files.js";
+import { rowScanner } from "./row-scan.js";
 
 /**
  * A plot input: one run's result object, the replicates of one scenario, the rows of a sweep, or
@@ -146,9 +147,11 @@ export function checkRow(path: string, line: number, row: unknown): Row {
   return row as unknown as Row;
 }
 
-/** Calls `take` with each line of a file (the last one even without its newline), reading raw bytes. */
-async function eachLine(path: string, take: (line: string) => void): Promise<void> {
-  // Lines are found in the raw bytes and decoded one by one: no stream decoder, no chunk-sized strings.
+/**
+ * Calls `take` with the bytes of each line of a file (b[start, end), no newline; the last line
+ * even without its newline), reading raw bytes: no stream decoder, no chunk-sized strings.
+ */
+async function eachLineBytes(path: string, take: (b: Buffer, start: number, end: number) => void): Promise<void> {
   let carry: Buffer | null = null;
   const stream = createReadStream(path, { highWaterMark: 4 << 20 });
   try {
@@ -162,14 +165,15 @@ async function eachLine(path: string, take: (line: string) => void): Promise<voi
           if (carry.length > MAX_LINE_BYTES) badFile(path, `has a line longer than ${MAX_LINE_BYTES / 2 ** 20} MiB: it is not a sweep rows file`);
           continue;
         }
-        take(Buffer.concat([carry, buf.subarray(0, nl)]).toString("utf8"));
+        const line = Buffer.concat([carry, buf.subarray(0, nl)]);
+        take(line, 0, line.length);
         start = nl + 1;
         carry = null;
       }
       for (;;) {
         const nl = buf.indexOf(10, start);
         if (nl < 0) break;
-        take(buf.toString("utf8", start, nl));
+        take(buf, start, nl);
         start = nl + 1;
       }
       if (start < buf.length) carry = Buffer.from(buf.subarray(start));
@@ -180,7 +184,12 @@ async function eachLine(path: string, take: (line: string) => void): Promise<voi
   } finally {
     stream.destroy();
   }
-  if (carry && carry.toString("utf8").trim() !== "") take(carry.toString("utf8"));
+  if (carry && carry.toString("utf8").trim() !== "") take(carry, 0, carry.length);
+}
+
+/** Calls `take` with the text of each line of a file (the last one even without its newline). */
+function eachLine(path: string, take: (line: string) => void): Promise<void> {
+  return eachLineBytes(path, (b, start, end) => take(b.toString("utf8", start, end)));
 }
 
 /** Options of readSweepRows: which parts of each row to keep in memory. */
@@ -189,6 +198,8 @@ export interface ReadRowsOptions {
   finalFields?: string[];
   /** Keep `at`, `nash`, `audit` and the other fields (default true). */
   whole?: boolean;
+  /** With `whole: false` and `finalFields`, read rows from their bytes (row-scan.ts; default true); false parses every line. */
+  scan?: boolean;
 }
 
 /** Streams a sweep rows file: every line checked, rows slimmed to what the caller reads. */
@@ -198,8 +209,20 @@ export async function readSweepRows(path: string, options: ReadRowsOptions = {})
   let lineNo = 0;
   // The first ok row keeps all its final metrics, so a metric name can be checked against what the rows carry.
   let sawOk = false;
-  const take = (text: string) => {
+  // A figure's read (`whole: false`, named metrics) takes rows from their bytes (row-scan.ts) once
+  // the first ok row is in; a line the scanner hands back is read below like any other.
+  const scanner = options.scan !== false && options.whole === false && keep !== undefined && !keep.some((k) => k in Object.prototype) ? rowScanner(keep, parseJson) : null;
+  const take = (b: Buffer, start: number, end: number) => {
+    if (scanner && sawOk) {
+      const slim = scanner.scan(b, start, end);
+      if (slim) {
+        lineNo++;
+        rows.push(slim);
+        return;
+      }
+    }
     lineNo++;
+    const text = b.toString("utf8", start, end);
     if (text.trim() === "") return;
     let value: unknown;
     try {
@@ -224,7 +247,7 @@ export async function readSweepRows(path: string, options: ReadRowsOptions = {})
       rows.push(slim);
     } else rows.push(row);
   };
-  await eachLine(path, take);
+  await eachLineBytes(path, take);
   if (rows.length === 0) badFile(path, 'has no sweep rows (lines with "cell" and "params")');
   return rows;
 }

@@ -1,31 +1,15 @@
 // The `plot`, `compare`, `report` and `export` commands of the CLI. Reading inputs is
-// plot-input.ts, drawing is render.ts, the figures themselves are src/core (charts.ts,
-// sweep-figure.ts), the HTML is report.ts and Parquet is parquet.ts. vega, resvg, the report and
-// the Parquet writer load when a command runs; the figure specs (specFor, synchronous) need the
-// result reader, which this file imports.
+// plot-input.ts, the figure of an input is plot-spec.ts, drawing is render.ts, the figures
+// themselves are src/core (charts.ts, sweep-figure.ts), the HTML is report.ts and Parquet is
+// parquet.ts. Registering the commands (--help, completion) loads none of them: each loads when
+// its command runs.
 import { Option, type Command } from "commander";
-import {
-  compareSpec,
-  distributionSpec,
-  landscapeSpec,
-  metricsSpec,
-  phaseDiagramSpec,
-  replicatesSpec,
-  resultSeries,
-  groupNamesOf,
-  isFiniteK,
-  runFigureSpec,
-  type ChartSpec,
-  type PhaseOptions,
-} from "../core/charts.js";
+import type { PhaseOptions } from "../core/charts.js";
 import { PlurisimError } from "../core/errors.js";
 import { sanitizeForTerminal } from "../core/text.js";
 import { AGGREGATES, type Aggregate, type WhereClause } from "../core/sweep-figure.js";
-import { geometryOfResult, readPlotInput, type PlotInput } from "./plot-input.js";
 import { checkOutPath, CHART_EXTENSIONS, REPORT_EXTENSIONS, writeChart } from "./render.js";
-
-export { readPlotInput, geometryOfResult, type PlotInput } from "./plot-input.js";
-export { renderSvg, renderPng, writeChart, checkOutPath, CHART_EXTENSIONS, REPORT_EXTENSIONS } from "./render.js";
+import type { RunResult } from "../core/types.js";
 
 /** Figures of a run result (all, or one part) and of a sweep (heatmap, line; phase = heatmap). */
 export const CHARTS = ["all", "distribution", "metrics", "landscape", "heatmap", "line", "phase"] as const;
@@ -37,44 +21,14 @@ export interface PlotOptions extends Omit<PhaseOptions, "chart"> {
   logY?: boolean;
 }
 
-// The messages quote file names and flag values: shown with control characters escaped.
-function usage(field: string, message: string, value: unknown): never {
+/** Throws the INVALID_SCENARIO of a flag or input a command cannot use; the message quotes file names and flag values, shown with control characters escaped. */
+export function usage(field: string, message: string, value: unknown): never {
   throw new PlurisimError("INVALID_SCENARIO", sanitizeForTerminal(message), { field, value });
 }
 
 /** The line a command prints on stderr for the file it wrote. */
 function wrote(path: string): void {
   process.stderr.write(`wrote ${sanitizeForTerminal(path)}\n`);
-}
-
-/** The chart spec of an input: a run's figure (or one of its parts), replicates, or a sweep figure. */
-export function specFor(input: PlotInput, options: PlotOptions = {}): ChartSpec {
-  const chart = options.chart ?? "all";
-  if (input.kind === "trajectories") {
-    if (!["all", "line"].includes(chart)) usage("chart", `--chart ${chart}: trajectories are drawn as lines (--chart line)`, chart);
-    return phaseDiagramSpec(input.rows, { ...options, chart: "line", x: options.x ?? "generation", series: options.series ?? (options.aggregate ? undefined : "cell") });
-  }
-  if (input.kind === "sweep") {
-    if (!["all", "heatmap", "line", "phase"].includes(chart)) usage("chart", `--chart ${chart} draws a run result, and ${input.path} is a sweep: use heatmap or line`, chart);
-    const sweepChart = chart === "line" ? "line" : chart === "all" ? undefined : "heatmap";
-    return phaseDiagramSpec(input.rows, { ...options, chart: sweepChart });
-  }
-  if (["heatmap", "line", "phase"].includes(chart)) usage("chart", `--chart ${chart} needs a sweep .jsonl, and ${input.path} is a ${input.kind === "run" ? "run result" : "replicates result"}`, chart);
-  if (input.kind === "replicates") return replicatesSpec(input.result, options.title);
-  const { result } = input;
-  const { geometry, p0, landscape } = geometryOfResult(result);
-  if (chart === "distribution") {
-    const series = resultSeries(result, p0);
-    if (series.length === 0 && !result.nash) usage("chart", `${input.path} has no distribution: run with --final (and --nash for the overlay)`, chart);
-    return distributionSpec(geometry, series, result.nash?.p, options.title, { logY: options.logY, finiteK: isFiniteK(result) });
-  }
-  if (chart === "metrics") return metricsSpec(result.trajectory, groupNamesOf(result), result.nash, options.title);
-  if (chart === "landscape") {
-    const spec = landscape ? landscapeSpec(landscape, options.title) : null;
-    if (!spec) usage("chart", `${input.path} has no reward landscape to draw: it needs its scenario on a 1-D grid`, chart);
-    return spec;
-  }
-  return runFigureSpec(result, geometry, p0, options.title, { logY: options.logY, landscape });
 }
 
 function collectWhere(value: string, previous: WhereClause[] = []): WhereClause[] {
@@ -115,6 +69,7 @@ export function registerPlotCommands(program: Command): void {
     const chart = flags.chart ?? "all";
     if (!(CHARTS as readonly string[]).includes(chart)) usage("chart", `--chart must be one of ${CHARTS.join(", ")} (got ${JSON.stringify(chart)})`, chart);
     checkOutPath(flags.out, CHART_EXTENSIONS);
+    const [{ readPlotInput }, { specFor }] = await Promise.all([import("./plot-input.js"), import("./plot-spec.js")]);
     const data = await readPlotInput(input, { finalFields: [flags.metric ?? "basinMass"], whole: false });
     await writeChart(specFor(data, flags), flags.out);
     wrote(flags.out);
@@ -127,7 +82,7 @@ export function registerPlotCommands(program: Command): void {
     .option("--title <text>", "figure title")
     .action(async (paths: string[], flags: { out: string; title?: string }) => {
       checkOutPath(flags.out, CHART_EXTENSIONS);
-      const runs = await readRuns(paths);
+      const [runs, { compareSpec }] = await Promise.all([readRuns(paths), import("../core/charts.js")]);
       await writeChart(compareSpec(runs, flags.title), flags.out);
       wrote(flags.out);
     });
@@ -159,7 +114,8 @@ export function registerPlotCommands(program: Command): void {
 }
 
 /** Reads result.json files for an overlay; a file of another kind is an error naming it. */
-export async function readRuns(paths: string[]): Promise<{ label: string; result: import("../core/types.js").RunResult }[]> {
+export async function readRuns(paths: string[]): Promise<{ label: string; result: RunResult }[]> {
+  const { readPlotInput } = await import("./plot-input.js");
   const runs = [];
   for (const p of paths) {
     const input = await readPlotInput(p);
