@@ -84,10 +84,11 @@ async function sweepCommand(arg: string | undefined, flags: SweepFlags): Promise
     process.stdout.write(formatDryRun(await sweepDryRun(plan, { shard: flags.shard, workers: flags.workers })) + "\n");
     return;
   }
-  const [{ checkCsvTarget, defaultOut }, { exportSweepParquet, isParquetPath }] = await Promise.all([import("./sweep-run.js"), import("./parquet.js")]);
+  const { checkCsvTarget, defaultOut } = await import("./sweep-run.js");
   const requested = flags.out ?? defaultOut(plan.name, flags.shard);
-  // --out x.parquet: the rows journal is x.jsonl beside it (resume, shards and merge read it); the Parquet is written from it once the sweep is complete.
-  const out = isParquetPath(requested) ? requested.replace(/\.parquet$/i, ".jsonl") : requested;
+  // --out x.parquet: the rows journal is x.jsonl beside it (resume, shards and merge read it); the
+  // Parquet is written from it once the sweep is complete, and its writer loads only then.
+  const out = requested.replace(/\.parquet$/i, ".jsonl");
   // The output is locked before the queue is touched, so a second submitter adds nothing.
   checkCsvTarget(flags.csv);
   ensureParentDir(out, "--out");
@@ -96,6 +97,7 @@ async function sweepCommand(arg: string | undefined, flags: SweepFlags): Promise
   try {
     await runAndReport(plan, source, out, flags, lock, stop);
     if (out !== requested) {
+      const { exportSweepParquet } = await import("./parquet.js");
       reportParquet(await exportSweepParquet(out, requested), requested);
     }
   } finally {
