@@ -53,7 +53,14 @@ describe("a sweep without --workers", () => {
   it("a start-fast pool that starts its threads mid-run gives the main thread's rows, in every batch", async () => {
     const plan = parseSweep({
       name: "mid-run",
-      base: { space: { kind: "grid1d", min: -6, max: 6, cells: 301 }, groups: [{ weight: 0.5, reward: { kind: "quadratic", center: -1 } }, { weight: 0.5, reward: { kind: "quadratic", center: 1 } }], generations: 40 },
+      base: {
+        space: { kind: "grid1d", min: -6, max: 6, cells: 301 },
+        groups: [
+          { weight: 0.5, reward: { kind: "quadratic", center: -1 } },
+          { weight: 0.5, reward: { kind: "quadratic", center: 1 } },
+        ],
+        generations: 40,
+      },
       axes: { "groups[0].weight": { linspace: [0.1, 0.9, 9] }, "curation.temperature": [1, 0.5, 1e-4] },
       derived: { "groups[1].weight": "1 - groups[0].weight" },
       replicates: 2,
@@ -84,7 +91,12 @@ describe("a sweep without --workers", () => {
 
   it("a first cell that looks heavy (a fitted model) runs on threads, as every later one", async () => {
     const plan = parseSweep({
-      base: { space: { kind: "grid1d", min: -3, max: 3, cells: 31 }, groups: [{ weight: 1, reward: { kind: "quadratic", center: 0 } }], generations: 2, retraining: { model: "gmm", samples: 50, components: 2 } },
+      base: {
+        space: { kind: "grid1d", min: -3, max: 3, cells: 31 },
+        groups: [{ weight: 1, reward: { kind: "quadratic", center: 0 } }],
+        generations: 2,
+        retraining: { model: "gmm", samples: 50, components: 2 },
+      },
       axes: { seed: [1, 2, 3, 4] },
     });
     const cells = [0, 1, 2, 3];

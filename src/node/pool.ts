@@ -130,16 +130,16 @@ export async function createSweepPool(options: SweepPoolOptions): Promise<SweepP
 export const START_THREADS_AFTER_MS = 250;
 
 /**
- * A cell the main thread does not run: one slower than this blocks the event loop (Ctrl-C, the
- * row writer) for too long, so the cells after it go to threads.
+ * The longest a cell may take on the main thread: past it the event loop (Ctrl-C, the row writer)
+ * waited too long, so the cells after it go to threads.
  */
 export const MAIN_THREAD_CELL_MS = 100;
 
 /**
  * Work of a cell in atom-generations (K = infinity, exact retraining: about a nanosecond each,
- * nsPerAtomGen in docs/bench.md), from its scenario alone, before anything runs. The main thread tries a
- * first cell only below MAIN_THREAD_WORK; a finite K costs some 32 kernel nodes per atom, sampled
- * retraining its samples x K draws; the fitted models (gmm, kde, flow) are never tried there.
+ * nsPerAtomGen in docs/bench.md), from its scenario alone, before anything runs. The main thread
+ * tries a first cell only below MAIN_THREAD_WORK; a finite K costs some 32 kernel nodes per atom,
+ * sampled retraining its samples x K draws; the fitted models (gmm, kde, flow) never start there.
  */
 export function cellWork(plan: SweepPlan, cell: number): number {
   let s;
