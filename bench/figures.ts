@@ -1,7 +1,7 @@
 // Figures and Parquet at sweep scale, timed once each (end to end, as the CLI does them):
 //   parse-only:rows=N       JSON.parse of every line of the rows file, nothing kept: the baseline
 //   plot:rows=N,read=full   a side x side grid of rows read with JSON.parse per line, reduced, drawn as PNG
-//   plot:rows=N,read=scan   the same, rows read from their bytes (src/node/row-scan.ts), as `plot` does
+//   plot:rows=N,read=scan   the same as `plot` reads them: from line SCAN_FROM on, from their bytes (src/node/row-scan.ts)
 //   plot:axis=1000          a 1,000-value axis x 3 (rect marks), SVG
 //   export:rows=10000       a 10,000-row rows file to Parquet
 // Each plot case runs in a child process of its own, so its peak resident memory (maxRssMiB) is its
@@ -80,7 +80,7 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; cpuMs: numb
 /** One plot of a rows file, in this process: what the child of plotCase runs and prints. */
 async function plotHere(rows: string, read: string, out: string): Promise<void> {
   const t = await timed(async () => {
-    const input = await readPlotInput(rows, { finalFields: ["basinMass"], whole: false, scan: read === "scan" });
+    const input = await readPlotInput(rows, { finalFields: ["basinMass"], whole: false, scanFrom: read === "scan" ? undefined : Infinity });
     await writeChart(specFor(input, { x: "groups[0].weight", y: "curation.tau" }), out);
     return input.kind === "sweep" ? input.rows.length : 0;
   });
