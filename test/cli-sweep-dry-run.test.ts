@@ -39,9 +39,16 @@ describe("sweep --dry-run", () => {
     expect(r.stdout).toContain("108 cells = 9 (groups[0].weight) x 4 (curation.K) x 3 (groups[0].reward.center, groups[1].reward.center)");
     expect(r.stdout).toContain("one shard: all 108 cells");
     expect(r.stdout).toMatch(/calibration: cells 0, 53, 107 took [\d.]+, [\d.]+, [\d.]+ ms each/);
-    expect(r.stdout).toMatch(/estimated time: \d+(s|m\d\ds|h\d\dm) \(108 cells x [\d.]+ ms \/ \d threads/);
+    expect(r.stdout).toMatch(/estimated time: \d+(s|m\d\ds|h\d\dm) \(108 cells x [\d.]+ ms \/ \d threads?/);
     expect(r.stdout).not.toMatch(/NaN|Infinity/);
     expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  it("without --workers, a sweep that takes a moment on the main thread is planned there, as it will run", () => {
+    const r = cli(["sweep", "-", "--dry-run"], { input: JSON.stringify({ ...tiny, axes: { "curation.temperature": [1, 2] } }) });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("workers: the main thread");
+    expect(r.stdout).toMatch(/\(2 cells x [\d.]+ ms \/ 1 thread\)/);
   });
 
   it("a shard reports its own slice", () => {

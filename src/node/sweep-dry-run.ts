@@ -6,7 +6,7 @@ import { sanitizeForTerminal } from "../core/text.js";
 import { shardCells, type SweepPlan } from "../sweep/spec.js";
 import { runCell } from "../sweep/task.js";
 import { createEngine } from "./index.js";
-import { capWorkers } from "./pool.js";
+import { capWorkers, MAIN_THREAD_CELL_MS, START_THREADS_AFTER_MS } from "./pool.js";
 import { duration } from "./progress.js";
 
 /** What `sweep --dry-run` reports. */
@@ -46,15 +46,20 @@ export async function sweepDryRun(
     if (r.row.status !== "ok") failed++;
   }
   const mean = msPerCell.length ? msPerCell.reduce((a, b) => a + b, 0) / msPerCell.length : 0;
+  // Without --workers the sweep starts on the main thread and starts threads only when the cells
+  // left would take longer than START_THREADS_AFTER_MS there (src/node/pool.ts): a sweep that short
+  // runs on the main thread alone.
+  const mainThreadOnly = options.workers === undefined && slice.length * mean <= START_THREADS_AFTER_MS && mean <= MAIN_THREAD_CELL_MS;
+  const threads = mainThreadOnly ? 0 : workers;
   return {
     name: plan.name,
     total: plan.total,
     factors: plan.dims.map((d) => ({ paths: d.paths, length: d.length })),
     replicates: plan.replicates,
     shard: { ...shard, cells: slice.length },
-    workers,
+    workers: threads,
     calibration: { cells: picks, msPerCell, failed },
-    estimatedSeconds: (slice.length * mean) / 1000 / Math.max(workers, 1),
+    estimatedSeconds: (slice.length * mean) / 1000 / Math.max(threads, 1),
   };
 }
 
@@ -67,7 +72,7 @@ export function formatDryRun(d: SweepDryRun): string {
     d.shard.count > 1 ? `shard ${d.shard.index}/${d.shard.count}: ${d.shard.cells} cells (every cell c with c mod ${d.shard.count} = ${d.shard.index})` : `one shard: all ${d.shard.cells} cells (split with --shard i/n)`,
     `workers: ${d.workers === 0 ? "the main thread" : d.workers}`,
     `calibration: cells ${d.calibration.cells.join(", ")} took ${ms} ms each${d.calibration.failed ? ` (${d.calibration.failed} failed: see the rows when it runs)` : ""}`,
-    `estimated time: ${duration(d.estimatedSeconds)} (${d.shard.cells} cells x ${(d.calibration.msPerCell.reduce((a, b) => a + b, 0) / Math.max(d.calibration.msPerCell.length, 1)).toFixed(1)} ms / ${Math.max(d.workers, 1)} threads, plus thread start-up)`,
+    `estimated time: ${duration(d.estimatedSeconds)} (${d.shard.cells} cells x ${(d.calibration.msPerCell.reduce((a, b) => a + b, 0) / Math.max(d.calibration.msPerCell.length, 1)).toFixed(1)} ms / ${Math.max(d.workers, 1)} ${d.workers > 1 ? "threads, plus thread start-up" : "thread"})`,
     "nothing was written (--dry-run)",
   ].join("\n");
 }
