@@ -18,6 +18,7 @@ import { readPlotInput } from "../src/node/plot-input.js";
 import { specFor } from "../src/node/plot-spec.js";
 import { writeChart } from "../src/node/render.js";
 import { root } from "../src/bench/common.js";
+import { writeFileAtomic } from "../src/node/files.js";
 
 /** Writes a q x tau grid of sweep rows shaped like the runner's (final metrics of two groups, full precision). */
 function writeRows(path: string, nx: number, ny: number): void {
@@ -153,4 +154,4 @@ try {
 }
 for (const r of results) console.log(JSON.stringify(r));
 // The machine is shared: its load average beside the numbers says how much the wall times are worth.
-writeFileSync(join(root, "bench", "figures.json"), JSON.stringify({ date: new Date().toISOString(), loadAverage: loadavg().map((l) => Number(l.toFixed(2))), results }, null, 2) + "\n");
+await writeFileAtomic(join(root, "bench", "figures.json"), JSON.stringify({ date: new Date().toISOString(), loadAverage: loadavg().map((l) => Number(l.toFixed(2))), results }, null, 2) + "\n");

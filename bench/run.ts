@@ -1,7 +1,8 @@
 // `npm run bench`: the user-facing suites of src/bench (as `plurisim bench`) plus the dev-only
 // suites here; merges each suite's output into bench/results.json under the suite's name.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { root } from "../src/bench/common.js";
+import { writeFileAtomic } from "../src/node/files.js";
 import { BENCH_SUITES, formatBench, runBench, type SuiteResult } from "../src/bench/runner.js";
 import { flowSuite } from "./flow.js";
 import { queueSuite } from "./queue.js";
@@ -27,6 +28,6 @@ for (const name of pick(Object.keys(DEV_SUITES))) {
   dev[name] = await DEV_SUITES[name]();
   results[name] = { ...dev[name], machine: run.machine, date: new Date().toISOString() };
 }
-writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
+await writeFileAtomic(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
 console.log(formatBench({ ...run, suites: { ...run.suites, ...dev } }));
 console.log(`results: ${resultsPath}`);

@@ -15,6 +15,7 @@ import { twoWells } from "../src/core/presets.js";
 import { parseSweep } from "../src/sweep/spec.js";
 import { encodeFragment } from "../src/web/fragment.js";
 import { root } from "../src/bench/common.js";
+import { writeFileAtomic } from "../src/node/files.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 
@@ -152,7 +153,7 @@ async function main(): Promise<void> {
       console.log(`frame gaps: ${gaps.length} frames, median ${result.frameGapMedianMs.toFixed(1)} ms, p95 ${result.frameGapP95Ms.toFixed(1)} ms, max ${result.frameGapMaxMs.toFixed(1)} ms`);
       console.log(`metric switch: ${switchMs.toFixed(1)} ms; heat map ${canvas[0]} px in a ${canvas[1]} px container`);
       if (errors.length) console.log(`page errors: ${errors.join("; ")}`);
-      writeFileSync(join(root, "bench", "web-sweep.json"), JSON.stringify(result, null, 2) + "\n");
+      await writeFileAtomic(join(root, "bench", "web-sweep.json"), JSON.stringify(result, null, 2) + "\n");
     } finally {
       await context.close();
       server.close();

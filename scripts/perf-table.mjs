@@ -3,31 +3,65 @@ import { readFileSync } from "node:fs";
 
 const r = JSON.parse(readFileSync(new URL("../bench/results.json", import.meta.url), "utf8"));
 const f = (v, d = 3) => (v === null || v === undefined ? "-" : Number(v.toPrecision(d)).toLocaleString("en-US"));
+const x = (v) => (v === null || v === undefined ? "-" : `${f(v, 2)}x`);
 const rows = [["what", "plurisim", "baseline", "ratio", "target"]];
+const add = (...row) => rows.push(row);
+
 const k = r.kernels?.cases ?? {};
 for (const n of ["1000", "100000", "1000000", "10000000"]) {
   for (const m of ["2", "8"]) {
     const c = k[`kinf:n=${n},m=${m}`];
-    if (c) rows.push([`K = inf step, n = ${f(Number(n))}, m = ${m}`, `${f(c.wasmMs)} ms`, `NumPy ${f(c.numpyMs)} ms, TS ${f(c.tsMs)} ms`, `${f(c.numpyOverWasm, 2)}x NumPy, ${f(c.tsOverWasm, 2)}x TS`, n === "1000000" && m === "2" ? ">= 3x NumPy" : ""]);
+    if (!c) continue;
+    const native = c.nativeMs ? `, C ${f(c.nativeMs)} ms` : "";
+    add(`K = inf step, n = ${f(Number(n))}, m = ${m}`, `${f(c.wasmMs)} ms`, `NumPy ${f(c.numpyMs)} ms, TS ${f(c.tsMs)} ms${native}`, `${x(c.numpyOverWasm)} NumPy${c.wasmOverNative ? `, ${f(c.wasmOverNative, 2)}x C's time` : ""}`, "");
   }
 }
 const fk = k["finitek:n=3001,K=4,m=2"];
-if (fk) rows.push(["finite-K step, n = 3001, K = 4", `${f(fk.wasmMs)} ms`, `NumPy trapezoid ${f(fk.numpyMs)} ms`, `${f(fk.numpyOverWasm, 2)}x NumPy, ${f(fk.tsOverWasm, 2)}x TS`, ">= 4x NumPy"]);
-for (const [name, c] of Object.entries(r.sampling?.cases ?? {})) {
-  const K = /K=(\d+)/.exec(name)[1];
-  rows.push([`curation, K = ${K}`, `${f(c.candidatesPerSec / 1e6)} M draws/s (${f(c.curatedPerSec / 1e6)} M samples/s)`, `NumPy ${f(c.numpyCandidatesPerSec / 1e6)} M draws/s`, `${f(c.numpyOverWasm, 2)}x NumPy`, ">= 20 M/s, >= 3x"]);
+if (fk) add("finite-K step, n = 3001, K = 4", `${f(fk.wasmMs)} ms`, `NumPy trapezoid ${f(fk.numpyMs)} ms`, `${x(fk.numpyOverWasm)} NumPy`, "<= 0.165 ms (10x faster than 1.65 ms)");
+
+const t = r.throughput?.cases ?? {};
+const z = t["table5:36 cells,n=3001,T=400,K=inf,one core"];
+if (z) add("Table-5 cells, zero blocks skipped", `${f(z.zeroBlocksMs)} ms / 36 cells`, `dense ${f(z.denseMs)} ms, NumPy loop ${f(z.numpyLoopMs)} ms`, `${x(z.denseOverZeroBlocks)} dense, ${x(z.numpyOverPlurisim)} NumPy`, "bit-identical to dense");
+const fg = t["finitek:n=3001,K=4,m=2,20 generations (engine)"];
+if (fg) add("finite-K run, n = 3001, K = 4 (engine)", `${f(fg.msPerGeneration)} ms/generation`, "1.65 ms/generation before", `${x(1.65 / fg.msPerGeneration)} faster`, ">= 10x");
+const oh = t["sweep cell overhead:n=3001"];
+if (oh) add("sweep cell set-up (all but the generations)", `${f(Math.max(oh.overheadMs, 0), 2)} ms`, `a cell ${f(oh.cellT400Ms)} ms, the engine's run alone ${f(oh.runProblemT400Ms)} ms`, "", "<= 0.05 ms");
+for (const m of [2, 8]) {
+  const c = t[`kinf:n=1e6,m=${m},T=40,dense weights (engine)`];
+  if (c) add(`n = 1e6, m = ${m}, 40 generations (engine)`, `${f(Math.min(c.onePerPassMs, c.twoPerPassMs ?? Infinity))} ms`, `NumPy (default threads) ${f(c.numpyMs)} ms`, `${x(c.numpyOverPlurisim)} NumPy`, m === 2 ? ">= 3x" : ">= 1.5x");
 }
+
+const t5 = r.table5?.cases ?? {};
+for (const [name, c] of Object.entries(t5)) {
+  const w = /workers=(\d+)/.exec(name)?.[1];
+  const cells = /cells=(\d+)/.exec(name)?.[1];
+  add(`Table-5 sweep, ${f(Number(cells))} cells, ${w} worker${w === "1" ? "" : "s"}`, `${f(c.cellsPerSecond)} cells/s`, `NumPy loop ${f(c.numpyCellsPerSecond)} cells/s (one core)`, `${x(c.overNumpy)} NumPy`, w === "1" ? "" : ">= 2,800 cells/s, >= 8x");
+}
+
 const s = r.sweep?.cases ?? {};
-const s1 = Object.entries(s).find(([n]) => n.endsWith("workers=1"))?.[1];
-const sN = Object.entries(s).find(([n]) => /workers=[2-9]/.test(n) && !n.includes("scaling"))?.[1];
+const s1 = Object.entries(s).find(([n]) => /^sweep:n=.*workers=1$/.test(n))?.[1];
+const sN = Object.entries(s).find(([n]) => /^sweep:n=.*workers=[2-9]$/.test(n))?.[1];
 const sc = Object.entries(s).find(([n]) => n.includes("scaling"))?.[1];
 if (s1 && sN && sc) {
-  rows.push(["sweep, small cells, 1 worker", `${f(s1.cellsPerSecond)} cells/s`, `cold pool: ${f(s1.coldCellsPerSecond)} cells/s`, `${f(s1.overheadMsPerCell, 2)} ms overhead/cell`, ""]);
-  rows.push([`sweep, small cells, ${r.sweep.meta.cores} workers`, `${f(sN.cellsPerSecond)} cells/s`, `cold pool: ${f(sN.coldCellsPerSecond)} cells/s`, `${f(sc.efficiency * 100)}% of linear (cold ${f(sc.coldEfficiency * 100)}%)`, ">= 90%"]);
+  add("sweep, small cells, 1 worker", `${f(s1.cellsPerSecond)} cells/s`, `cold pool: ${f(s1.coldCellsPerSecond)} cells/s`, `${f(s1.overheadMsPerCell, 2)} ms overhead/cell`, "");
+  add(`sweep, small cells, ${r.sweep.meta?.cores ?? 2} workers`, `${f(sN.cellsPerSecond)} cells/s`, `cold pool: ${f(sN.coldCellsPerSecond)} cells/s`, `${f(sc.efficiency * 100)}% of linear (cold ${f(sc.coldEfficiency * 100)}%)`, ">= 90%");
 }
-const t5 = s["table5:whole-process"];
-if (t5) rows.push(["table5 sweep, whole process", `${f(t5.plurisimMs)} ms (pool), ${f(t5.plurisimMainThreadMs)} ms (--workers 0)`, `python3 + NumPy ${f(t5.numpyMs)} ms`, `${f(t5.numpyOverPlurisim, 2)}x, ${f(t5.numpyOverPlurisimMainThread, 2)}x`, "10x"]);
+const cold = s["sweep:cold-start,cells=2,default"];
+if (cold) add("cold `plurisim sweep`, two cells, whole process", `${f(cold.minMs)} ms`, `--workers 0 ${f(s["sweep:cold-start,cells=2,workers0"]?.minMs)} ms, --workers 2 ${f(s["sweep:cold-start,cells=2,workers2"]?.minMs)} ms`, "", "<= 500 ms");
+const ready = s["sweep:worker-ready"];
+if (ready) add("worker thread ready", `${f(ready.minMs)} ms`, "", "", "<= 150 ms");
+
+for (const [name, c] of Object.entries(r.sampling?.cases ?? {})) {
+  const K = /K=(\d+)/.exec(name)[1];
+  add(`curation, K = ${K}`, `${f(c.candidatesPerSec / 1e6)} M draws/s`, `NumPy ${f(c.numpyCandidatesPerSec / 1e6)} M draws/s`, `${x(c.numpyOverWasm)} NumPy`, ">= 20 M/s, >= 3x");
+}
 for (const [name, c] of Object.entries(r.queue?.cases ?? {})) {
-  if (name.startsWith("queue:")) rows.push([`queue, ${/workers=\d+/.exec(name)[0].replace("=", " = ")}`, `${f(c.cellsPerSecond)} cells/s`, "local pool, same threads", `${f(c.vsLocalSameThreads, 2)}x local; +${f(c.queueOverheadMsPerCell, 2)} ms/cell`, ""]);
+  if (name.startsWith("queue:")) add(`queue, ${/workers=\d+/.exec(name)[0].replace("=", " = ")}`, `${f(c.cellsPerSecond)} cells/s`, "local pool, same threads", `${f(c.vsLocalSameThreads, 2)}x local; +${f(c.queueOverheadMsPerCell, 2)} ms/cell`, "");
 }
+const fl = r.flow?.cases ?? {};
+const gen = Object.entries(fl).find(([n]) => n.startsWith("flow-generation:K=inf") && n.includes("dim=1"))?.[1];
+if (gen) add("flow model, one generation (N = 4096, 64x64, 500 steps)", `${f(gen.wasmCpuMs)} ms CPU`, "", `${f(gen.gflopsCpu)} GFLOP/s`, "<= 1,000 ms");
+const train = Object.entries(fl).find(([n]) => n.startsWith("flow-train") && n.includes("dim=1"))?.[1];
+if (train) add("flow model, training", `${f(train.wasmCpuMs)} ms CPU`, `NumPy ${f(train.numpyCpuMs)} ms CPU`, `${x(train.numpyOverWasmCpu)} NumPy`, ">= 5x");
+
 console.log(rows.map((row, i) => `| ${row.join(" | ")} |${i === 0 ? `\n|${row.map(() => "---").join("|")}|` : ""}`).join("\n"));
