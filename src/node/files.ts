@@ -8,7 +8,8 @@
 //
 // Reads are bounded: an input larger than its limit is refused as soon as the limit is passed,
 // whatever the file claims its size is (/dev/zero claims 0).
-import { accessSync, closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
+import { accessSync, closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync, type Stats } from "node:fs";
+import { tmpdir } from "node:os";
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join, resolve } from "node:path";
 import { PlurisimError } from "../core/errors.js";
@@ -350,4 +351,35 @@ export async function readJsonFile(path: string, field = "file", options: Omit<R
   } catch (err) {
     throw new PlurisimError(code, `${path === "-" ? "standard input" : path} is not valid JSON: ${(err as Error).message}`, { field, value: path });
   }
+}
+
+/** Refuses more than one `-` among a command's inputs: standard input can be read once. */
+export function checkOneStdin(paths: readonly string[], field: string): void {
+  if (paths.filter((p) => p === "-").length > 1) {
+    throw new PlurisimError("USAGE", `${field}: "-" (standard input) can be given once per command`, { field, value: paths });
+  }
+}
+
+let stdinCache: { bytes: Buffer; file?: string } | null = null;
+
+/** Standard input's bytes, read once (bounded by `maxBytes`) and kept for every later reader. */
+export function readStdinOnce(options: ReadOptions = {}): Buffer {
+  if (!stdinCache) stdinCache = { bytes: readBytes("-", options) };
+  return stdinCache.bytes;
+}
+
+/**
+ * The path of a private copy of standard input (read once, bounded by `maxBytes`), for readers
+ * that stream a file or read it twice (rows, Parquet export). The copy lives in a fresh folder
+ * of the system's temporary folder and is removed when the process exits.
+ */
+export function stdinAsFile(name: string, options: ReadOptions = {}): string {
+  const bytes = readStdinOnce(options);
+  if (stdinCache?.file) return stdinCache.file;
+  const dir = mkdtempSync(join(tmpdir(), "plurisim-stdin-"));
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, basename(name));
+  writeFileSync(file, bytes, { mode: 0o600 });
+  stdinCache!.file = file;
+  return file;
 }

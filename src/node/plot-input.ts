@@ -11,7 +11,7 @@ import { parseScenario } from "../core/scenario.js";
 import { sanitizeForTerminal } from "../core/text.js";
 import type { Row, RowMetrics, RunResult } from "../core/types.js";
 import type { ReplicatesResult } from "../core/engine.js";
-import { MAX_LINE_BYTES, MAX_RESULT_BYTES, readTextFile } from "./files.js";
+import { MAX_LINE_BYTES, MAX_RESULT_BYTES, readStdinOnce, readTextFile, stdinAsFile } from "./files.js";
 import { rowScanner } from "./row-scan.js";
 
 /**
@@ -151,7 +151,7 @@ export function checkRow(path: string, line: number, row: unknown): Row {
  * Calls `take` with the bytes of each line of a file (b[start, end), no newline; the last line
  * even without its newline), reading raw bytes: no stream decoder, no chunk-sized strings.
  */
-async function eachLineBytes(path: string, take: (b: Buffer, start: number, end: number) => void): Promise<void> {
+async function eachLineBytes(path: string, take: (b: Buffer, start: number, end: number) => void, shown = path): Promise<void> {
   let carry: Buffer | null = null;
   const stream = createReadStream(path, { highWaterMark: 4 << 20 });
   try {
@@ -162,7 +162,7 @@ async function eachLineBytes(path: string, take: (b: Buffer, start: number, end:
         const nl = buf.indexOf(10);
         if (nl < 0) {
           carry = Buffer.concat([carry, buf]);
-          if (carry.length > MAX_LINE_BYTES) badFile(path, `has a line longer than ${MAX_LINE_BYTES / 2 ** 20} MiB: it is not a sweep rows file`);
+          if (carry.length > MAX_LINE_BYTES) badFile(shown, `has a line longer than ${MAX_LINE_BYTES / 2 ** 20} MiB: it is not a sweep rows file`);
           continue;
         }
         const line = Buffer.concat([carry, buf.subarray(0, nl)]);
@@ -180,7 +180,7 @@ async function eachLineBytes(path: string, take: (b: Buffer, start: number, end:
     }
   } catch (err) {
     if (err instanceof PlurisimError) throw err;
-    throw unreadable(path, (err as Error).message);
+    throw unreadable(shown, (err as Error).message);
   } finally {
     stream.destroy();
   }
@@ -203,6 +203,8 @@ export interface ReadRowsOptions {
    * (row-scan.ts) rather than by JSON.parse (default SCAN_FROM; Infinity: every line by JSON.parse).
    */
   scanFrom?: number;
+  /** The input's name in error messages (default: its path; standard input read through a copy). */
+  name?: string;
 }
 
 /**
@@ -214,6 +216,7 @@ export const SCAN_FROM = 50_000;
 
 /** Streams a sweep rows file: every line checked, rows slimmed to what the caller reads. */
 export async function readSweepRows(path: string, options: ReadRowsOptions = {}): Promise<Row[]> {
+  const shown = options.name ?? path;
   const keep = options.finalFields?.map((f) => f.replace(/[[.].*$/, ""));
   const rows: Row[] = [];
   let lineNo = 0;
@@ -239,9 +242,9 @@ export async function readSweepRows(path: string, options: ReadRowsOptions = {})
     try {
       value = parseJson(text);
     } catch (err) {
-      bad(path, `line ${lineNo}`, `is not valid JSON: ${(err as Error).message}`);
+      bad(shown, `line ${lineNo}`, `is not valid JSON: ${(err as Error).message}`);
     }
-    const row = checkRow(path, lineNo, value);
+    const row = checkRow(shown, lineNo, value);
     if (options.whole === false || keep) {
       // Without `whole`, a row keeps what identifies its cell, its status (and error) and its final metrics.
       const { cell, replicate, params, seed, durationMs } = row;
@@ -258,8 +261,8 @@ export async function readSweepRows(path: string, options: ReadRowsOptions = {})
       rows.push(slim);
     } else rows.push(row);
   };
-  await eachLineBytes(path, take);
-  if (rows.length === 0) badFile(path, 'has no sweep rows (lines with "cell" and "params")');
+  await eachLineBytes(path, take, shown);
+  if (rows.length === 0) badFile(shown, 'has no sweep rows (lines with "cell" and "params")');
   return rows;
 }
 
@@ -326,9 +329,43 @@ async function looksLikeRows(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * True when standard input holds sweep rows: its first non-blank line is a whole JSON object with
+ * "cell" or "status". A result piped from `run --json` is printed indented, so its first line is
+ * "{" alone; a result on one line has neither key.
+ */
+export function stdinLooksLikeRows(bytes: Buffer): boolean {
+  let start = 0;
+  for (;;) {
+    const nl = bytes.indexOf(10, start);
+    const end = nl < 0 ? bytes.length : nl;
+    const line = bytes.toString("utf8", start, Math.min(end, start + MAX_LINE_BYTES)).trim();
+    if (line !== "") {
+      try {
+        const first = JSON.parse(line);
+        return isObject(first) && ("cell" in first || "status" in first);
+      } catch {
+        return false;
+      }
+    }
+    if (nl < 0) return false;
+    start = nl + 1;
+  }
+}
+
+/** Reads sweep rows from standard input (bounded by the result-file limit), through a private copy. */
+export function readStdinRows(options: ReadRowsOptions = {}): Promise<Row[]> {
+  const copy = stdinAsFile("stdin.jsonl", { field: "input", maxBytes: MAX_RESULT_BYTES });
+  return readSweepRows(copy, { ...options, name: "standard input" });
+}
+
 /** Reads a result.json (`plurisim run --json`), a replicates result (`run --replicates --json`) or a sweep .jsonl. */
 export async function readPlotInput(path: string, rowOptions: ReadRowsOptions = {}): Promise<PlotInput> {
-  // "-" is standard input: a run or replicates result piped from `plurisim run --json` (sweep rows are read from their file).
+  // "-" is standard input: a run or replicates result piped from `plurisim run --json`, or sweep
+  // rows (told apart by their first line, stdinLooksLikeRows).
+  if (path === "-" && stdinLooksLikeRows(readStdinOnce({ field: "input", maxBytes: MAX_RESULT_BYTES }))) {
+    return { kind: "sweep", path, rows: await readStdinRows(rowOptions) };
+  }
   if (path !== "-") {
     let size: number;
     try {
@@ -343,12 +380,12 @@ export async function readPlotInput(path: string, rowOptions: ReadRowsOptions = 
     if (await looksLikeRows(path)) return { kind: "sweep", path, rows: await readSweepRows(path, rowOptions) };
     if (size > MAX_RESULT_BYTES) badFile(path, `is ${size} bytes, over the ${MAX_RESULT_BYTES}-byte limit of a result file`);
   }
-  const text = readTextFile(path, { field: "input", maxBytes: MAX_RESULT_BYTES });
+  const text = path === "-" ? readStdinOnce({ field: "input", maxBytes: MAX_RESULT_BYTES }).toString("utf8") : readTextFile(path, { field: "input", maxBytes: MAX_RESULT_BYTES });
   let value: unknown;
   try {
     value = parseJson(text, true);
   } catch (err) {
-    badFile(path, `is not valid JSON: ${(err as Error).message}`);
+    badFile(path === "-" ? "standard input" : path, `is not valid JSON: ${(err as Error).message}`);
   }
   if (isObject(value) && "finals" in value && "replicates" in value) return { kind: "replicates", path, result: checkReplicates(path, value) };
   if (!isObject(value) || !("trajectory" in value) || !("final" in value)) {

@@ -105,17 +105,20 @@ export function registerPlotCommands(program: Command): void {
   program
     .command("export")
     .description("write a sweep's rows (and its trajectories, when kept) as Parquet")
-    .argument("<rows>", "rows file (JSONL) of a sweep")
+    .argument("<rows>", "rows file (JSONL) of a sweep, or - for standard input")
     .requiredOption("--out <file>", "rows.parquet; trajectories go to <stem>.trajectories.parquet beside it")
     .action(async (rows: string, flags: { out: string }) => {
-      const [{ exportSweepParquet }, { reportParquet }] = await Promise.all([import("./parquet.js"), import("./sweep-cli.js")]);
-      reportParquet(await exportSweepParquet(rows, flags.out), flags.out);
+      const [{ exportSweepParquet }, { reportParquet }, { MAX_RESULT_BYTES, stdinAsFile }] = await Promise.all([import("./parquet.js"), import("./sweep-cli.js"), import("./files.js")]);
+      // Rows piped in are exported from a private copy (the export reads them twice); no trajectories come with them.
+      const source = rows === "-" ? stdinAsFile("stdin.jsonl", { field: "rows", maxBytes: MAX_RESULT_BYTES }) : rows;
+      reportParquet(await exportSweepParquet(source, flags.out), flags.out);
     });
 }
 
 /** Reads result.json files for an overlay; a file of another kind is an error naming it. */
 export async function readRuns(paths: string[]): Promise<{ label: string; result: RunResult }[]> {
-  const { readPlotInput } = await import("./plot-input.js");
+  const [{ readPlotInput }, { checkOneStdin }] = await Promise.all([import("./plot-input.js"), import("./files.js")]);
+  checkOneStdin(paths, "results");
   const runs = [];
   for (const p of paths) {
     const input = await readPlotInput(p);

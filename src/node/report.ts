@@ -9,7 +9,7 @@ import { isPlurisimError } from "../core/errors.js";
 import { SCALAR_METRICS, type RunResult } from "../core/types.js";
 import { formatNumber } from "../core/number-format.js";
 import { checkSummaryRows, summaries, type Summary } from "../sweep/summary.js";
-import { MAX_RESULT_BYTES, readTextFile, writeFileAtomic } from "./files.js";
+import { checkOneStdin, MAX_RESULT_BYTES, readTextFile, writeFileAtomic } from "./files.js";
 import { geometryOfResult, readPlotInput, type PlotInput } from "./plot-input.js";
 import type { PlotOptions } from "./plot.js";
 import { checkOutPath, renderSvg, REPORT_EXTENSIONS } from "./render.js";
@@ -144,6 +144,7 @@ async function summarySection(name: string, rows: FigureRow[]): Promise<string> 
 
 /** The summary a sweep's manifest names (x.manifest.json beside x.jsonl), or undefined. */
 function manifestSummary(rowsPath: string): string | undefined {
+  if (rowsPath === "-") return undefined; // rows piped in have no manifest beside them
   const path = `${rowsPath.endsWith(".jsonl") ? rowsPath.slice(0, -".jsonl".length) : rowsPath}.manifest.json`;
   if (!existsSync(path)) return undefined;
   try {
@@ -224,6 +225,7 @@ export async function writeRunReport(runs: { title: string; result: RunResult; n
 /** Reads result.json, replicates and sweep .jsonl files and writes their report to `out`. */
 export async function writeReportFromFiles(paths: string[], out: string, options: ReportOptions = {}): Promise<void> {
   checkOutPath(out, REPORT_EXTENSIONS);
+  checkOneStdin(paths, "inputs");
   const inputs: PlotInput[] = [];
   for (const p of paths) inputs.push(await readPlotInput(p));
   const items: ReportItem[] = inputs.map((input) =>

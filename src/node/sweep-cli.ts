@@ -367,6 +367,8 @@ export function registerSweepCommands(program: Command): void {
     .option("--csv [file]", "also write the merged rows as CSV")
     .option("--force", "allow a sweep over the cell limit")
     .action(async (files: string[], flags: MergeFlags) => {
+      // A shard is checked against its manifest and hashed beside it; standard input has neither.
+      if (files.includes("-")) throw new PlurisimError("USAGE", 'merge reads shard files with their .manifest.json beside them; "-" (standard input) is not a shard: save it to a file first', { field: "files", value: "-" });
       const { exportSweepParquet, isParquetPath } = await import("./parquet.js");
       // --out x.parquet: merge into x.jsonl, then write the Parquet from it (as sweep --out x.parquet).
       const parquet = isParquetPath(flags.out) ? flags.out : undefined;
@@ -386,10 +388,17 @@ export function registerSweepCommands(program: Command): void {
   program
     .command("summarize")
     .description("print the summary of a sweep's rows (the Table 5 analogue for table5, ...)")
-    .argument("<rows>", "rows file (JSONL) of a finished sweep")
+    .argument("<rows>", "rows file (JSONL) of a finished sweep, or - for standard input")
     .option("--as <summary>", "summary to use: table5, lemma35, k-phase, counts (default: the sweep's own)")
     .option("--json", "print the summary data as JSON")
     .action(async (rowsPath: string, flags: { as?: string; json?: boolean }) => {
+      if (rowsPath === "-") {
+        // Rows piped in: no manifest beside them, so the summary is --as's or the counts.
+        const [{ summarize }, { readStdinRows }] = await Promise.all([import("../sweep/summary.js"), import("./plot-input.js")]);
+        const s = summarize(flags.as, await readStdinRows());
+        process.stdout.write(flags.json ? toJson(s.data, 2) + "\n" : `${printable(s.title)}\n${printable(s.text)}\n`);
+        return;
+      }
       const shown = sanitizeForTerminal(rowsPath);
       if (!existsSync(rowsPath)) throw new PlurisimError("FILE", `cannot read ${shown}: no such file`, { field: "rows", value: rowsPath });
       if (!statSync(rowsPath).isFile()) throw new PlurisimError("FILE", `cannot read ${shown}: it is not a regular file`, { field: "rows", value: rowsPath });
