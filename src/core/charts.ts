@@ -567,7 +567,54 @@ export function compareSpec(runs: { label: string; result: RunResult }[], title?
 }
 
 /** The replicates of one scenario: each replicate's final basin masses as dots, their mean as a bar with a ± sd whisker. */
-export function replicatesSpec(result: { finals: { basinMass: number[] }[]; seeds: number[]; scenario?: unknown }, title?: string): ChartSpec {
+/** Mean ± sd of each metric per recorded generation, as `replicates.ts` ReplicateBands gives them. */
+export interface BandPoint {
+  generation: number;
+  mean: Record<string, number | number[]>;
+  std: Record<string, number | number[]>;
+}
+
+/** The metrics drawn as bands over generations: basin masses per group, then these scalars. */
+export const BAND_SCALARS = ["nashWelfare", "nashGap", "entropy"] as const;
+
+/**
+ * Panels of replicates' mean lines with ±sd bands over generations: basin masses (one colour per
+ * group) and each of BAND_SCALARS the bands carry; non-finite values are gaps.
+ */
+export function replicateBandPanels(bands: readonly BandPoint[]): ChartSpec[] {
+  const points: Record<string, unknown>[] = [];
+  const put = (metric: string, generation: number, mu: number, sd: number) =>
+    points.push({ metric, generation, mean: finite(mu), lo: finite(mu - sd), hi: finite(mu + sd) });
+  for (const b of bands) {
+    const mu = b.mean.basinMass;
+    const sd = b.std.basinMass;
+    if (Array.isArray(mu) && Array.isArray(sd)) mu.forEach((v, i) => put(`basinMass[${i}]`, b.generation, v, sd[i]));
+    for (const k of BAND_SCALARS) {
+      const v = b.mean[k];
+      const e = b.std[k];
+      if (typeof v === "number" && typeof e === "number") put(k, b.generation, v, e);
+    }
+  }
+  const panel = (t: string, keep: (metric: string) => boolean, colour: boolean): ChartSpec => {
+    const values = points.filter((p) => keep(p.metric as string));
+    const color = colour ? { color: { field: "metric", type: "nominal", title: null } } : {};
+    const x = { field: "generation", type: "quantitative", title: "generation" };
+    return {
+      title: t,
+      width: 260,
+      height: 180,
+      layer: [
+        { data: { values }, mark: { type: "area", opacity: 0.25, ...(colour ? {} : { color: "#1f77b4" }) }, encoding: { x, y: { field: "lo", type: "quantitative", title: "mean ± sd", axis: { format: "~g" } }, y2: { field: "hi" }, ...color } },
+        { data: { values }, mark: { type: "line", strokeWidth: 2, ...(colour ? {} : { color: "#08306b" }) }, encoding: { x, y: { field: "mean", type: "quantitative" }, ...color } },
+      ],
+    };
+  };
+  const panels = [panel("basin masses", (m) => m.startsWith("basinMass"), true)];
+  for (const k of BAND_SCALARS) if (points.some((p) => p.metric === k)) panels.push(panel(k, (m) => m === k, false));
+  return points.length ? panels : [];
+}
+
+export function replicatesSpec(result: { finals: { basinMass: number[] }[]; seeds: number[]; scenario?: unknown; trajectory?: readonly BandPoint[] }, title?: string): ChartSpec {
   const m = result.finals[0].basinMass.length;
   const names = Array.from({ length: m }, (_, i) => `basinMass[${i}]`);
   const scalarNames = ["outsideMass", "entropy", "nashGap"];
@@ -596,8 +643,12 @@ export function replicatesSpec(result: { finals: { basinMass: number[] }[]; seed
   });
   const groupPanel = panel(metrics.filter((n) => n.startsWith("basinMass")), "final basin masses");
   const others = metrics.filter((n) => !n.startsWith("basinMass"));
+  const finalPanels = others.length ? [groupPanel, ...others.map((o) => panel([o], o))] : [groupPanel];
+  // Results written before the bands existed have no trajectory: the final bars alone.
+  const bandPanels = replicateBandPanels(result.trajectory ?? []);
+  if (bandPanels.length === 0) return { ...base(title ?? `${result.finals.length} replicates: mean (bar) ± sd (whisker), each replicate a dot`), hconcat: finalPanels };
   return {
-    ...base(title ?? `${result.finals.length} replicates: mean (bar) ± sd (whisker), each replicate a dot`),
-    hconcat: others.length ? [groupPanel, ...others.map((o) => panel([o], o))] : [groupPanel],
+    ...base(title ?? `${result.finals.length} replicates: mean (line) ± sd (band) over generations; final values: mean (bar) ± sd (whisker), each replicate a dot`),
+    vconcat: [{ hconcat: bandPanels }, { hconcat: finalPanels }],
   };
 }

@@ -8,7 +8,7 @@ import { PlurisimError } from "./errors.js";
 import { instantiateKernels, type Kernels } from "./kernels.js";
 import { createMetrics } from "./metrics.js";
 import { solveNash } from "./nash.js";
-import { aggregateReplicates, checkReplicates, lostBasinThreshold, replicateSeed, type ReplicateSummary } from "./replicates.js";
+import { aggregateReplicates, checkReplicates, lostBasinThreshold, ReplicateBands, replicateSeed, type ReplicateBand, type ReplicateSummary } from "./replicates.js";
 import { createRetrainer, generationGroup } from "./retrain.js";
 import { atomCount, parseScenario, type Scenario } from "./scenario.js";
 import { sha256Hex } from "./sha256.js";
@@ -92,6 +92,8 @@ export interface ReplicatesResult extends ReplicateSummary {
   replicates: number;
   seeds: number[];
   finals: RunResult["final"][];
+  /** Mean and sd over replicates of each metric at every recorded generation (record.every). */
+  trajectory: ReplicateBand[];
 }
 
 /** A compiled .wasm and its hash: compile once, then instantiate per thread. */
@@ -140,13 +142,19 @@ export async function createEngineFrom(source: WasmSource): Promise<Engine> {
       const seeds = Array.from({ length: replicates }, (_, r) => replicateSeed(scenario.seed, r));
       // Replicates differ only in the seed, which compiles to nothing but problem.seed: compile once.
       const problem = compile(scenario);
-      const finals = seeds.map((seed) => runProblem(state, { ...problem, seed }, { ...options, onProgress: undefined, trajectory: false }, { ...scenario, seed }).final);
+      // Each replicate keeps its recorded generations (record.every) only until they are added to the bands.
+      const bands = new ReplicateBands();
+      const finals = seeds.map((seed) => {
+        const run = runProblem(state, { ...problem, seed }, { ...options, onProgress: undefined, trajectory: true }, { ...scenario, seed });
+        bands.add(run.trajectory as unknown as Record<string, unknown>[]);
+        return run.final;
+      });
       const summary = aggregateReplicates(
         finals.map((final) => ({ final: final as unknown as Record<string, unknown> })),
         finals[0].basinMass.length,
         lostBasinThreshold(scenario.retraining),
       );
-      return { engine: info, replicates, seeds, finals, ...summary };
+      return { engine: info, replicates, seeds, finals, ...summary, trajectory: bands.bands() };
     },
     nash(input) {
       // The compile cache and the resident weights, as for runs: a Nash-only sweep sets up once.

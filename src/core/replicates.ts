@@ -108,3 +108,91 @@ export function aggregateReplicates(results: { final: Record<string, unknown> }[
   for (let i = 0; i < groupCount; i++) basinSurvival[i] = results.filter((r) => ((r.final.basinMass as number[] | undefined)?.[i] ?? 0) >= lostBelow).length / R;
   return { mean, std, basinSurvival };
 }
+
+/** Mean and sd over replicates of every metric at one recorded generation. */
+export interface ReplicateBand {
+  generation: number;
+  /** Replicates that recorded this generation (fewer than R when some stopped early). */
+  n: number;
+  mean: Record<string, number | number[]>;
+  /** Sample standard deviation (n - 1 denominator; 0 for one replicate; Infinity beside an infinite mean). */
+  std: Record<string, number | number[]>;
+}
+
+/** Welford's running mean and sum of squared deviations of one value, with a plain sum for infinite values. */
+interface Running {
+  k: number;
+  mean: number;
+  m2: number;
+  sum: number;
+  finite: boolean;
+}
+
+function push(a: Running, v: number): void {
+  a.k++;
+  a.sum += v;
+  if (!Number.isFinite(v)) a.finite = false;
+  const d = v - a.mean;
+  a.mean += d / a.k;
+  a.m2 += d * (v - a.mean);
+}
+
+function meanSd(a: Running): [number, number] {
+  // Infinite values (an infinite KL) give the plain sum's mean and an infinite sd, as aggregateReplicates does.
+  if (!a.finite) return [a.sum / a.k, a.k < 2 ? 0 : Infinity];
+  return [a.mean, a.k < 2 ? 0 : Math.sqrt(a.m2 / (a.k - 1))];
+}
+
+/**
+ * Mean ± sd bands over replicates, per recorded generation: each replicate's trajectory is added
+ * as it finishes (in seed order) and dropped, so memory holds one running state per recorded
+ * generation and metric, whatever R is. Welford's update (a fixed order of operations over the
+ * replicates in seed order) makes the bands deterministic.
+ */
+export class ReplicateBands {
+  private readonly byGeneration = new Map<number, Map<string, Running | Running[]>>();
+
+  /** Adds one replicate's recorded metrics (numbers and per-group arrays; `p` and `generation` skipped). */
+  add(trajectory: readonly Record<string, unknown>[]): void {
+    for (const m of trajectory) {
+      const g = m.generation as number;
+      let acc = this.byGeneration.get(g);
+      if (!acc) this.byGeneration.set(g, (acc = new Map()));
+      for (const key of Object.keys(m)) {
+        if (key === "p" || key === "generation") continue;
+        const v = m[key];
+        if (typeof v === "number") {
+          let a = acc.get(key) as Running | undefined;
+          if (!a) acc.set(key, (a = { k: 0, mean: 0, m2: 0, sum: 0, finite: true }));
+          push(a, v);
+        } else if (Array.isArray(v) && v.every((e) => typeof e === "number")) {
+          let a = acc.get(key) as Running[] | undefined;
+          if (!a) acc.set(key, (a = v.map(() => ({ k: 0, mean: 0, m2: 0, sum: 0, finite: true }))));
+          for (let j = 0; j < a.length; j++) push(a[j], v[j] as number);
+        }
+      }
+    }
+  }
+
+  /** The bands, in generation order. */
+  bands(): ReplicateBand[] {
+    return [...this.byGeneration.keys()].sort((a, b) => a - b).map((generation) => {
+      const acc = this.byGeneration.get(generation)!;
+      const mean: Record<string, number | number[]> = {};
+      const std: Record<string, number | number[]> = {};
+      let n = 0;
+      for (const [key, a] of acc) {
+        if (Array.isArray(a)) {
+          const pairs = a.map(meanSd);
+          mean[key] = pairs.map((p) => p[0]);
+          std[key] = pairs.map((p) => p[1]);
+          n = Math.max(n, a[0]?.k ?? 0);
+        } else {
+          [mean[key], std[key]] = meanSd(a);
+          n = Math.max(n, a.k);
+        }
+      }
+      return { generation, n, mean, std };
+    });
+  }
+}

@@ -130,6 +130,14 @@ export function checkReplicates(path: string, value: Record<string, unknown>): R
   });
   for (const k of ["mean", "std"]) if (!isObject(value[k])) bad(path, k, "must be an object of metrics");
   numberArray(path, "seeds", value.seeds);
+  // The bands over generations; results written before them have none (the final bars alone).
+  if (value.trajectory !== undefined) {
+    if (!Array.isArray(value.trajectory)) bad(path, "trajectory", "must be a list of mean and sd per recorded generation");
+    value.trajectory.forEach((b, i) => {
+      if (!isObject(b) || !isNumber(b.generation)) bad(path, `trajectory[${i}].generation`, "must be a number");
+      for (const k of ["mean", "std"]) if (!isObject(b[k])) bad(path, `trajectory[${i}].${k}`, "must be an object of metrics");
+    });
+  }
   checkEngine(path, value.engine);
   return value as unknown as ReplicatesResult;
 }

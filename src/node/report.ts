@@ -120,7 +120,7 @@ async function replicatesSection(item: Extract<ReportItem, { kind: "replicates" 
   }
   return [
     `<section><h2>${esc(item.title)}</h2>`,
-    `<p>${esc(r.finals.length)} replicates, seeds ${esc(r.seeds.slice(0, 6).join(", "))}${r.seeds.length > 6 ? ", ..." : ""}. Basin survival: ${esc((r.basinSurvival ?? []).map((s) => fmt(s)).join(", "))}.</p>`,
+    `<p>${esc(r.finals.length)} replicates, seeds ${esc(r.seeds.slice(0, 6).join(", "))}${r.seeds.length > 6 ? ", ..." : ""}. Basin survival: ${esc((r.basinSurvival ?? []).map((s) => fmt(s)).join(", "))}.${r.trajectory?.length ? " Top row: the mean over replicates at each recorded generation, with a band of ± one sd; bottom row: the final values." : ""}</p>`,
     await inlineSvg(replicatesSpec(r)),
     table(["metric", "mean", "sd"], rows),
     `</section>`,
