@@ -7,6 +7,7 @@
 // Runs anywhere: no renderer, nothing from `node:`.
 import { PlurisimError } from "./errors.js";
 import { base64, encodePng, viridis, VIRIDIS } from "./png.js";
+import { formatNumber } from "./number-format.js";
 
 /** The reductions a figure may apply to the rows that share a drawn cell. */
 export const AGGREGATES = ["mean", "median", "min", "max", "sd"] as const;
@@ -63,7 +64,7 @@ const keyOf = (v: unknown): unknown => (typeof v === "number" || typeof v === "s
 
 /** A parameter value as text: numbers in up to 6 significant digits. */
 export function valueLabel(v: unknown): string {
-  if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
+  if (typeof v === "number") return Number.isInteger(v) ? String(v) : formatNumber(v, { digits: 6, small: 0, large: Infinity });
   return typeof v === "string" ? v : JSON.stringify(v ?? null);
 }
 
