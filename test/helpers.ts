@@ -67,3 +67,9 @@ export function weights(r: Float64Array, n: number, m: number, tau: number): Flo
   }
   return w;
 }
+
+/** v scaled to sum to 1. */
+export function normalised(v: Float64Array): Float64Array {
+  const s = v.reduce((a, b) => a + b, 0);
+  return v.map((x) => x / s);
+}

@@ -5,17 +5,12 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Kernels } from "../src/core/kernels.js";
 import { twins } from "../src/core/twins.js";
-import { loadKernels, quadraticGrid } from "./helpers.js";
+import { loadKernels, normalised, quadraticGrid } from "./helpers.js";
 
 let k: Kernels;
 beforeAll(async () => {
   k = await loadKernels();
 });
-
-function normalised(v: Float64Array): Float64Array {
-  const s = v.reduce((a, b) => a + b, 0);
-  return v.map((x) => x / s);
-}
 
 describe("finite K on a 3001-atom grid: fast kernel vs the direct trapezoid", () => {
   const n = 3001;
