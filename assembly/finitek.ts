@@ -54,7 +54,9 @@ const BAND_H: i32 = 22; // nodes per range in pass 2: DELTA 2^(22/3) = 40.3 >= R
 const SERIES: i32 = 12; // moments k = 0..SERIES
 const MP: i32 = (SERIES + 2) >> 1; // moment pairs per node (k = 0..13, the last one zero-weighted)
 const CHAIN: i32 = 9; // nodes per squaring chain: 1 exp + 8 squarings
-const SMALL_POW: i32 = 16; // phi^(K-1) by repeated squaring up to this K - 1
+// phi^(K-1) by repeated squaring up to this K - 1: at most 6 squarings and 6 products, a relative
+// error below (K - 1 + 12) ulp (1.7e-14), far cheaper than exp and log1p per node.
+const SMALL_POW: i32 = 64;
 const H_STEP: f64 = 0.23104906018664842; // ln(2) / 3
 const CBRT2: f64 = 1.2599210498948732; // 2^(1/3)
 const CBRT4: f64 = 1.5874010519681994; // 2^(2/3)
@@ -330,6 +332,7 @@ export function finiteKStep(
     // Weights on the support of p set the node range.
     let wMax: f64 = 0;
     let wMinPos = Infinity;
+    let zeroW = false;
     for (let b = 0; b < nb; b++) {
       if (!live(flagsIn, b)) continue;
       const x1 = min((b + 1) << ZB_SHIFT, n);
@@ -338,6 +341,7 @@ export function finiteKStep(
           const w = load<f64>(row + (<usize>x << 3));
           if (w > wMax) wMax = w;
           if (w > 0 && w < wMinPos) wMinPos = w;
+          if (!(w > 0)) zeroW = true;
         }
       }
     }
@@ -386,9 +390,18 @@ export function finiteKStep(
       if (jAll >= 0 && u * wMinAll >= 4 * DELTA) break;
     }
     if (jAll < 0) jAll = jLat;
-    memory.fill(phi2, 0, <usize>jAll << 4);
-    memory.fill(enterPtr, 0, <usize>(jAll + 1) << 3);
-    memory.fill(momPtr, 0, <usize>(jAll + 1) * momRowBytes);
+    // The rows pass 1 can touch: a support atom's range starts between the first active nodes of
+    // wMax and wMinPos (jFirst <= ja <= jLast; an atom of weight 0 has its moments at jAll - 1), so
+    // its moments land in rows lo..hi. Rows above hi hold no moments (T_k = 0 there exactly: the
+    // backward pass starts at hi and the forward pass reads no series above it); rows below lo
+    // are left of every range and of jLeft, never read.
+    const jFirst = firstNode(uPtr, u0, wMax, DELTA, 1 / DELTA, 1, jLat, false);
+    const jLast = zeroW ? jAll : firstNode(uPtr, u0, wMinPos, DELTA, 1 / DELTA, 1, jLat, false);
+    const lo = max(0, min(LEFT_NODES, min(jFirst, jAll) - 1));
+    const hi = min(jLast, jAll) - 1;
+    memory.fill(phi2 + (<usize>lo << 4), 0, <usize>(jAll - lo) << 4);
+    memory.fill(enterPtr + (<usize>lo << 3), 0, <usize>(jAll + 1 - lo) << 3);
+    if (hi >= lo) memory.fill(momPtr + <usize>lo * momRowBytes, 0, <usize>(hi + 1 - lo) * momRowBytes);
 
     let minRow = jAll - 1;
     // Pass 1: per pair of support atoms, each atom's first active node and its moments at the
@@ -509,7 +522,7 @@ export function finiteKStep(
     // Below jLeft no atom has entered its range and K u_j wMax < 2^-18: those nodes are summed
     // in closed form below, not visited.
     const jLeft = max(0, min(LEFT_NODES, minRow));
-    for (let j = jAll - 1; j >= jLeft; j--) {
+    for (let j = hi; j >= jLeft; j--) {
       const mrow = momPtr + <usize>j * momRowBytes;
       t0 = f64x2.add(f64x2.mul(t0, r0), v128.load(mrow, 0));
       v128.store(mrow, t0, 0);
@@ -538,13 +551,19 @@ export function finiteKStep(
     let nodes = jAll;
     let entered: f64 = 0;
     for (let j = jLeft; j < jAll; j++) {
-      const mrow = momPtr + <usize>j * momRowBytes;
-      const m0 = v128.load(mrow);
-      const sPsi = f64x2.add(
-        f64x2.add(f64x2.add(f64x2.mul(m0, c0), f64x2.mul(v128.load(mrow, 16), c1)), f64x2.add(f64x2.mul(v128.load(mrow, 32), c2), f64x2.mul(v128.load(mrow, 48), c3))),
-        f64x2.add(f64x2.add(f64x2.mul(v128.load(mrow, 64), c4), f64x2.mul(v128.load(mrow, 80), c5)), f64x2.mul(v128.load(mrow, 96), c6)),
-      );
-      const psiL = f64x2.extract_lane(sPsi, 0) + f64x2.extract_lane(sPsi, 1);
+      // Above hi every T_k is 0: psiL = 0 and T_0 = 0 (the same bits as the series of zeros).
+      let psiL: f64 = 0;
+      let t0L: f64 = 0;
+      if (j <= hi) {
+        const mrow = momPtr + <usize>j * momRowBytes;
+        const m0 = v128.load(mrow);
+        const sPsi = f64x2.add(
+          f64x2.add(f64x2.add(f64x2.mul(m0, c0), f64x2.mul(v128.load(mrow, 16), c1)), f64x2.add(f64x2.mul(v128.load(mrow, 32), c2), f64x2.mul(v128.load(mrow, 48), c3))),
+          f64x2.add(f64x2.add(f64x2.mul(v128.load(mrow, 64), c4), f64x2.mul(v128.load(mrow, 80), c5)), f64x2.mul(v128.load(mrow, 96), c6)),
+        );
+        psiL = f64x2.extract_lane(sPsi, 0) + f64x2.extract_lane(sPsi, 1);
+        t0L = f64x2.extract_lane(m0, 0);
+      }
       entered += load<f64>(enterPtr + (<usize>j << 3));
       const u = load<f64>(uPtr + (<usize>j << 3));
       const ph = v128.load(phi2 + (<usize>j << 4));
@@ -557,7 +576,7 @@ export function finiteKStep(
         phi = 1 - psi;
         pw = km1i <= SMALL_POW ? ipow(phi, km1i) : Math.exp(km1 * Math.log1p(-psi));
       } else {
-        phi = (phiA + (f64x2.extract_lane(m0, 0) - psiL)) * invTotal;
+        phi = (phiA + (t0L - psiL)) * invTotal;
         pw = km1i <= SMALL_POW ? ipow(phi, km1i) : Math.pow(phi, km1);
       }
       const g = H_STEP * u * pw;

@@ -4,6 +4,7 @@ export { heapBase } from "./memory";
 export * from "./update";
 export { markBlocks, zeroBlockCount, liveBlocks } from "./blocks";
 export * from "./finitek";
+export { exactSteps } from "./steps";
 export * from "./reduce";
 export { uniformAt, fillUniforms, philoxBlock } from "./prng";
 export * from "./sampling";

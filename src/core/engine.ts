@@ -319,6 +319,23 @@ function exactReference(state: EngineState, problem: Problem, options: RunOption
   return refs;
 }
 
+/** Throws when some Z_i = E_p[w_i] of generation t is not positive (K = infinity: a numerical failure). */
+function checkZ(Z: Float64Array, t: number, problem: Problem): void {
+  for (let i = 0; i < Z.length; i++) {
+    if (!(Z[i] > 0)) {
+      throw new PlurisimError(
+        "NUMERIC",
+        `generation ${t}: Z_${i} = E_p[w_${i}] underflowed to ${Z[i]} (group ${problem.groupNames[i]}); ` +
+          `the model has no mass left where this group's weights are representable`,
+        { field: `groups[${i}]`, value: Z[i] },
+      );
+    }
+  }
+}
+
+/** Generations one call of the module's exactSteps may run (progress is reported after each call). */
+const STEPS_PER_CALL = 1024;
+
 /** Total variation distance (1/2) sum |a - b|, summed in atom order. */
 function totalVariation(a: Float64Array, b: Float64Array): number {
   let s = 0;
@@ -437,6 +454,11 @@ function runProblem(state: EngineState, problem: Problem, options: RunOptions, s
   const dPtr = twoStep ? kernels.allocF64(2) : 0;
   let haveM = false;
   const d = new Float64Array(2);
+  // Stretches of generations that record nothing run inside the module (assembly/steps.ts: the
+  // same kernel calls, none of this loop's per-generation work), at most STEPS_PER_CALL a call.
+  const inModule = !twoStep && !retrainer && problem.mixing === "per-sample" && problem.earlyStopTolerance === null && gapStop === null;
+  const zSavePtr = inModule ? kernels.allocF64(m) : 0;
+  const statePtr = inModule ? kernels.allocF64(2) : 0;
 
   while (t < T) {
     if (twoStep && t + 2 <= T && !recorded(t + 1) && !recorded(t + 2) && !snapshotAt.has(t + 1)) {
@@ -466,16 +488,7 @@ function runProblem(state: EngineState, problem: Problem, options: RunOptions, s
         [mPtr, mNextPtr] = [mNextPtr, mPtr];
         haveM = true;
         Z.set(kernels.read(zPtr, m));
-        for (let i = 0; i < m; i++) {
-          if (!(Z[i] > 0)) {
-            throw new PlurisimError(
-              "NUMERIC",
-              `generation ${t}: Z_${i} = E_p[w_${i}] underflowed to ${Z[i]} (group ${problem.groupNames[i]}); ` +
-                `the model has no mass left where this group's weights are representable`,
-              { field: `groups[${i}]`, value: Z[i] },
-            );
-          }
-        }
+        checkZ(Z, t, problem);
         l1Step = Number.NaN;
         if (snapshotAt.has(t)) snapshots.push({ generation: t, p: Array.from(kernels.read(p, n)) });
         options.onProgress?.(t - 1, T);
@@ -484,6 +497,30 @@ function runProblem(state: EngineState, problem: Problem, options: RunOptions, s
       }
     }
     haveM = false;
+    if (inModule) {
+      let last = t;
+      while (last + 1 < T && last - t < STEPS_PER_CALL && !recorded(last + 1) && !snapshotAt.has(last + 1)) last++;
+      const steps = last - t;
+      if (steps > 0) {
+        const state = kernels.f64(statePtr, 2);
+        state[0] = maxMassDefect;
+        state[1] = massDefect;
+        const done = raw.exactSteps(p, out, wPtr, n, m, qPtr, cPtr, zPtr, zSavePtr, K === Infinity ? 0 : K, lambda, pDataPtr, scratchPtr, flagsP, flagsOut, dataFlags, steps, MAX_MASS_DEFECT, statePtr);
+        [maxMassDefect, massDefect] = kernels.f64(statePtr, 2);
+        if (done % 2 === 1) {
+          [p, out] = [out, p];
+          [flagsP, flagsOut] = [flagsOut, flagsP];
+        }
+        for (let k = 1; k <= done && options.onProgress; k++) options.onProgress(t + k, T);
+        t += done;
+        if (K === Infinity) {
+          Z.set(kernels.read(zPtr, m));
+          checkZ(Z, t, problem);
+        }
+        // A generation the module did not commit runs again below, which reports what went wrong.
+        if (done === steps) continue;
+      }
+    }
     const g = problem.mixing === "per-generation" ? generationGroup(kernels, q, problem.seed, t) : -1;
     let total: number;
     if (retrainer) {
@@ -530,16 +567,9 @@ function runProblem(state: EngineState, problem: Problem, options: RunOptions, s
     // numerical failure there; the finite-K step reports the same trouble as a mass defect, and
     // a finite-sample model that drifts off a group's region reports it in its metrics.
     const kinf = K === Infinity && !retrainer;
-    if (kinf) Z.set(kernels.read(zPtr, m));
-    for (let i = 0; i < m && kinf; i++) {
-      if (!(Z[i] > 0)) {
-        throw new PlurisimError(
-          "NUMERIC",
-          `generation ${t}: Z_${i} = E_p[w_${i}] underflowed to ${Z[i]} (group ${problem.groupNames[i]}); ` +
-            `the model has no mass left where this group's weights are representable`,
-          { field: `groups[${i}]`, value: Z[i] },
-        );
-      }
+    if (kinf) {
+      Z.set(kernels.read(zPtr, m));
+      checkZ(Z, t, problem);
     }
     let early = problem.earlyStopTolerance !== null && l1Step < problem.earlyStopTolerance;
     if (!early && gapStop !== null) {
