@@ -133,7 +133,7 @@ describe("runs that keep only final values hold no per-generation storage", () =
       keep: { final: true, generations: [7, 4000], metrics: ["basinMass", "nashGap"] },
     });
     const seen: unknown[] = [];
-    const spy: Engine = { ...engine, run: (s, o) => (seen.push(o), engine.run(s, o)) };
+    const spy: Engine = { ...engine, run: (s, o) => (seen.push(o), engine.run(s, o)), runProblem: (p, o, s) => (seen.push(o), engine.runProblem(p, o, s)) };
     const { row, trajectory } = runCell(spy, plan, 1);
     if (row.status !== "ok") throw new Error(`cell 1 failed: ${row.error}`);
     expect(trajectory).toBeUndefined();

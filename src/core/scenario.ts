@@ -19,8 +19,9 @@ import {
   MAX_SAMPLES,
   MAX_SEED,
   MAX_SNAPSHOTS,
+  MAX_STRING_LENGTH,
 } from "./limits.js";
-import { defaultProblem, issueToError } from "./zod-issues.js";
+import { defaultProblem, issueToError, schemaAt } from "./zod-issues.js";
 
 /** Masses and weights must sum to 1 within this tolerance unless `normalize` is true. */
 export const SUM_TOLERANCE = 1e-9;
@@ -474,6 +475,17 @@ export function defaultVarianceFloor(space: SpaceSpec): number {
  * FORMULA_*, MEMORY_LIMIT) naming the field path and showing the value.
  */
 export function parseScenario(input: unknown): Scenario {
+  return finishScenario(parseScenarioShape(input));
+}
+
+/** A scenario as the schema alone leaves it: field by field valid, defaults applied, before finishScenario. */
+export type ScenarioShape = ScenarioOutput;
+
+/**
+ * The first half of parseScenario: the checks that look at one field at a time (document bounds,
+ * finite numbers, the zod schema with its defaults). Throws as parseScenario does.
+ */
+export function parseScenarioShape(input: unknown): ScenarioShape {
   checkJsonDocument(input, "INVALID_SCENARIO", "scenario");
   const copy = copyChecked(input, [], new Set());
   if (copy === null || typeof copy !== "object" || Array.isArray(copy)) {
@@ -482,7 +494,62 @@ export function parseScenario(input: unknown): Scenario {
   // Problems the schema words itself keep its text; the others take defaultProblem's.
   const parsed = scenarioSchema.safeParse(copy, { error: defaultProblem });
   if (!parsed.success) throw issueToError(parsed.error.issues[0], copy, { code: "INVALID_SCENARIO", schema: scenarioSchema });
-  const s = parsed.data;
+  return parsed.data;
+}
+
+/** A test of one value for a leaf of a scenario shape (shapeLeafCheck). */
+export type LeafCheck = (value: unknown) => boolean;
+
+/**
+ * For the number, string or boolean at `keys` in `shape`: a test that a value put there instead
+ * passes the schema there on its own and comes out of it unchanged. The schema has no check
+ * across fields and picks a discriminated union's alternative by its tag, so a shape with such a
+ * value at `keys` is exactly the shape parseScenarioShape gives the scenario with that value;
+ * finishScenario then does the checks across fields. Null when `keys` names no such leaf, or
+ * passes through a union that is not discriminated (a value could change its alternative).
+ */
+export function shapeLeafCheck(shape: ScenarioShape, keys: readonly (string | number)[]): LeafCheck | null {
+  let s: z.ZodType = scenarioSchema;
+  let v: unknown = shape;
+  for (let i = 0; i < keys.length; ) {
+    if (s instanceof z.ZodDefault || s instanceof z.ZodPrefault || s instanceof z.ZodOptional) {
+      s = s.unwrap() as z.ZodType;
+      continue;
+    }
+    if (v === null || typeof v !== "object") return null;
+    if (s instanceof z.ZodDiscriminatedUnion) {
+      // The alternative the shape's tag selects.
+      const match = schemaAt(s, v, []);
+      if (!match || match === s) return null;
+      s = match;
+      continue;
+    }
+    if (s instanceof z.ZodUnion) return null;
+    const key = keys[i++];
+    let next: z.ZodType | undefined;
+    if (s instanceof z.ZodObject && typeof key === "string" && !Array.isArray(v) && Object.hasOwn(s.shape, key) && Object.hasOwn(v, key)) next = s.shape[key] as z.ZodType;
+    else if (s instanceof z.ZodArray && typeof key === "number" && Array.isArray(v) && key < v.length) next = s.element as z.ZodType;
+    else if (s instanceof z.ZodTuple && typeof key === "number" && Array.isArray(v) && key < v.length) next = s.def.items[key] as z.ZodType | undefined;
+    if (!next) return null;
+    s = next;
+    v = (v as Record<string | number, unknown>)[key];
+  }
+  if (typeof v !== "number" && typeof v !== "string" && typeof v !== "boolean") return null;
+  const leaf = s;
+  return (value) => {
+    if (typeof value !== "number" && typeof value !== "boolean" && !(typeof value === "string" && value.length <= MAX_STRING_LENGTH)) return false;
+    const out = leaf.safeParse(value);
+    return out.success && out.data === value;
+  };
+}
+
+/**
+ * The second half of parseScenario: the checks across fields (grid bounds, memory, distributions
+ * and rewards against the space, weights summing to 1, record.every against the generations,
+ * retraining against K and the space, early stopping), group names and normalised weights. Does
+ * not change `s`; the result may share its parts.
+ */
+export function finishScenario(s: ScenarioShape): Scenario {
   const { space } = s;
   const normalize = s.normalize;
 

@@ -2,7 +2,7 @@
 // go out in the order of the cells given, as whole lines, the trajectory line of a batch before
 // its row lines, so the rows file is always a prefix of the cells (docs/sweep.md, "Resume").
 import { toJson } from "../core/json.js";
-import type { CellResult } from "../sweep/task.js";
+import { rowLine, trajectoryLine, type BatchLines, type CellResult } from "../sweep/task.js";
 
 /** Where whole lines go; each call gets one or more complete lines, newline-terminated. */
 export interface RowSinks {
@@ -19,12 +19,19 @@ export interface OrderedWriterOptions {
   haltOnFailure?: boolean;
 }
 
+/** A cell's lines, held until every earlier cell is written. */
+interface Held {
+  row: string;
+  trajectory: string | null;
+  ok: boolean;
+}
+
 /** Buffers results that arrive out of order and writes each contiguous run of them as whole lines. */
 export class OrderedWriter {
   readonly #order: readonly number[];
   readonly #sinks: RowSinks;
   readonly #haltOnFailure: boolean;
-  readonly #buffer = new Map<number, CellResult>();
+  readonly #buffer = new Map<number, Held>();
   #written = 0;
   #ok = 0;
   #failed = 0;
@@ -67,7 +74,17 @@ export class OrderedWriter {
 
   /** Holds a result until every earlier cell is written. */
   add(result: CellResult): void {
-    this.#buffer.set(result.row.cell, result);
+    this.#buffer.set(result.row.cell, { row: rowLine(result), trajectory: this.#sinks.trajectories ? trajectoryLine(result) : null, ok: result.row.status === "ok" });
+  }
+
+  /** Holds the lines of a batch of `cells` (in that order) until every earlier cell is written. */
+  addLines(cells: readonly number[], lines: BatchLines): void {
+    let f = 0;
+    for (let i = 0; i < cells.length; i++) {
+      const failed = f < lines.failed.length && lines.failed[f] === i;
+      if (failed) f++;
+      this.#buffer.set(cells[i], { row: lines.rows[i], trajectory: lines.trajectories?.[i] ?? null, ok: !failed });
+    }
   }
 
   /**
@@ -84,9 +101,9 @@ export class OrderedWriter {
     let at = this.#written;
     while (!halted && at < this.#order.length && this.#buffer.has(this.#order[at])) {
       const r = this.#buffer.get(this.#order[at])!;
-      if (this.#sinks.trajectories) trajLines.push(toJson({ cell: r.row.cell, trajectory: r.trajectory ?? null }));
-      rowLines.push(toJson(r.row));
-      if (r.row.status === "ok") ok++;
+      if (this.#sinks.trajectories) trajLines.push(r.trajectory ?? toJson({ cell: this.#order[at], trajectory: null }));
+      rowLines.push(r.row);
+      if (r.ok) ok++;
       else {
         failed++;
         if (this.#haltOnFailure) halted = true;

@@ -11,7 +11,7 @@ import { evaluateExpression, parseExpression, type FormulaNode } from "../core/f
 import { checkJsonDocument } from "../core/json.js";
 import { MAX_NAME_LENGTH, MAX_SNAPSHOTS } from "../core/limits.js";
 import { presetScenario } from "../core/presets.js";
-import { parseScenario, scenarioSchema } from "../core/scenario.js";
+import { finishScenario, parseScenario, parseScenarioShape, scenarioSchema, shapeLeafCheck, type LeafCheck, type Scenario, type ScenarioShape } from "../core/scenario.js";
 import { defaultProblem, issueToError, schemaAt } from "../core/zod-issues.js";
 import { axisSchema, expandAxis } from "./axes.js";
 import { getPath, parsePath, setPath, type PathKey } from "./paths.js";
@@ -351,6 +351,144 @@ function compileDerived(plan: SweepPlan): CompiledDerived[] {
   return out;
 }
 
+/**
+ * What the fast path of a plan keeps (parsedCellAt): the shape of its base (parseScenarioShape) and,
+ * for each path the sweep sets, a check of the values put there (shapeLeafCheck); dim values are
+ * checked once each, when a cell first uses them.
+ */
+interface FastPlan {
+  shape: ScenarioShape;
+  /** dims[d][j]: the keys and check of plan.dims[d].paths[j], and per value 0 (not yet checked), 1 (passes) or 2 (fails). */
+  dims: { keys: PathKey[]; check: LeafCheck; seen: Uint8Array }[][];
+  derived: LeafCheck[];
+  seed: LeafCheck;
+  /** The keys of the names derived formulas have read. */
+  names: Map<string, PathKey[]>;
+}
+
+const fastCache = new WeakMap<SweepPlan, FastPlan | null>();
+
+/** The plan's fast path, or null when one of its paths is not a number, string or boolean of its base's shape. */
+function fastPlan(plan: SweepPlan): FastPlan | null {
+  const hit = fastCache.get(plan);
+  if (hit !== undefined) return hit;
+  let fast: FastPlan | null = null;
+  try {
+    const shape = parseScenarioShape(plan.base);
+    const leaf = (path: string) => {
+      const keys = parsePath(path, path);
+      return { keys, check: shapeLeafCheck(shape, keys) };
+    };
+    const dims = plan.dims.map((d) => d.paths.map((p) => ({ ...leaf(p), seen: new Uint8Array(d.length) })));
+    const derived = plan.derived.map((d) => leaf(d.path).check);
+    const seed = shapeLeafCheck(shape, ["seed"]);
+    const checks = [...dims.flat().map((d) => d.check), ...derived, seed];
+    if (checks.every((c) => c !== null)) fast = { shape, dims: dims as FastPlan["dims"], derived: derived as LeafCheck[], seed: seed!, names: new Map() };
+  } catch {
+    fast = null; // the base or a path does not parse: cellAt and parseScenario say why
+  }
+  fastCache.set(plan, fast);
+  return fast;
+}
+
+/** `shape` with `value` at each `keys`: the objects and arrays along the paths are copied, the rest shared. */
+function patchShape(shape: ScenarioShape, patches: readonly [PathKey[], unknown][]): ScenarioShape {
+  const root: Record<PathKey, unknown> = { ...shape };
+  const copied = new Set<unknown>([root]);
+  for (const [keys, value] of patches) {
+    let cur = root;
+    for (let d = 0; d < keys.length - 1; d++) {
+      let next = cur[keys[d]];
+      if (!copied.has(next)) {
+        next = Array.isArray(next) ? next.slice() : { ...(next as object) };
+        cur[keys[d]] = next;
+        copied.add(next);
+      }
+      cur = next as Record<PathKey, unknown>;
+    }
+    cur[keys[keys.length - 1]] = value;
+  }
+  return root as ScenarioShape;
+}
+
+/**
+ * The validated scenario and parameters of the grid point `idx`, built from the base's shape: each
+ * swept value passes its leaf's check, and only the checks across fields run (finishScenario).
+ * Null whenever that does not show the scenario valid; the caller then builds and parses it in
+ * full, which gives the scenario's own error. `seed`, when given, is written to the scenario's seed.
+ */
+function fastScenario(plan: SweepPlan, fast: FastPlan, idx: readonly number[], seed?: number): { scenario: Scenario; params: Record<string, unknown> } | null {
+  const params: Record<string, unknown> = {};
+  const patches: [PathKey[], unknown][] = [];
+  for (let d = 0; d < plan.dims.length; d++) {
+    const dim = plan.dims[d];
+    const k = idx[d];
+    for (let j = 0; j < dim.paths.length; j++) {
+      const leaf = fast.dims[d][j];
+      const value = dim.values[j][k];
+      if (leaf.seen[k] === 0) leaf.seen[k] = leaf.check(value) ? 1 : 2;
+      if (leaf.seen[k] === 2) return null;
+      params[dim.paths[j]] = value;
+      patches.push([leaf.keys, value]);
+    }
+  }
+  const derived = compileDerived(plan);
+  // A name reads the value a swept or earlier derived path gives it, else the base's.
+  const read = (name: string) => {
+    if (Object.hasOwn(params, name)) return asNumber(params[name]);
+    let keys = fast.names.get(name);
+    if (!keys) fast.names.set(name, (keys = parsePath(name, name)));
+    return asNumber(getPath(plan.base, keys));
+  };
+  for (let i = 0; i < derived.length; i++) {
+    const der = derived[i];
+    const v = evaluateExpression(der.node, read);
+    if (Number.isNaN(v) || v === -Infinity) return null;
+    const value = v === Infinity ? "inf" : v;
+    if (!fast.derived[i](value)) return null;
+    params[der.path] = value;
+    patches.push([der.keys, value]);
+  }
+  if (seed !== undefined) {
+    if (!fast.seed(seed)) return null;
+    patches.push([["seed"], seed]);
+  }
+  try {
+    return { scenario: finishScenario(patchShape(fast.shape, patches)), params };
+  } catch {
+    return null;
+  }
+}
+
+/** A cell with its scenario validated (parsedCellAt). */
+export interface ParsedCell {
+  cell: number;
+  replicate: number;
+  params: Record<string, unknown>;
+  seed: number;
+  /** Equal to parseScenario(cellAt(plan, cell).scenario). */
+  scenario: Scenario;
+}
+
+/**
+ * Cell `cell` of the sweep with its scenario validated, without parsing the whole scenario: the
+ * base's shape is parsed once per plan, each swept value is checked once against its field, and
+ * each cell runs only the checks across fields (weights summing to 1, the space, the record
+ * interval, ...). Null when that cannot show the cell valid (an invalid cell, or a sweep that sets
+ * objects, arrays or fields its base leaves out): then cellAt and parseScenario build it in full,
+ * and refuse it with the scenario's own error.
+ */
+export function parsedCellAt(plan: SweepPlan, cell: number): ParsedCell | null {
+  const fast = fastPlan(plan);
+  if (!fast) return null;
+  const { idx, replicate } = cellIndices(plan, cell);
+  const swept = plan.dims.some((d) => d.paths.includes("seed")) || plan.derived.some((d) => d.path === "seed");
+  const own = swept ? undefined : cellSeed(plan.seed, cell);
+  const built = fastScenario(plan, fast, idx, own);
+  if (!built) return null;
+  return { cell, replicate, params: built.params, seed: own ?? (built.params.seed as number), scenario: built.scenario };
+}
+
 /** The position of a cell along each dim, and its replicate. */
 export function cellIndices(plan: SweepPlan, cell: number): { idx: number[]; replicate: number } {
   if (!Number.isSafeInteger(cell) || cell < 0 || cell >= plan.total) {
@@ -438,7 +576,10 @@ function blame(plan: SweepPlan, d: number, k: number, e: PlurisimError, unknownP
 function validateCells(plan: SweepPlan): void {
   const parsedBase = parseScenario(plan.base) as unknown;
   const zero = plan.dims.map(() => 0);
+  const fast = fastPlan(plan);
   const check = (idx: number[], d: number, k: number) => {
+    // Shown valid without a full parse; otherwise the full parse finds the error to report.
+    if (fast && fastScenario(plan, fast, idx)) return;
     let scenario: Record<string, unknown> | undefined;
     // A path is unknown when neither the base has it nor the scenario schema names it (for this
     // cell's kinds of space, reward and retraining).

@@ -4,7 +4,8 @@
 import type { Engine } from "../core/engine.js";
 import { isPlurisimError } from "../core/errors.js";
 import type { ErrorRow, Metrics, OkRow, Row, RowAudit, RowMetrics, RunResult } from "../core/types.js";
-import { cellAt, type Cell, type Keep, type SweepPlan } from "./spec.js";
+import { toJson } from "../core/json.js";
+import { cellAt, cellIndices, parsedCellAt, type Cell, type Keep, type SweepPlan } from "./spec.js";
 
 export type { ErrorRow, OkRow, Row } from "../core/types.js";
 
@@ -63,20 +64,30 @@ function auditSummary(result: RunResult): RowAudit | undefined {
 export function runCell(engine: Engine, plan: SweepPlan, index: number): CellResult {
   const started = now();
   const keep = plan.keep;
-  let cell: Cell | undefined;
+  let cell: Pick<Cell, "params" | "seed" | "replicate"> | undefined;
   try {
-    cell = cellAt(plan, index);
-    if (!keep.dynamics) {
-      const { welfare, gap, basinMass, outsideMass } = engine.nash(cell.scenario);
-      const row: OkRow = { cell: index, replicate: cell.replicate, params: cell.params, seed: cell.seed, status: "ok", nash: { welfare, gap, basinMass, outsideMass }, durationMs: 0 };
-      row.durationMs = now() - started;
-      return { row };
-    }
     // Without a kept trajectory the engine computes metrics only at the kept generations and
     // the last one, and holds no per-generation storage.
     const options = keep.trajectory ? {} : { trajectory: false, recordAt: keep.generations };
-    const scenario = keep.trajectory ? withRecording(cell.scenario, keep) : cell.scenario;
-    const result = engine.run(scenario, { nash: keep.nash, audit: keep.audit, ...options });
+    const recorded = keep.trajectory && keep.generations.some((t) => t > 0);
+    // The scenario validated once per swept value (spec.ts parsedCellAt); else built and parsed in full.
+    const parsed = keep.dynamics && !recorded ? parsedCellAt(plan, index) : null;
+    let result: RunResult;
+    if (parsed) {
+      cell = parsed;
+      result = engine.runProblem(engine.compile(parsed.scenario), { nash: keep.nash, audit: keep.audit, ...options }, parsed.scenario);
+    } else {
+      const full = cellAt(plan, index);
+      cell = full;
+      if (!keep.dynamics) {
+        const { welfare, gap, basinMass, outsideMass } = engine.nash(full.scenario);
+        const row: OkRow = { cell: index, replicate: full.replicate, params: full.params, seed: full.seed, status: "ok", nash: { welfare, gap, basinMass, outsideMass }, durationMs: 0 };
+        row.durationMs = now() - started;
+        return { row };
+      }
+      const scenario = keep.trajectory ? withRecording(full.scenario, keep) : full.scenario;
+      result = engine.run(scenario, { nash: keep.nash, audit: keep.audit, ...options });
+    }
     const row: OkRow = { cell: index, replicate: cell.replicate, params: cell.params, seed: cell.seed, status: "ok", durationMs: 0 };
     if (keep.final) row.final = pick(result.final, keep.metrics);
     if (keep.generations.length > 0) {
@@ -106,7 +117,7 @@ export function runCell(engine: Engine, plan: SweepPlan, index: number): CellRes
 }
 
 /** The row of a cell that failed with `e` (also used by the pool when a worker dies). */
-export function errorRow(plan: SweepPlan, index: number, e: unknown, durationMs: number, cell?: Cell): ErrorRow {
+export function errorRow(plan: SweepPlan, index: number, e: unknown, durationMs: number, cell?: Pick<Cell, "params" | "seed" | "replicate">): ErrorRow {
   let params: Record<string, unknown> = cell?.params ?? {};
   let seed = cell?.seed ?? 0;
   let replicate = cell?.replicate ?? index % plan.replicates;
@@ -134,12 +145,77 @@ export function errorRow(plan: SweepPlan, index: number, e: unknown, durationMs:
   return row;
 }
 
-/** Runs a batch of cells in order on one engine (one Wasm instance); never throws for a cell. */
+/**
+ * Swept paths whose change the engine's compile cache absorbs (compile.ts): the grid, the rewards,
+ * their weights and the masks stay; any other path (a reward, the space, the temperature, ...)
+ * makes a cell compile and lay out new arrays.
+ */
+const LIGHT_PATH = /^(?:seed|generations|normalize|name|description|curation\.(?:K|mixing)|realData\.fraction|groups\[\d+\]\.(?:weight|name)|record\..+|earlyStop\..+)$/;
+
+/**
+ * The order in which to run a batch's cells, as positions in `cells`: cells that share the values
+ * of every dim setting another path than the light ones run one after the other, so each such
+ * set-up is compiled once per batch rather than once per cell (table5's zipped reward centres
+ * vary fastest, q slower: its batches run each D's cells together). The given order when no such
+ * grouping helps. A cell's row does not depend on the cells run before it on the same engine,
+ * so only the time changes.
+ */
+export function runOrder(plan: SweepPlan, cells: readonly number[]): number[] {
+  const positions = cells.map((_, i) => i);
+  const heavy = plan.dims.map((d) => d.paths.some((p) => !LIGHT_PATH.test(p)));
+  // A derived heavy path depends on dims the grouping does not see.
+  if (cells.length < 3 || heavy.every(Boolean) || !heavy.some(Boolean) || plan.derived.some((d) => !LIGHT_PATH.test(d.path))) return positions;
+  const groups = new Map<string, number[]>();
+  for (const i of positions) {
+    const { idx } = cellIndices(plan, cells[i]);
+    const key = idx.filter((_, d) => heavy[d]).join(",");
+    const group = groups.get(key);
+    if (group) group.push(i);
+    else groups.set(key, [i]);
+  }
+  return [...groups.values()].flat();
+}
+
+/** Runs a batch of cells on one engine (one Wasm instance), in runOrder; never throws for a cell. Results in the order of `cells`. */
 export function runBatch(engine: Engine, plan: SweepPlan, cells: readonly number[], hooks: BatchHooks = {}): CellResult[] {
-  const out: CellResult[] = [];
-  for (const c of cells) {
-    hooks.beforeCell?.(c);
-    out.push(runCell(engine, plan, c));
+  const out = new Array<CellResult>(cells.length);
+  for (const i of runOrder(plan, cells)) {
+    hooks.beforeCell?.(cells[i]);
+    out[i] = runCell(engine, plan, cells[i]);
   }
   return out;
+}
+
+/** A batch's results as the lines of the rows (and trajectories) files: what worker threads hand back. */
+export interface BatchLines {
+  /** One JSON line per cell (no newline), in the order of the batch's cells. */
+  rows: string[];
+  /** The trajectory line of each cell when the sweep keeps trajectories, else null. */
+  trajectories: string[] | null;
+  /** Positions in the batch of the rows whose status is not "ok". */
+  failed: number[];
+  /** Milliseconds the cells took (their rows' durationMs added up). */
+  ms: number;
+}
+
+/** The rows-file line of a result. */
+export const rowLine = (result: CellResult): string => toJson(result.row);
+
+/** The trajectories-file line of a result. */
+export const trajectoryLine = (result: CellResult): string => toJson({ cell: result.row.cell, trajectory: result.trajectory ?? null });
+
+/** Results as file lines (BatchLines). */
+export function toLines(plan: SweepPlan, results: readonly CellResult[]): BatchLines {
+  const failed: number[] = [];
+  let ms = 0;
+  results.forEach((r, i) => {
+    if (r.row.status !== "ok") failed.push(i);
+    ms += r.row.durationMs;
+  });
+  return { rows: results.map(rowLine), trajectories: plan.keep.trajectory ? results.map(trajectoryLine) : null, failed, ms };
+}
+
+/** runBatch, its results as file lines. */
+export function runBatchLines(engine: Engine, plan: SweepPlan, cells: readonly number[], hooks: BatchHooks = {}): BatchLines {
+  return toLines(plan, runBatch(engine, plan, cells, hooks));
 }
