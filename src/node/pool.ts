@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { createEngineFrom, type Engine, type WasmSource } from "../core/engine.js";
 import { atomCount, parseScenario } from "../core/scenario.js";
 import { cellAt, type SweepPlan } from "../sweep/spec.js";
-import { runBatch, runCell, type CellResult } from "../sweep/task.js";
+import { runBatch, runBatchLines, runCell, toLines, type BatchLines, type CellResult } from "../sweep/task.js";
 import type { SweepWorkerData, SweepWorkerReady } from "./sweep-worker.js";
 
 export interface SweepPool {
@@ -16,6 +16,8 @@ export interface SweepPool {
   readonly workers: number;
   /** Runs a batch; rejects if the worker running it dies (or the pool is destroyed). */
   run(cells: number[]): Promise<CellResult[]>;
+  /** As run, the results as file lines (serialised where the cells ran); runSweep prefers it. */
+  runLines?(cells: number[]): Promise<BatchLines>;
   destroy(): Promise<void>;
 }
 
@@ -67,6 +69,7 @@ export function workerFile(): string {
 interface ThreadPool extends SweepPool {
   /** Resolves when a worker has its engine (the first batch can start); never rejects. */
   readonly ready: Promise<void>;
+  runLines(cells: number[]): Promise<BatchLines>;
 }
 
 // Piscina loads with the first pool, so a sweep that never starts a thread never loads it.
@@ -101,6 +104,7 @@ async function threadPool(options: SweepPoolOptions, workers: number, filename =
     workers,
     ready,
     run: (cells) => pool.run(cells) as Promise<CellResult[]>,
+    runLines: (cells) => pool.run(cells, { name: "runSweepBatchLines" }) as Promise<BatchLines>,
     destroy: () => pool.destroy(),
   };
 }
@@ -115,6 +119,7 @@ export async function createSweepPool(options: SweepPoolOptions): Promise<SweepP
       workers: 0,
       ready: Promise.resolve(),
       run: async (cells) => runBatch(engine, options.plan, cells),
+      runLines: async (cells) => runBatchLines(engine, options.plan, cells),
       destroy: async () => {},
     };
   }
@@ -181,7 +186,9 @@ export interface StartFastPool extends SweepPool {
 
 interface Task {
   cells: number[];
-  resolve: (results: CellResult[]) => void;
+  /** Wanted as file lines (runLines) rather than results. */
+  lines: boolean;
+  resolve: (results: CellResult[] | BatchLines) => void;
   reject: (e: unknown) => void;
 }
 
@@ -235,7 +242,7 @@ export async function createStartFastPool(options: StartFastOptions): Promise<St
   };
   const toThreads = (task: Task) => {
     threadsInFlight++;
-    threads!.run(task.cells).then(
+    (task.lines ? threads!.runLines(task.cells) : threads!.run(task.cells)).then(
       (results) => {
         left -= task.cells.length;
         task.resolve(results);
@@ -264,7 +271,7 @@ export async function createStartFastPool(options: StartFastOptions): Promise<St
       return;
     }
     onMainNow = null;
-    task.resolve(results);
+    task.resolve(task.lines ? toLines(plan, results) : results);
     pump();
   };
   const pump = () => {
@@ -282,6 +289,11 @@ export async function createStartFastPool(options: StartFastOptions): Promise<St
     }
   };
   if (!mainTakes) start();
+  const enqueue = <T extends CellResult[] | BatchLines>(cells: number[], lines: boolean) =>
+    new Promise<T>((resolve, reject) => {
+      queue.push({ cells, lines, resolve: resolve as Task["resolve"], reject });
+      pump();
+    });
 
   return {
     get workers() {
@@ -291,11 +303,8 @@ export async function createStartFastPool(options: StartFastOptions): Promise<St
       return cellsOnMain;
     },
     threadsReady,
-    run: (cells) =>
-      new Promise<CellResult[]>((resolve, reject) => {
-        queue.push({ cells, resolve, reject });
-        pump();
-      }),
+    run: (cells) => enqueue<CellResult[]>(cells, false),
+    runLines: (cells) => enqueue<BatchLines>(cells, true),
     destroy: async () => {
       destroyed = true;
       for (const task of [...queue.splice(0), ...(onMainNow ? [onMainNow] : [])]) task.reject(new Error("the sweep pool was destroyed"));

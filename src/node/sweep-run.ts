@@ -35,7 +35,7 @@ export interface SweepRunOptions {
   /** The sweep file this plan came from, for the manifest (path and SHA-256 of its bytes). */
   sweepFile?: { path: string; sha256: string } | { preset: string };
   workers?: number;
-  /** Cells per task; default: up to 16, fewer when there are few cells per worker. */
+  /** Cells per task; default: adapted to the cells' cost (auto batch). */
   batch?: number;
   /** Run only cells c with c mod count = index. */
   shard?: { index: number; count: number };
@@ -537,11 +537,26 @@ function writeLines(fd: number, text: string, path: string): void {
   }
 }
 
+/** What an auto batch aims to take on its thread: long enough that a task's round trip to the main thread is noise. */
+export const AUTO_BATCH_MS = 40;
+
+/** The largest auto batch. */
+export const MAX_AUTO_BATCH = 512;
+
 /** Runs the pending cells on the pool, feeding the ordered writer; resolves with how the run ended. */
 async function dispatch(pool: SweepPool, writer: OrderedWriter, pending: readonly number[], batch: number, options: SweepRunOptions, plan: SweepPlan, onWritten: () => void): Promise<SweepStatus> {
   // Read on every turn: the start-fast pool starts its threads during the run.
   const inFlightMax = () => Math.max(2, pool.workers * 2);
-  const window = () => Math.max(inFlightMax() * batch * 4, 1024);
+  const window = () => Math.max(inFlightMax() * size * 4, 1024);
+  // Without --batch, a batch grows or shrinks to take about AUTO_BATCH_MS (from the time the
+  // cells so far took), and near the end to at most half a batch per thread of what is left.
+  const auto = options.batch === undefined && !options.pool;
+  let size = batch;
+  const adapt = (cells: number, ms: number) => {
+    if (!auto || !(ms > 0)) return;
+    size = Math.max(1, Math.min(MAX_AUTO_BATCH, Math.round((AUTO_BATCH_MS * cells) / ms)));
+  };
+  const nextSize = () => (auto ? Math.max(1, Math.min(size, Math.ceil((pending.length - next) / Math.max(2, 2 * pool.workers)))) : batch);
   let next = 0; // position in `pending` of the next cell to dispatch
   const retry: number[][] = []; // cells of a batch whose worker died, re-run one by one
   let inFlight = 0;
@@ -561,9 +576,15 @@ async function dispatch(pool: SweepPool, writer: OrderedWriter, pending: readonl
   const launch = (cells: number[], isolated: boolean) => {
     inFlight++;
     const started = performance.now();
-    pool.run(cells).then(
+    (pool.runLines ? pool.runLines(cells) : pool.run(cells)).then(
       (results) => {
-        for (const r of results) writer.add(r);
+        if (Array.isArray(results)) {
+          for (const r of results) writer.add(r);
+          adapt(cells.length, results.reduce((ms, r) => ms + r.row.durationMs, 0));
+        } else {
+          writer.addLines(cells, results);
+          adapt(cells.length, results.ms);
+        }
       },
       (err: unknown) => {
         if (stop) return;
@@ -585,7 +606,7 @@ async function dispatch(pool: SweepPool, writer: OrderedWriter, pending: readonl
       while (!stop && inFlight < inFlightMax() && (retry.length > 0 || (next < pending.length && next - writer.written < window()))) {
         if (retry.length > 0) launch(retry.shift()!, true);
         else {
-          const cells = pending.slice(next, Math.min(next + batch, pending.length));
+          const cells = pending.slice(next, Math.min(next + nextSize(), pending.length));
           next += cells.length;
           launch(cells, false);
         }

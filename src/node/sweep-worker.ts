@@ -9,7 +9,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { createEngineFrom } from "../core/engine.js";
 import type { SweepPlan } from "../sweep/spec.js";
-import { runBatch, type CellResult } from "../sweep/task.js";
+import { runBatch, runBatchLines, type BatchLines, type CellResult } from "../sweep/task.js";
 
 /** What the pool hands each worker once, at start-up. */
 export interface SweepWorkerData {
@@ -34,4 +34,9 @@ const beforeCell = exitOn.size > 0 ? (cell: number) => void (exitOn.has(cell) &&
 /** Runs one batch of cell indices; returns their rows (and trajectories when kept). */
 export default async function runSweepBatch(cells: number[]): Promise<CellResult[]> {
   return runBatch(engine, data.plan, cells, { beforeCell });
+}
+
+/** Runs one batch of cell indices; returns their file lines, serialised here rather than on the main thread. */
+export async function runSweepBatchLines(cells: number[]): Promise<BatchLines> {
+  return runBatchLines(engine, data.plan, cells, { beforeCell });
 }
