@@ -93,11 +93,38 @@ function facetText(path: string, value: string, max: number, measure: Measure): 
 
 const layouts = new WeakMap<HTMLCanvasElement, { x: string[]; y: string[]; panels: number; width: number; L: Layout }>();
 
+/** Widths of texts in FONT, measured once: a redraw while rows arrive writes the same labels again. */
+const widths = new Map<string, number>();
+const WIDTHS_KEPT = 20_000;
+
+/** The offscreen image the cells are painted into, one pixel per cell, kept between redraws. */
+let cellImage: { canvas: HTMLCanvasElement; pixels: ImageData } | null = null;
+
+function cellPixels(nx: number, ny: number): { canvas: HTMLCanvasElement; pixels: ImageData } {
+  const w = Math.max(1, nx);
+  const h = Math.max(1, ny);
+  if (cellImage?.canvas.width !== w || cellImage.canvas.height !== h) {
+    const canvas = document.createElement("canvas");
+    canvas.width = w;
+    canvas.height = h;
+    cellImage = { canvas, pixels: canvas.getContext("2d")!.createImageData(w, h) };
+  }
+  return cellImage;
+}
+
 /** Draws the grid into `canvas`, sized to `width` CSS pixels; returns the layout (for hover look-ups). */
 export function drawHeatmap(canvas: HTMLCanvasElement, grid: Grid, width: number): Layout {
   const ctx0 = canvas.getContext("2d")!;
   ctx0.font = FONT;
-  const measure: Measure = (t) => ctx0.measureText(t).width;
+  const measure: Measure = (t) => {
+    let w = widths.get(t);
+    if (w === undefined) {
+      if (widths.size >= WIDTHS_KEPT) widths.clear();
+      w = ctx0.measureText(t).width;
+      widths.set(t, w);
+    }
+    return w;
+  };
   // Measuring every label costs more than drawing the cells: reuse the layout while the labels,
   // panels and width are the same (the grid keeps its label arrays until a value is added).
   const memo = layouts.get(canvas);
@@ -123,14 +150,12 @@ export function drawHeatmap(canvas: HTMLCanvasElement, grid: Grid, width: number
   ctx.font = FONT;
   const nx = grid.xLabels.length;
   const ny = grid.yLabels.length;
-  const image = document.createElement("canvas");
-  image.width = Math.max(1, nx);
-  image.height = Math.max(1, ny);
+  const { canvas: image, pixels } = cellPixels(nx, ny);
   const ictx = image.getContext("2d")!;
+  const d = pixels.data;
   grid.panels.forEach((panel, k) => {
     const box = L.boxes[k];
-    const pixels = ictx.createImageData(image.width, image.height);
-    const d = pixels.data;
+    d.fill(0);
     for (let at = 0; at < nx * ny; at++) {
       const v = panel.values[at];
       let rgb: [number, number, number] | null = null;
