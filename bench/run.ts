@@ -8,12 +8,14 @@ import { flowSuite } from "./flow.js";
 import { queueSuite } from "./queue.js";
 import { samplingSuite } from "./sampling.js";
 import { throughputSuite } from "./throughput.js";
+import { wholeRunSuite } from "./whole-run.js";
 
 const DEV_SUITES: Record<string, () => Promise<SuiteResult>> = {
   sampling: samplingSuite,
   queue: queueSuite,
   flow: flowSuite,
   throughput: throughputSuite,
+  wholeRun: () => wholeRunSuite({ quick }),
 };
 
 const resultsPath = `${root}bench/results.json`;

@@ -31,6 +31,15 @@ for (const m of [2, 8]) {
   if (c) add(`n = 1e6, m = ${m}, 40 generations (engine)`, `${f(Math.min(c.onePerPassMs, c.twoPerPassMs ?? Infinity))} ms`, `NumPy (default threads) ${f(c.numpyMs)} ms`, `${x(c.numpyOverPlurisim)} NumPy`, m === 2 ? ">= 3x" : ">= 1.5x");
 }
 
+const wr = r.wholeRun?.cases ?? {};
+for (const m of [2, 8]) {
+  const c = Object.entries(wr).find(([name]) => name.startsWith(`run:n=1e6,m=${m},`))?.[1];
+  const T = Object.keys(wr).find((name) => name.startsWith(`run:n=1e6,m=${m},`))?.match(/T=(\d+)/)?.[1];
+  if (c) add(`\`plurisim run\`, n = 1e6, m = ${m}, ${f(Number(T))} generations, whole process`, `${f(c.plurisimMs)} ms`, `NumPy (default threads) ${f(c.numpyMs)} ms`, `${x(c.numpyOverPlurisim)} NumPy`, m === 2 ? ">= 3x" : ">= 1.5x");
+}
+const kph = wr["sweep:k-phase preset,whole process"];
+if (kph) add("`plurisim sweep k-phase`, whole process", `${f(kph.wallMs)} ms`, `${f(kph.cells)} cells x 2,000 generations`, `${f(kph.usPerGeneration)} us/generation`, "");
+
 const t5 = r.table5?.cases ?? {};
 for (const [name, c] of Object.entries(t5)) {
   const w = /workers=(\d+)/.exec(name)?.[1];
