@@ -5,12 +5,13 @@
 // grouped by set-up (task.ts runOrder) and hand back file lines; the rows must not change.
 import { describe, expect, it } from "vitest";
 import { isPlurisimError } from "../src/core/errors.js";
+import { toJson } from "../src/core/json.js";
 import { parseScenario, type Scenario } from "../src/core/scenario.js";
 import { createEngine } from "../src/node/index.js";
 import { OrderedWriter } from "../src/node/ordered-writer.js";
 import { sweepPresetDocument } from "../src/sweep/presets.js";
 import { cellAt, parsedCellAt, parseSweep, type SweepPlan } from "../src/sweep/spec.js";
-import { runBatch, runBatchLines, runCell, runOrder, type CellResult } from "../src/sweep/task.js";
+import { rowLine, runBatch, runBatchLines, runCell, runOrder, trajectoryLine, type CellResult } from "../src/sweep/task.js";
 
 const small = { kind: "grid1d", min: -3, max: 3, cells: 61 };
 const quadratic = (center: number) => ({ kind: "quadratic", center, scale: 1 });
@@ -127,5 +128,11 @@ describe("sweep batches", () => {
     expect(noDuration(fromLines.rows)).toBe(noDuration(fromResults.rows));
     expect(fromLines.trajectories).toBe(fromResults.trajectories);
     expect([fromLines.ok, fromLines.failed]).toEqual([3, 1]);
+    // The text toJson gives, non-finite numbers written as strings included.
+    const odd = { row: { ...results[0].row, final: { kl: Infinity, at: [1, -Infinity, NaN] } } } as unknown as CellResult;
+    for (const r of [...results, odd]) {
+      expect(rowLine(r)).toBe(toJson(r.row));
+      expect(trajectoryLine(r)).toBe(toJson({ cell: r.row.cell, trajectory: r.trajectory ?? null }));
+    }
   });
 });

@@ -198,11 +198,26 @@ export interface BatchLines {
   ms: number;
 }
 
+/** True when every number in a JSON-like value is finite. */
+function allFinite(v: unknown): boolean {
+  if (typeof v === "number") return Number.isFinite(v);
+  if (v === null || typeof v !== "object") return true;
+  if (Array.isArray(v)) {
+    for (const e of v) if (!allFinite(e)) return false;
+    return true;
+  }
+  for (const k in v) if (!allFinite((v as Record<string, unknown>)[k])) return false;
+  return true;
+}
+
+/** toJson's text, by JSON.stringify's own fast path when there is no non-finite number to write as a string. */
+const jsonLine = (v: unknown): string => (allFinite(v) ? JSON.stringify(v) : toJson(v));
+
 /** The rows-file line of a result. */
-export const rowLine = (result: CellResult): string => toJson(result.row);
+export const rowLine = (result: CellResult): string => jsonLine(result.row);
 
 /** The trajectories-file line of a result. */
-export const trajectoryLine = (result: CellResult): string => toJson({ cell: result.row.cell, trajectory: result.trajectory ?? null });
+export const trajectoryLine = (result: CellResult): string => jsonLine({ cell: result.row.cell, trajectory: result.trajectory ?? null });
 
 /** Results as file lines (BatchLines). */
 export function toLines(plan: SweepPlan, results: readonly CellResult[]): BatchLines {
