@@ -550,11 +550,13 @@ async function dispatch(pool: SweepPool, writer: OrderedWriter, pending: readonl
   const window = () => Math.max(inFlightMax() * size * 4, 1024);
   // Without --batch, a batch grows or shrinks to take about AUTO_BATCH_MS (from the time the
   // cells so far took), and near the end to at most half a batch per thread of what is left.
+  // Kept trajectories can be large: their batches do not grow past the first size.
   const auto = options.batch === undefined && !options.pool;
+  const maxSize = plan.keep.trajectory ? batch : MAX_AUTO_BATCH;
   let size = batch;
   const adapt = (cells: number, ms: number) => {
     if (!auto || !(ms > 0)) return;
-    size = Math.max(1, Math.min(MAX_AUTO_BATCH, Math.round((AUTO_BATCH_MS * cells) / ms)));
+    size = Math.max(1, Math.min(maxSize, Math.round((AUTO_BATCH_MS * cells) / ms)));
   };
   const nextSize = () => (auto ? Math.max(1, Math.min(size, Math.ceil((pending.length - next) / Math.max(2, 2 * pool.workers)))) : batch);
   let next = 0; // position in `pending` of the next cell to dispatch
