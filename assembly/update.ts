@@ -5,8 +5,10 @@
 
 import { ZB, ZB_SHIFT, zeroBlockCount, liveMixed, clearDead } from "./blocks";
 
-// Atoms per block in the general-m step: 4096 atoms x (m rows + p + out) stay in L2 while
-// the block's Z accumulations reread them, so memory is still streamed once.
+// Atoms per block in the general-m (m >= 3) steps. Each group's Z is summed per BLOCK in two
+// lanes and then folded into zNext, so BLOCK is part of the arithmetic (a new value changes
+// bits). In kinfStepM (m > 8) the block's m rows + p + out, 4096 atoms of each, stay in L2
+// while its passes reread them, so memory is still streamed once.
 const BLOCK: i32 = 4096;
 
 /** Fills w_i(x) = exp((r_i(x) - max r_i) / tau) and maxPtr[i] = max_x r_i(x) (docs/model.md, section 1). */
@@ -81,6 +83,7 @@ export function kinfStep(
 ): f64 {
   if (m == 1) return kinfStep1(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
   if (m == 2) return kinfStep2(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+  if (m <= FUSED_MAX_M) return kinfStepFused(pPtr, outPtr, wPtr, n, m, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
   return kinfStepM(pPtr, outPtr, wPtr, n, m, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
 }
 
@@ -201,7 +204,8 @@ function kinfStep2(
   return ss;
 }
 
-// General m: per block of atoms, out first holds sum_i c'_i w_i (rows streamed two at a time),
+// General m (m > FUSED_MAX_M; fusedStep below does 3 <= m <= 8 in one sweep, with the same
+// arithmetic): per block of atoms, out first holds sum_i c'_i w_i (rows streamed two at a time),
 // then the mixed mass, then the block's rows are reread (from cache) two at a time for the Z
 // accumulations (two independent chains). zNext doubles as the accumulator array. Each pass
 // walks the BLOCK's live zero blocks only (BLOCK is a multiple of ZB).
@@ -449,4 +453,295 @@ export function secondMoments2(pPtr: usize, wPtr: usize, n: i32, flags: usize, m
   store<f64>(mPtr, m00);
   store<f64>(mPtr, m01, 8);
   store<f64>(mPtr, m11, 16);
+}
+
+/** The largest m of the fused general step (its per-group accumulators are registers); kinfStepM takes larger m. */
+const FUSED_MAX_M: i32 = 8;
+
+// The fused general step, one function per m (and per lambda = 0 or not), each compiled with its
+// constants: binaryen would otherwise fold the copies back into one body with runtime tests.
+function kinfStepFused(
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32, m: i32,
+  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  flagsIn: usize, flagsOut: usize, dataFlags: usize,
+): f64 {
+  if (lambda != 0) {
+    switch (m) {
+      case 3: return fused3Mix(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+      case 4: return fused4Mix(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+      case 5: return fused5Mix(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+      case 6: return fused6Mix(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+      case 7: return fused7Mix(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+      default: return fused8Mix(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+    }
+  }
+  switch (m) {
+    case 3: return fused3(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+    case 4: return fused4(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+    case 5: return fused5(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+    case 6: return fused6(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+    case 7: return fused7(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+    default: return fused8(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+  }
+}
+
+function fused3(
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
+  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  flagsIn: usize, flagsOut: usize, dataFlags: usize,
+): f64 {
+  return fusedStep(3, false, pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+}
+
+function fused3Mix(
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
+  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  flagsIn: usize, flagsOut: usize, dataFlags: usize,
+): f64 {
+  return fusedStep(3, true, pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+}
+
+function fused4(
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
+  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  flagsIn: usize, flagsOut: usize, dataFlags: usize,
+): f64 {
+  return fusedStep(4, false, pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+}
+
+function fused4Mix(
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
+  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  flagsIn: usize, flagsOut: usize, dataFlags: usize,
+): f64 {
+  return fusedStep(4, true, pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+}
+
+function fused5(
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
+  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  flagsIn: usize, flagsOut: usize, dataFlags: usize,
+): f64 {
+  return fusedStep(5, false, pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+}
+
+function fused5Mix(
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
+  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  flagsIn: usize, flagsOut: usize, dataFlags: usize,
+): f64 {
+  return fusedStep(5, true, pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+}
+
+function fused6(
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
+  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  flagsIn: usize, flagsOut: usize, dataFlags: usize,
+): f64 {
+  return fusedStep(6, false, pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+}
+
+function fused6Mix(
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
+  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  flagsIn: usize, flagsOut: usize, dataFlags: usize,
+): f64 {
+  return fusedStep(6, true, pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+}
+
+function fused7(
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
+  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  flagsIn: usize, flagsOut: usize, dataFlags: usize,
+): f64 {
+  return fusedStep(7, false, pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+}
+
+function fused7Mix(
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
+  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  flagsIn: usize, flagsOut: usize, dataFlags: usize,
+): f64 {
+  return fusedStep(7, true, pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+}
+
+function fused8(
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
+  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  flagsIn: usize, flagsOut: usize, dataFlags: usize,
+): f64 {
+  return fusedStep(8, false, pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+}
+
+function fused8Mix(
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
+  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  flagsIn: usize, flagsOut: usize, dataFlags: usize,
+): f64 {
+  return fusedStep(8, true, pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+}
+
+// The general step for a constant M (3..8) in one sweep over the atoms, per zero block of a
+// BLOCK: first g = ((c'_0 w_0 + c'_1 w_1) + c'_2 w_2) ... and out = p g [+ lambda pData] (and
+// the total mass), then the block's Z accumulations, rereading out and the rows from L1 cache:
+// one loop for m <= 7, two loops of four groups for m = 8 (groups [0, H) and [H, M)), since with
+// eight accumulators and eight loaded rows in one loop V8 spills an accumulator to the stack
+// (measured in cache: m = 8 1.2x slower in one loop, m = 5 to 7 slightly faster in one). Each
+// group's accumulator still runs over the BLOCK's live atoms in order and is folded into zNext
+// per BLOCK: the arithmetic, so every bit, of kinfStepM.
+@inline
+function fusedStep(
+  M: i32, MIX: bool,
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
+  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  flagsIn: usize, flagsOut: usize, dataFlags: usize,
+): f64 {
+  const keep = 1 - lambda;
+  const c0 = keep * load<f64>(cPtr);
+  const c1 = keep * load<f64>(cPtr, 8);
+  const c2 = keep * load<f64>(cPtr, 16);
+  const c3 = M > 3 ? keep * load<f64>(cPtr, 24) : 0;
+  const c4 = M > 4 ? keep * load<f64>(cPtr, 32) : 0;
+  const c5 = M > 5 ? keep * load<f64>(cPtr, 40) : 0;
+  const c6 = M > 6 ? keep * load<f64>(cPtr, 48) : 0;
+  const c7 = M > 7 ? keep * load<f64>(cPtr, 56) : 0;
+  const vc0 = f64x2.splat(c0);
+  const vc1 = f64x2.splat(c1);
+  const vc2 = f64x2.splat(c2);
+  const vc3 = f64x2.splat(c3);
+  const vc4 = f64x2.splat(c4);
+  const vc5 = f64x2.splat(c5);
+  const vc6 = f64x2.splat(c6);
+  const vc7 = f64x2.splat(c7);
+  const vl = f64x2.splat(lambda);
+  // Groups [0, H) in the first Z loop, [H, M) in the second.
+  const H: i32 = M < 8 ? M : 4;
+  const rowBytes = <usize>n << 3;
+  const r0 = wPtr;
+  const r1 = r0 + rowBytes;
+  const r2 = r1 + rowBytes;
+  const r3 = r2 + rowBytes;
+  const r4 = r3 + rowBytes;
+  const r5 = r4 + rowBytes;
+  const r6 = r5 + rowBytes;
+  const r7 = r6 + rowBytes;
+  for (let i = 0; i < M; i++) store<f64>(zNextPtr + (<usize>i << 3), 0);
+  let s = f64x2.splat(0);
+  let sTail: f64 = 0;
+  for (let b0 = 0; b0 < n; b0 += BLOCK) {
+    const b1 = min(b0 + BLOCK, n);
+    const even = b0 + ((b1 - b0) & ~1);
+    let z0 = f64x2.splat(0);
+    let z1 = f64x2.splat(0);
+    let z2 = f64x2.splat(0);
+    let z3 = f64x2.splat(0);
+    let z4 = f64x2.splat(0);
+    let z5 = f64x2.splat(0);
+    let z6 = f64x2.splat(0);
+    let z7 = f64x2.splat(0);
+    let anyLive = false;
+    for (let x0 = b0; x0 < b1; x0 += ZB) {
+      const zb = x0 >> ZB_SHIFT;
+      if (!liveMixed(flagsIn, dataFlags, MIX, zb)) {
+        if (flagsOut != 0) clearDead(outPtr, flagsOut, zb, x0, min(x0 + ZB, n));
+        continue;
+      }
+      anyLive = true;
+      if (x0 >= even) continue; // only the odd tail atom, done below
+      const x1 = min(x0 + ZB, even);
+      let nz = f64x2.splat(0);
+      for (let x = x0; x < x1; x += 2) {
+        const o = <usize>x << 3;
+        let g = f64x2.add(f64x2.mul(vc0, v128.load(r0 + o)), f64x2.mul(vc1, v128.load(r1 + o)));
+        g = f64x2.add(g, f64x2.mul(vc2, v128.load(r2 + o)));
+        if (M > 3) g = f64x2.add(g, f64x2.mul(vc3, v128.load(r3 + o)));
+        if (M > 4) g = f64x2.add(g, f64x2.mul(vc4, v128.load(r4 + o)));
+        if (M > 5) g = f64x2.add(g, f64x2.mul(vc5, v128.load(r5 + o)));
+        if (M > 6) g = f64x2.add(g, f64x2.mul(vc6, v128.load(r6 + o)));
+        if (M > 7) g = f64x2.add(g, f64x2.mul(vc7, v128.load(r7 + o)));
+        let out = f64x2.mul(v128.load(pPtr + o), g);
+        if (MIX) out = f64x2.add(out, f64x2.mul(vl, v128.load(pDataPtr + o)));
+        v128.store(outPtr + o, out);
+        nz = v128.or(nz, out);
+        s = f64x2.add(s, out);
+      }
+      if (flagsOut != 0) store<u8>(flagsOut + <usize>zb, v128.any_true(nz) ? 1 : 0);
+      {
+        for (let x = x0; x < x1; x += 2) {
+          const o = <usize>x << 3;
+          const out = v128.load(outPtr + o);
+          if (H > 0 && M > 0) z0 = f64x2.add(z0, f64x2.mul(out, v128.load(r0 + o)));
+          if (H > 1 && M > 1) z1 = f64x2.add(z1, f64x2.mul(out, v128.load(r1 + o)));
+          if (H > 2 && M > 2) z2 = f64x2.add(z2, f64x2.mul(out, v128.load(r2 + o)));
+          if (H > 3 && M > 3) z3 = f64x2.add(z3, f64x2.mul(out, v128.load(r3 + o)));
+          if (H > 4 && M > 4) z4 = f64x2.add(z4, f64x2.mul(out, v128.load(r4 + o)));
+          if (H > 5 && M > 5) z5 = f64x2.add(z5, f64x2.mul(out, v128.load(r5 + o)));
+          if (H > 6 && M > 6) z6 = f64x2.add(z6, f64x2.mul(out, v128.load(r6 + o)));
+          if (H > 7 && M > 7) z7 = f64x2.add(z7, f64x2.mul(out, v128.load(r7 + o)));
+        }
+      }
+      if (M > H) {
+        for (let x = x0; x < x1; x += 2) {
+          const o = <usize>x << 3;
+          const out = v128.load(outPtr + o);
+          if (0 >= H && M > 0) z0 = f64x2.add(z0, f64x2.mul(out, v128.load(r0 + o)));
+          if (1 >= H && M > 1) z1 = f64x2.add(z1, f64x2.mul(out, v128.load(r1 + o)));
+          if (2 >= H && M > 2) z2 = f64x2.add(z2, f64x2.mul(out, v128.load(r2 + o)));
+          if (3 >= H && M > 3) z3 = f64x2.add(z3, f64x2.mul(out, v128.load(r3 + o)));
+          if (4 >= H && M > 4) z4 = f64x2.add(z4, f64x2.mul(out, v128.load(r4 + o)));
+          if (5 >= H && M > 5) z5 = f64x2.add(z5, f64x2.mul(out, v128.load(r5 + o)));
+          if (6 >= H && M > 6) z6 = f64x2.add(z6, f64x2.mul(out, v128.load(r6 + o)));
+          if (7 >= H && M > 7) z7 = f64x2.add(z7, f64x2.mul(out, v128.load(r7 + o)));
+        }
+      }
+    }
+    if (!anyLive) continue;
+    let a0 = laneSum(z0);
+    let a1 = laneSum(z1);
+    let a2 = laneSum(z2);
+    let a3 = laneSum(z3);
+    let a4 = laneSum(z4);
+    let a5 = laneSum(z5);
+    let a6 = laneSum(z6);
+    let a7 = laneSum(z7);
+    if (even < b1) {
+      // The odd tail atom (the last BLOCK of an odd n), in the same order.
+      const o = <usize>even << 3;
+      let g = c0 * load<f64>(r0 + o) + c1 * load<f64>(r1 + o);
+      g += c2 * load<f64>(r2 + o);
+      if (M > 3) g += c3 * load<f64>(r3 + o);
+      if (M > 4) g += c4 * load<f64>(r4 + o);
+      if (M > 5) g += c5 * load<f64>(r5 + o);
+      if (M > 6) g += c6 * load<f64>(r6 + o);
+      if (M > 7) g += c7 * load<f64>(r7 + o);
+      let out = load<f64>(pPtr + o) * g;
+      if (MIX) out += lambda * load<f64>(pDataPtr + o);
+      store<f64>(outPtr + o, out);
+      flagTail(flagsOut, n, out);
+      sTail += out;
+      a0 += out * load<f64>(r0 + o);
+      a1 += out * load<f64>(r1 + o);
+      a2 += out * load<f64>(r2 + o);
+      if (M > 3) a3 += out * load<f64>(r3 + o);
+      if (M > 4) a4 += out * load<f64>(r4 + o);
+      if (M > 5) a5 += out * load<f64>(r5 + o);
+      if (M > 6) a6 += out * load<f64>(r6 + o);
+      if (M > 7) a7 += out * load<f64>(r7 + o);
+    }
+    store<f64>(zNextPtr, load<f64>(zNextPtr) + a0);
+    store<f64>(zNextPtr, load<f64>(zNextPtr, 8) + a1, 8);
+    store<f64>(zNextPtr, load<f64>(zNextPtr, 16) + a2, 16);
+    if (M > 3) store<f64>(zNextPtr, load<f64>(zNextPtr, 24) + a3, 24);
+    if (M > 4) store<f64>(zNextPtr, load<f64>(zNextPtr, 32) + a4, 32);
+    if (M > 5) store<f64>(zNextPtr, load<f64>(zNextPtr, 40) + a5, 40);
+    if (M > 6) store<f64>(zNextPtr, load<f64>(zNextPtr, 48) + a6, 48);
+    if (M > 7) store<f64>(zNextPtr, load<f64>(zNextPtr, 56) + a7, 56);
+  }
+  return laneSum(s) + sTail;
+}
+
+/** Lane 0 + lane 1 of an f64x2. */
+@inline
+function laneSum(v: v128): f64 {
+  return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
 }
