@@ -28,7 +28,7 @@ const oh = t["sweep cell overhead:n=3001"];
 if (oh) add("sweep cell set-up (all but the generations)", `${f(Math.max(oh.overheadMs, 0), 2)} ms`, `a cell ${f(oh.cellT400Ms)} ms, the engine's run alone ${f(oh.runProblemT400Ms)} ms`, "", "<= 0.05 ms");
 for (const m of [2, 8]) {
   const c = t[`kinf:n=1e6,m=${m},T=40,dense weights (engine)`];
-  if (c) add(`n = 1e6, m = ${m}, 40 generations (engine)`, `${f(Math.min(c.onePerPassMs, c.twoPerPassMs ?? Infinity))} ms`, `NumPy (default threads) ${f(c.numpyMs)} ms`, `${x(c.numpyOverPlurisim)} NumPy`, m === 2 ? ">= 3x" : ">= 1.5x");
+  if (c) add(`n = 1e6, m = ${m}, 40 generations (engine)`, `${f(Math.min(c.onePerPassMs, c.twoPerPassMs ?? Infinity))} ms`, `NumPy step x 40 (one thread) ${f(c.numpyMs)} ms`, `${x(c.numpyOverPlurisim)} NumPy`, m === 2 ? ">= 3x" : ">= 1.5x");
 }
 
 const wr = r.wholeRun?.cases ?? {};
@@ -46,6 +46,20 @@ for (const [name, c] of Object.entries(t5)) {
   const cells = /cells=(\d+)/.exec(name)?.[1];
   add(`Table-5 sweep, ${f(Number(cells))} cells, ${w} worker${w === "1" ? "" : "s"}`, `${f(c.cellsPerSecond)} cells/s`, `NumPy loop ${f(c.numpyCellsPerSecond)} cells/s (one core)`, `${x(c.overNumpy)} NumPy`, w === "1" ? "" : ">= 2,800 cells/s, >= 8x");
 }
+const t5one = Object.entries(t5).find(([name]) => name.endsWith("workers=1"))?.[1];
+const t5all = Object.entries(t5).find(([name]) => /workers=([2-9]|\d\d)$/.test(name));
+if (t5one && t5all) {
+  const w = Number(/workers=(\d+)/.exec(t5all[0])[1]);
+  add(`Table-5 sweep, scaling 1 -> ${w} workers`, `${f((t5all[1].cellsPerSecond / (w * t5one.cellsPerSecond)) * 100)}% of linear`, "wall times include the pool's start-up", "", ">= 90%");
+}
+
+let web = null;
+try {
+  web = JSON.parse(readFileSync(new URL("../bench/web-sweep.json", import.meta.url), "utf8"));
+} catch {
+  web = null;
+}
+if (web) add(`the page, ${f(web.cells)}-cell sweep on ${web.workers} workers`, `${f(web.pageSweepMs / 1000)} s`, `CLI ${f(web.cliWallMs / 1000)} s (whole process)`, `${f(web.ratioSweepOverCli, 2)}x the CLI's time; frame gaps p95 ${f(web.frameGapP95Ms)} ms`, "<= 1.3x, p95 <= 100 ms");
 
 const s = r.sweep?.cases ?? {};
 const s1 = Object.entries(s).find(([n]) => /^sweep:n=.*workers=1$/.test(n))?.[1];
