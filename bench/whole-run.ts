@@ -3,8 +3,10 @@
 // 1000 generations, m = 2 and m = 8 groups with flat quadratic rewards (no weight underflows,
 // so no block is skipped). Both sides include starting up, building the weights and the final
 // answer; plurisim also writes its result file. Median of interleaved runs; the final Z of both
-// is compared, so the two did the same computation. Also the k-phase sweep preset, whole process.
-import { spawnSync } from "node:child_process";
+// is compared, so the two did the same computation. Also the k-phase sweep preset, whole process,
+// and one Table-5 cell loop alone and as two processes at once (bench/cell-loop.ts): the most
+// that running cells on both cores can give on this machine, with no sweep machinery at all.
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -72,6 +74,18 @@ export async function wholeRunSuite(opts: { quick?: boolean } = {}): Promise<Sui
     const cellMs = rows.reduce((a, r) => a + r.durationMs, 0);
     cases["sweep:k-phase preset,whole process"] = { wallMs: median(kp), cells: rows.length, failed: rows.filter((r) => r.status !== "ok").length, cellComputeMs: cellMs, usPerGeneration: (cellMs * 1000) / (rows.length * 2000) };
     console.log(`k-phase preset: ${median(kp).toFixed(0)} ms whole process, ${((cellMs * 1000) / (rows.length * 2000)).toFixed(2)} us per generation`);
+    // The ceiling of scaling small cells: the same cell loop alone, then two copies at once.
+    const loop = `${root}dist/bench/cell-loop.js`;
+    const alone = JSON.parse(wall(process.execPath, [loop]).stdout).medianMs as number;
+    const pair = await Promise.all([0, 1].map(() => new Promise<number>((resolve, reject) => {
+      const child = spawn(process.execPath, [loop], { stdio: ["ignore", "pipe", "inherit"] });
+      let text = "";
+      child.stdout.on("data", (b: Buffer) => (text += b.toString()));
+      child.on("close", (code) => (code === 0 ? resolve(JSON.parse(text).medianMs as number) : reject(new Error(`cell loop exit ${code}`))));
+    })));
+    const together = (pair[0] + pair[1]) / 2;
+    cases["cells:two processes at once"] = { aloneMs: alone, togetherMs: together, slowdown: together / alone, scalingCeiling: alone / together };
+    console.log(`one Table-5 cell: ${alone.toFixed(3)} ms alone, ${together.toFixed(3)} ms with a second process running the same loop (ceiling of 1 -> 2 scaling ${((alone / together) * 100).toFixed(0)}%)`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -39,6 +39,8 @@ for (const m of [2, 8]) {
 }
 const kph = wr["sweep:k-phase preset,whole process"];
 if (kph) add("`plurisim sweep k-phase`, whole process", `${f(kph.wallMs)} ms`, `${f(kph.cells)} cells x 2,000 generations`, `${f(kph.usPerGeneration)} us/generation`, "");
+const pairRun = wr["cells:two processes at once"];
+if (pairRun) add("one Table-5 cell, alone and with a second process running it", `${f(pairRun.aloneMs)} ms alone`, `${f(pairRun.togetherMs)} ms two at once`, `${f(pairRun.scalingCeiling * 100)}%: the most 1 -> 2 cores can give`, "");
 
 const t5 = r.table5?.cases ?? {};
 for (const [name, c] of Object.entries(t5)) {
