@@ -3,9 +3,8 @@
 // and none of the host's per-generation bookkeeping. Each generation is the same kernel call with
 // the same arguments as the engine's own loop (src/core/engine.ts), so the bits are the same.
 
-import { kinfStep } from "./update";
+import { kinfStep, scale } from "./update";
 import { finiteKStep } from "./finitek";
-import { scale } from "./update";
 
 /**
  * Up to `steps` exact generations from p (pPtr, zero-block flags flagsP) with K candidates
