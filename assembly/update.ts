@@ -348,111 +348,134 @@ function kinfStepM(
   return f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1) + sTail;
 }
 
+// Two-generation passes sum per chunk of PASS_CHUNK atoms and the engine adds the chunks' sums
+// in chunk order: the same bits whether one thread runs every chunk or several threads run
+// contiguous runs of chunks (src/node/pass-split.ts). PASS_CHUNK is part of the arithmetic.
+const PASS_CHUNK_SHIFT: i32 = 16;
+const PASS_CHUNK: i32 = 1 << PASS_CHUNK_SHIFT;
+/** Partial sums per chunk of a two-generation pass: Z_0, Z_1, M00, M01, M11, the mass. */
+const PASS_PARTS: i32 = 6;
+
+/** Returns the number of chunks of n atoms (partial sums kinfStep2x2 and secondMoments2 write). */
+export function passChunks(n: i32): i32 {
+  return (n + PASS_CHUNK - 1) >> PASS_CHUNK_SHIFT;
+}
+
 /**
- * Two K = infinity generations in one memory pass (m = 2, lambda = 0, per-sample), for grids
- * large enough to be bound by memory traffic. With c_t = q / Z_t (cPtr) and d = q / Z_{t+1}
+ * Two K = infinity generations in one memory pass, in place (m = 2, lambda = 0, per-sample), for
+ * grids large enough to be bound by memory traffic. With c_t = q / Z_t (cPtr) and d = q / Z_{t+1}
  * (dPtr), where the caller takes Z_{t+1,i} = sum_j c_j M_t[i][j] from the second moments
  * M_t[i][j] = sum_x p_t(x) w_i(x) w_j(x) of the pass that wrote p_t:
- *   out = p (c_0 w_0 + c_1 w_1) (d_0 w_0 + d_1 w_1) = p_{t+2},
- * and accumulates Z_{t+2} into zNextPtr[0..2) and M_{t+2} (M00, M01, M11) into mNextPtr[0..3).
- * Returns sum out. Zero-block flags as in kinfStep (0: dense).
+ *   p <- p (c_0 w_0 + c_1 w_1) (d_0 w_0 + d_1 w_1) = p_{t+2},
+ * and writes per chunk of PASS_CHUNK atoms (partPtr, PASS_PARTS f64 each) its sums Z_{t+2,0},
+ * Z_{t+2,1}, M00, M01, M11 of p_{t+2} and its mass. The atoms may be a run of whole chunks of a
+ * larger grid (pointers to its first atom; an odd n only when it ends the grid). Zero-block
+ * flags (blocks.ts) are read and rewritten in place (0: dense).
  */
 export function kinfStep2x2(
-  pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
-  cPtr: usize, dPtr: usize, zNextPtr: usize, mNextPtr: usize,
-  flagsIn: usize, flagsOut: usize,
-): f64 {
+  pPtr: usize, w0Ptr: usize, w1Ptr: usize, n: i32,
+  cPtr: usize, dPtr: usize, partPtr: usize, flags: usize,
+): void {
   const vc0 = f64x2.splat(load<f64>(cPtr));
   const vc1 = f64x2.splat(load<f64>(cPtr, 8));
   const vd0 = f64x2.splat(load<f64>(dPtr));
   const vd1 = f64x2.splat(load<f64>(dPtr, 8));
-  const w1Ptr = wPtr + (<usize>n << 3);
-  let z0 = f64x2.splat(0);
-  let z1 = f64x2.splat(0);
-  let m00 = f64x2.splat(0);
-  let m01 = f64x2.splat(0);
-  let m11 = f64x2.splat(0);
-  let s = f64x2.splat(0);
   const even = n & ~1;
-  const nb = zeroBlockCount(n);
-  for (let b = 0; b < nb; b++) {
-    const x0 = b << ZB_SHIFT;
-    if (flagsIn != 0 && load<u8>(flagsIn + <usize>b) == 0) {
-      if (flagsOut != 0) clearDead(outPtr, flagsOut, b, x0, min(x0 + ZB, n));
-      continue;
+  const chunks = passChunks(n);
+  for (let k = 0; k < chunks; k++) {
+    const xs = k << PASS_CHUNK_SHIFT;
+    const xe = min(xs + PASS_CHUNK, n);
+    let z0 = f64x2.splat(0);
+    let z1 = f64x2.splat(0);
+    let m00 = f64x2.splat(0);
+    let m01 = f64x2.splat(0);
+    let m11 = f64x2.splat(0);
+    let s = f64x2.splat(0);
+    const b1 = (xe + ZB - 1) >> ZB_SHIFT;
+    for (let b = xs >> ZB_SHIFT; b < b1; b++) {
+      if (flags != 0 && load<u8>(flags + <usize>b) == 0) continue;
+      const x0 = b << ZB_SHIFT;
+      const x1 = min(x0 + ZB, even);
+      let nz = f64x2.splat(0);
+      for (let x = x0; x < x1; x += 2) {
+        const o = <usize>x << 3;
+        const w0 = v128.load(w0Ptr + o);
+        const w1 = v128.load(w1Ptr + o);
+        const g0 = f64x2.add(f64x2.mul(vc0, w0), f64x2.mul(vc1, w1));
+        const g1 = f64x2.add(f64x2.mul(vd0, w0), f64x2.mul(vd1, w1));
+        const out = f64x2.mul(f64x2.mul(v128.load(pPtr + o), g0), g1);
+        v128.store(pPtr + o, out);
+        nz = v128.or(nz, out);
+        const a0 = f64x2.mul(out, w0);
+        const a1 = f64x2.mul(out, w1);
+        z0 = f64x2.add(z0, a0);
+        z1 = f64x2.add(z1, a1);
+        m00 = f64x2.add(m00, f64x2.mul(a0, w0));
+        m01 = f64x2.add(m01, f64x2.mul(a0, w1));
+        m11 = f64x2.add(m11, f64x2.mul(a1, w1));
+        s = f64x2.add(s, out);
+      }
+      if (flags != 0) store<u8>(flags + <usize>b, v128.any_true(nz) ? 1 : 0);
     }
-    const x1 = min(x0 + ZB, even);
-    let nz = f64x2.splat(0);
-    for (let x = x0; x < x1; x += 2) {
-      const o = <usize>x << 3;
-      const w0 = v128.load(wPtr + o);
-      const w1 = v128.load(w1Ptr + o);
-      const g0 = f64x2.add(f64x2.mul(vc0, w0), f64x2.mul(vc1, w1));
-      const g1 = f64x2.add(f64x2.mul(vd0, w0), f64x2.mul(vd1, w1));
-      const out = f64x2.mul(f64x2.mul(v128.load(pPtr + o), g0), g1);
-      v128.store(outPtr + o, out);
-      nz = v128.or(nz, out);
-      const a0 = f64x2.mul(out, w0);
-      const a1 = f64x2.mul(out, w1);
-      z0 = f64x2.add(z0, a0);
-      z1 = f64x2.add(z1, a1);
-      m00 = f64x2.add(m00, f64x2.mul(a0, w0));
-      m01 = f64x2.add(m01, f64x2.mul(a0, w1));
-      m11 = f64x2.add(m11, f64x2.mul(a1, w1));
-      s = f64x2.add(s, out);
+    let zs0 = f64x2.extract_lane(z0, 0) + f64x2.extract_lane(z0, 1);
+    let zs1 = f64x2.extract_lane(z1, 0) + f64x2.extract_lane(z1, 1);
+    let ms00 = f64x2.extract_lane(m00, 0) + f64x2.extract_lane(m00, 1);
+    let ms01 = f64x2.extract_lane(m01, 0) + f64x2.extract_lane(m01, 1);
+    let ms11 = f64x2.extract_lane(m11, 0) + f64x2.extract_lane(m11, 1);
+    let ss = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+    if (xe == n && even < n) {
+      const o = <usize>even << 3;
+      const w0 = load<f64>(w0Ptr + o);
+      const w1 = load<f64>(w1Ptr + o);
+      const out = load<f64>(pPtr + o) * (load<f64>(cPtr) * w0 + load<f64>(cPtr, 8) * w1) * (load<f64>(dPtr) * w0 + load<f64>(dPtr, 8) * w1);
+      store<f64>(pPtr + o, out);
+      flagTail(flags, n, out);
+      zs0 += out * w0;
+      zs1 += out * w1;
+      ms00 += out * w0 * w0;
+      ms01 += out * w0 * w1;
+      ms11 += out * w1 * w1;
+      ss += out;
     }
-    if (flagsOut != 0) store<u8>(flagsOut + <usize>b, v128.any_true(nz) ? 1 : 0);
+    const part = partPtr + <usize>k * <usize>(PASS_PARTS << 3);
+    store<f64>(part, zs0);
+    store<f64>(part, zs1, 8);
+    store<f64>(part, ms00, 16);
+    store<f64>(part, ms01, 24);
+    store<f64>(part, ms11, 32);
+    store<f64>(part, ss, 40);
   }
-  let zs0 = f64x2.extract_lane(z0, 0) + f64x2.extract_lane(z0, 1);
-  let zs1 = f64x2.extract_lane(z1, 0) + f64x2.extract_lane(z1, 1);
-  let ms00 = f64x2.extract_lane(m00, 0) + f64x2.extract_lane(m00, 1);
-  let ms01 = f64x2.extract_lane(m01, 0) + f64x2.extract_lane(m01, 1);
-  let ms11 = f64x2.extract_lane(m11, 0) + f64x2.extract_lane(m11, 1);
-  let ss = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
-  if (even < n) {
-    const o = <usize>even << 3;
-    const w0 = load<f64>(wPtr + o);
-    const w1 = load<f64>(w1Ptr + o);
-    const out = load<f64>(pPtr + o) * (load<f64>(cPtr) * w0 + load<f64>(cPtr, 8) * w1) * (load<f64>(dPtr) * w0 + load<f64>(dPtr, 8) * w1);
-    store<f64>(outPtr + o, out);
-    flagTail(flagsOut, n, out);
-    zs0 += out * w0;
-    zs1 += out * w1;
-    ms00 += out * w0 * w0;
-    ms01 += out * w0 * w1;
-    ms11 += out * w1 * w1;
-    ss += out;
-  }
-  store<f64>(zNextPtr, zs0);
-  store<f64>(zNextPtr, zs1, 8);
-  store<f64>(mNextPtr, ms00);
-  store<f64>(mNextPtr, ms01, 8);
-  store<f64>(mNextPtr, ms11, 16);
-  return ss;
 }
 
-/** M[i][j] = sum_x p(x) w_i(x) w_j(x) for m = 2 into mPtr as (M00, M01, M11) (the start of two-generation passes). */
-export function secondMoments2(pPtr: usize, wPtr: usize, n: i32, flags: usize, mPtr: usize): void {
-  const w1Ptr = wPtr + (<usize>n << 3);
-  let m00: f64 = 0;
-  let m01: f64 = 0;
-  let m11: f64 = 0;
-  const nb = zeroBlockCount(n);
-  for (let b = 0; b < nb; b++) {
-    if (flags != 0 && load<u8>(flags + <usize>b) == 0) continue;
-    const x1 = min((b + 1) << ZB_SHIFT, n);
-    for (let x = b << ZB_SHIFT; x < x1; x++) {
-      const o = <usize>x << 3;
-      const a0 = load<f64>(pPtr + o) * load<f64>(wPtr + o);
-      const w1 = load<f64>(w1Ptr + o);
-      m00 += a0 * load<f64>(wPtr + o);
-      m01 += a0 * w1;
-      m11 += load<f64>(pPtr + o) * w1 * w1;
+/**
+ * M[i][j] = sum_x p(x) w_i(x) w_j(x) for m = 2 (the start of two-generation passes): per chunk of
+ * PASS_CHUNK atoms, (M00, M01, M11) at PASS_PARTS f64 apart from partPtr (the layout of kinfStep2x2).
+ */
+export function secondMoments2(pPtr: usize, w0Ptr: usize, w1Ptr: usize, n: i32, flags: usize, partPtr: usize): void {
+  const chunks = passChunks(n);
+  for (let k = 0; k < chunks; k++) {
+    const xe = min((k + 1) << PASS_CHUNK_SHIFT, n);
+    let m00: f64 = 0;
+    let m01: f64 = 0;
+    let m11: f64 = 0;
+    const b1 = (xe + ZB - 1) >> ZB_SHIFT;
+    for (let b = (k << PASS_CHUNK_SHIFT) >> ZB_SHIFT; b < b1; b++) {
+      if (flags != 0 && load<u8>(flags + <usize>b) == 0) continue;
+      const x1 = min((b + 1) << ZB_SHIFT, xe);
+      for (let x = b << ZB_SHIFT; x < x1; x++) {
+        const o = <usize>x << 3;
+        const a0 = load<f64>(pPtr + o) * load<f64>(w0Ptr + o);
+        const w1 = load<f64>(w1Ptr + o);
+        m00 += a0 * load<f64>(w0Ptr + o);
+        m01 += a0 * w1;
+        m11 += load<f64>(pPtr + o) * w1 * w1;
+      }
     }
+    const part = partPtr + <usize>k * <usize>(PASS_PARTS << 3);
+    store<f64>(part, m00, 16);
+    store<f64>(part, m01, 24);
+    store<f64>(part, m11, 32);
   }
-  store<f64>(mPtr, m00);
-  store<f64>(mPtr, m01, 8);
-  store<f64>(mPtr, m11, 16);
 }
 
 /** The largest m of the fused general step (its per-group accumulators are registers); kinfStepM takes larger m. */

@@ -35,7 +35,10 @@ const wr = r.wholeRun?.cases ?? {};
 for (const m of [2, 8]) {
   const c = Object.entries(wr).find(([name]) => name.startsWith(`run:n=1e6,m=${m},`))?.[1];
   const T = Object.keys(wr).find((name) => name.startsWith(`run:n=1e6,m=${m},`))?.match(/T=(\d+)/)?.[1];
-  if (c) add(`\`plurisim run\`, n = 1e6, m = ${m}, ${f(Number(T))} generations, whole process`, `${f(c.plurisimMs)} ms`, `NumPy (default threads) ${f(c.numpyMs)} ms`, `${x(c.numpyOverPlurisim)} NumPy`, m === 2 ? ">= 3x" : ">= 1.5x");
+  if (c) {
+    const threads = c.oneThreadMs !== undefined ? ` (default threads; --threads 1: ${f(c.oneThreadMs)} ms, ${x(c.numpyOverOneThread)})` : "";
+    add(`\`plurisim run\`, n = 1e6, m = ${m}, ${f(Number(T))} generations, whole process`, `${f(c.plurisimMs)} ms`, `NumPy (default threads) ${f(c.numpyMs)} ms`, `${x(c.numpyOverPlurisim)} NumPy${threads}`, m === 2 ? ">= 3x" : ">= 1.5x");
+  }
 }
 const kph = wr["sweep:k-phase preset,whole process"];
 if (kph) add("`plurisim sweep k-phase`, whole process", `${f(kph.wallMs)} ms`, `${f(kph.cells)} cells x 2,000 generations`, `${f(kph.usPerGeneration)} us/generation`, "");

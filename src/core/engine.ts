@@ -8,6 +8,7 @@ import { PlurisimError } from "./errors.js";
 import { instantiateKernels, type Kernels } from "./kernels.js";
 import { createMetrics } from "./metrics.js";
 import { solveNash } from "./nash.js";
+import { checkPassRanges, PASS_PARTS, passChunks, sumChunks, ZERO_BLOCK, type PassRange } from "./passes.js";
 import { aggregateReplicates, checkReplicates, lostBasinThreshold, ReplicateBands, replicateSeed, type ReplicateBand, type ReplicateSummary } from "./replicates.js";
 import { createRetrainer, generationGroup } from "./retrain.js";
 import { atomCount, parseScenario, type Scenario } from "./scenario.js";
@@ -59,10 +60,50 @@ export interface RunOptions {
    * arithmetic: results agree with one generation per pass to about 1e-14 relative.
    */
   twoStep?: boolean;
+  /**
+   * Runs of atoms whose two-generation passes other threads run (src/node/pass-split.ts): whole
+   * chunks of PASS_CHUNK atoms, contiguous, up to the last atom; this thread runs the atoms before
+   * the first. Used only where two generations per pass apply; the results have the same bits
+   * with or without them.
+   */
+  passRanges?: readonly PassRange[];
 }
 
 /** Atoms from which a grid is bound by memory traffic and two generations per pass pay. */
 export const TWO_STEP_MIN_ATOMS = 100_000;
+
+/** What decides whether a run takes two K = infinity generations per memory pass. */
+interface TwoStepShape {
+  n: number;
+  m: number;
+  K: number;
+  /** The exact population update (no finite-sample model). */
+  exact: boolean;
+  lambda: number;
+  mixing: Problem["mixing"];
+  /** An early stop (l1 tolerance or a certified Nash gap) that needs every generation. */
+  earlyStop: boolean;
+}
+
+function takesTwoSteps(s: TwoStepShape): boolean {
+  return s.K === Infinity && s.exact && s.m === 2 && s.lambda === 0 && s.mixing === "per-sample" && s.n >= TWO_STEP_MIN_ATOMS && !s.earlyStop;
+}
+
+/**
+ * True when a run of this scenario takes two generations per memory pass (unless
+ * RunOptions.twoStep is false), so that other threads can share its passes (passRanges).
+ */
+export function runsTwoSteps(s: Scenario): boolean {
+  return takesTwoSteps({
+    n: atomCount(s.space),
+    m: s.groups.length,
+    K: s.curation.K === "inf" ? Infinity : s.curation.K,
+    exact: s.retraining.model === "exact",
+    lambda: s.realData.fraction,
+    mixing: s.curation.mixing,
+    earlyStop: s.earlyStop?.tolerance !== undefined || s.earlyStop?.nashGap !== undefined,
+  });
+}
 
 export interface Engine {
   readonly info: EngineInfo;
@@ -446,13 +487,30 @@ function runProblem(state: EngineState, problem: Problem, options: RunOptions, s
   if (snapshotAt.has(0)) snapshots.push({ generation: 0, p: Array.from(kernels.read(p, n)) });
   // Two generations per pass (assembly/update.ts kinfStep2x2): Z_{t+1,i} = sum_j c_{t,j} M_t[i][j]
   // from the second moments M_t of p_t, which the previous double pass accumulated.
-  const twoStep =
-    options.twoStep !== false && K === Infinity && !retrainer && m === 2 && lambda === 0 && problem.mixing === "per-sample" &&
-    n >= TWO_STEP_MIN_ATOMS && problem.earlyStopTolerance === null && gapStop === null;
-  let mPtr = twoStep ? kernels.allocF64(3) : 0;
-  let mNextPtr = twoStep ? kernels.allocF64(3) : 0;
+  const twoStep = options.twoStep !== false && takesTwoSteps({ n, m, K, exact: !retrainer, lambda, mixing: problem.mixing, earlyStop: problem.earlyStopTolerance !== null || gapStop !== null });
   const dPtr = twoStep ? kernels.allocF64(2) : 0;
+  // Per-chunk partial sums of the passes, added in chunk order (src/core/passes.ts): this
+  // thread's chunks come from partPtr, the other threads' (remote) after them.
+  const chunks = twoStep ? passChunks(n) : 0;
+  const partPtr = twoStep ? kernels.allocF64(chunks * PASS_PARTS) : 0;
+  const parts = new Float64Array(chunks * PASS_PARTS);
+  const sums = new Float64Array(PASS_PARTS);
+  const remote = twoStep ? checkPassRanges(options.passRanges ?? [], n) : [];
+  const localN = remote.length > 0 ? remote[0].from : n;
+  const localChunks = passChunks(localN);
+  const w1Ptr = wPtr + 8 * n;
+  // remoteFresh: the other threads hold this p on their atoms; localStale: they hold a newer one.
+  let remoteFresh = false;
+  let localStale = false;
+  let weightsSent = false;
+  const flagsView = (from: number, to: number) => (flagsP ? kernels.u8(flagsP + from / ZERO_BLOCK, Math.ceil(to / ZERO_BLOCK) - from / ZERO_BLOCK) : null);
+  const syncBack = () => {
+    if (!localStale) return;
+    for (const r of remote) r.readP(kernels.f64(p + 8 * r.from, r.to - r.from), flagsView(r.from, r.to));
+    localStale = false;
+  };
   let haveM = false;
+  const M = new Float64Array(3);
   const d = new Float64Array(2);
   // Stretches of generations that record nothing run inside the module (assembly/steps.ts: the
   // same kernel calls, none of this loop's per-generation work), at most STEPS_PER_CALL a call.
@@ -462,8 +520,13 @@ function runProblem(state: EngineState, problem: Problem, options: RunOptions, s
 
   while (t < T) {
     if (twoStep && t + 2 <= T && !recorded(t + 1) && !recorded(t + 2) && !snapshotAt.has(t + 1)) {
-      if (!haveM) raw.secondMoments2(p, wPtr, n, flagsP, mPtr);
-      const M = kernels.f64(mPtr, 3);
+      if (!haveM) {
+        // p is whole here: the last step, or the start, ran on this thread (or synced back).
+        raw.secondMoments2(p, wPtr, w1Ptr, n, flagsP, partPtr);
+        parts.set(kernels.f64(partPtr, chunks * PASS_PARTS));
+        sumChunks(parts, chunks, sums);
+        M.set(sums.subarray(2, 5));
+      }
       c[0] = q[0] / Z[0];
       c[1] = q[1] / Z[1];
       d[0] = q[0] / (c[0] * M[0] + c[1] * M[1]);
@@ -471,9 +534,26 @@ function runProblem(state: EngineState, problem: Problem, options: RunOptions, s
       if (d[0] > 0 && d[1] > 0 && Number.isFinite(d[0]) && Number.isFinite(d[1])) {
         kernels.write(cPtr, c);
         kernels.write(dPtr, d);
+        if (remote.length > 0) {
+          if (!weightsSent) {
+            for (const r of remote) r.loadWeights(kernels.f64(wPtr + 8 * r.from, r.to - r.from), kernels.f64(w1Ptr + 8 * r.from, r.to - r.from));
+            weightsSent = true;
+          }
+          if (!remoteFresh) {
+            for (const r of remote) r.loadP(kernels.f64(p + 8 * r.from, r.to - r.from), flagsView(r.from, r.to));
+            remoteFresh = true;
+          }
+          for (const r of remote) r.start(c, d);
+        }
         // In place: each atom is read before it is written, and a separate output would cost a
         // read for ownership of every line it stores to (a quarter more memory traffic).
-        const total = raw.kinfStep2x2(p, p, wPtr, n, cPtr, dPtr, zPtr, mNextPtr, flagsP, flagsP);
+        raw.kinfStep2x2(p, wPtr, w1Ptr, localN, cPtr, dPtr, partPtr, flagsP);
+        parts.set(kernels.f64(partPtr, localChunks * PASS_PARTS));
+        for (const r of remote) r.finish(parts.subarray(passChunks(r.from) * PASS_PARTS));
+        if (remote.length > 0) localStale = true;
+        sumChunks(parts, chunks, sums);
+        M.set(sums.subarray(2, 5));
+        const total = sums[5];
         if (!(total > 0) || !Number.isFinite(total)) {
           throw new PlurisimError(
             "NUMERIC",
@@ -485,18 +565,23 @@ function runProblem(state: EngineState, problem: Problem, options: RunOptions, s
         massDefect = Math.abs(1 - total);
         if (massDefect > maxMassDefect) maxMassDefect = massDefect;
         t += 2;
-        [mPtr, mNextPtr] = [mNextPtr, mPtr];
         haveM = true;
-        Z.set(kernels.read(zPtr, m));
+        Z.set(sums.subarray(0, 2));
         checkZ(Z, t, problem);
         l1Step = Number.NaN;
-        if (snapshotAt.has(t)) snapshots.push({ generation: t, p: Array.from(kernels.read(p, n)) });
+        if (snapshotAt.has(t)) {
+          syncBack();
+          snapshots.push({ generation: t, p: Array.from(kernels.read(p, n)) });
+        }
         options.onProgress?.(t - 1, T);
         options.onProgress?.(t, T);
         continue;
       }
     }
     haveM = false;
+    // Every step below runs on this thread: it needs p whole, and the other threads' copies age.
+    syncBack();
+    remoteFresh = false;
     if (inModule) {
       let last = t;
       while (last + 1 < T && last - t < STEPS_PER_CALL && !recorded(last + 1) && !snapshotAt.has(last + 1)) last++;
@@ -585,6 +670,7 @@ function runProblem(state: EngineState, problem: Problem, options: RunOptions, s
     if (early) break;
   }
 
+  syncBack();
   const last = trajectory[trajectory.length - 1];
   const final: RunResult["final"] = { ...last };
   if (options.final) final.p = Array.from(kernels.read(p, n));

@@ -39,12 +39,14 @@ export const ERROR_CODES = [
   "QUEUE_AUTH",
   /** The queue's Redis stopped answering while jobs were added or rows collected. */
   "QUEUE_LOST",
+  /** A thread running part of a large run's passes failed or stopped answering. */
+  "THREAD_LOST",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** Codes that blame the environment (a server), not the input: the CLI exits 1 for them, not 2. */
-export const SERVER_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(["QUEUE_UNREACHABLE", "QUEUE_AUTH", "QUEUE_LOST"]);
+export const SERVER_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(["QUEUE_UNREACHABLE", "QUEUE_AUTH", "QUEUE_LOST", "THREAD_LOST"]);
 
 /** An error with a stable `code`, the dotted field path it concerns and the offending value. */
 export class PlurisimError extends Error {

@@ -69,6 +69,8 @@ export interface Kernels extends KernelArrays {
   read(ptr: number, len: number): Float64Array;
   /** Returns a transient view of len f64 at ptr: invalid after any allocation or memory growth. */
   f64(ptr: number, len: number): Float64Array;
+  /** Returns a transient view of len bytes at ptr (invalid as f64's views are). */
+  u8(ptr: number, len: number): Uint8Array;
 }
 
 const PAGE = 65536;
@@ -109,6 +111,7 @@ export async function instantiateKernels(module: WebAssembly.Module): Promise<Ke
   };
   const read = (ptr: number, len: number): Float64Array => new Float64Array(memory.buffer, ptr, len).slice();
   const f64 = (ptr: number, len: number): Float64Array => new Float64Array(memory.buffer, ptr, len);
+  const u8 = (ptr: number, len: number): Uint8Array => new Uint8Array(memory.buffer, ptr, len);
   const put = (src: ArrayLike<number>): number => {
     const ptr = allocF64(Math.max(src.length, 1));
     write(ptr, src);
@@ -148,6 +151,7 @@ export async function instantiateKernels(module: WebAssembly.Module): Promise<Ke
     writeU8,
     read,
     f64,
+    u8,
     computeWeightsArrays: (r, n, m, tau) =>
       frame(() => {
         const rp = put(r);

@@ -8,6 +8,7 @@
 // `plurisim run` only the validator and the engine.
 import { once } from "node:events";
 import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { Argument, Command, CommanderError, Option } from "commander";
 import type { Audit, AuditCheck } from "../core/audit.js";
 import { isPlurisimError, PlurisimError, SERVER_ERROR_CODES } from "../core/errors.js";
@@ -28,6 +29,12 @@ import { applySets, intOption, setOption, type SetOverride } from "./options.js"
  */
 function loadEngine() {
   return import("./index.js");
+}
+
+/** Threads for the passes of a scenario's run (src/node/pass-split.ts), on the engine's compiled module. */
+async function startSplit(threads: number, scenario: Scenario) {
+  const [{ loadWasmSource }, { startPassSplit }, { atomCount }] = await Promise.all([loadEngine(), import("./pass-split.js"), import("../core/scenario.js")]);
+  return startPassSplit((await loadWasmSource()).module, atomCount(scenario.space), threads);
 }
 
 /**
@@ -83,6 +90,7 @@ interface RunFlags {
   audit?: boolean;
   tvExact?: boolean;
   replicates?: number;
+  threads?: number;
 }
 
 async function replicatesCommand(arg: string, scenario: Scenario, flags: RunFlags): Promise<void> {
@@ -117,22 +125,33 @@ async function replicatesCommand(arg: string, scenario: Scenario, flags: RunFlag
 }
 
 async function runCommand(arg: string, flags: RunFlags): Promise<void> {
-  const [{ parseScenario, createEngine }, { createProgress }, doc] = await Promise.all([loadEngine(), import("./progress.js"), loadScenarioArg(arg, flags.set)]);
+  const [{ parseScenario, createEngine, runsTwoSteps }, { createProgress }, doc] = await Promise.all([loadEngine(), import("./progress.js"), loadScenarioArg(arg, flags.set)]);
   const scenario = parseScenario(doc);
   if (flags.replicates !== undefined) return replicatesCommand(arg, scenario, flags);
+  // A large K = infinity run shares its passes with threads, started while the scenario compiles.
+  const threads = flags.threads ?? availableParallelism();
+  const splitting = threads > 1 && runsTwoSteps(scenario) ? startSplit(threads, scenario) : null;
   const engine = await createEngine();
+  const problem = engine.compile(scenario);
+  const split = await splitting;
   const progress = createProgress(scenario.generations, "generations");
   let result: RunResult;
   try {
-    result = engine.run(scenario, {
-      final: flags.final,
-      nash: flags.nash,
-      audit: flags.audit,
-      tvToExact: flags.tvExact,
-      onProgress: (done) => progress.update(done),
-    });
+    result = engine.runProblem(
+      problem,
+      {
+        final: flags.final,
+        nash: flags.nash,
+        audit: flags.audit,
+        tvToExact: flags.tvExact,
+        onProgress: (done) => progress.update(done),
+        passRanges: split?.ranges,
+      },
+      scenario,
+    );
   } finally {
     progress.stop();
+    await split?.close();
   }
   if (flags.json || flags.out) return emitJson(result, flags.out);
   const names = scenario.groups.map((g, i) => g.name ?? `g${i}`);
@@ -247,6 +266,11 @@ export async function buildProgram(argv?: readonly string[]): Promise<Command> {
     .option("--tv-exact", "finite-sample models: add tvToExact, the TV distance to the exact update's p_t on the same scenario")
     .addOption(
       new Option("--replicates <R>", "run R seeds; report mean and sd per metric and each basin's survival").argParser(intOption("--replicates")),
+    )
+    .addOption(
+      new Option("--threads <n>", "threads for a large K = inf run with two groups (default: the available cores; 1 = this thread only; the same result either way)").argParser(
+        intOption("--threads", 1, 256),
+      ),
     )
     .action(runCommand);
 

@@ -1,0 +1,113 @@
+// A large K = infinity run shares its two-generation passes with other threads, each taking a
+// run of whole chunks (src/core/passes.ts, src/node/pass-split.ts): the results have the same
+// bits on 1, 2 or 3 threads, with zero blocks dying mid-run, recorded generations, snapshots and
+// an odd number of atoms (the tail atom in the last thread's last chunk).
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkPassRanges, PASS_CHUNK, passRanges, type PassRange } from "../src/core/passes.js";
+import { twoWells } from "../src/core/presets.js";
+import { createEngine, loadWasmSource, parseScenario, runsTwoSteps, type Engine } from "../src/node/index.js";
+import { startPassSplit, type PassSplit } from "../src/node/pass-split.js";
+
+const n = 3 * PASS_CHUNK + 1001; // four chunks, the last one short and odd
+// Steep wells: the far atoms underflow to 0 within the run, so whole zero blocks die on every thread.
+const scenario = (extra: Record<string, unknown> = {}) =>
+  parseScenario(
+    twoWells([-1, 1.3], 0.35, {
+      space: { kind: "grid1d", min: -30, max: 30, cells: n },
+      initial: { kind: "gaussian", mean: 0.4, sd: 6 },
+      groups: [
+        { name: "left", weight: 0.35, reward: { kind: "quadratic", center: -1, scale: 1.5 } },
+        { name: "right", weight: 0.65, reward: { kind: "quadratic", center: 1.3, scale: 1.5 } },
+      ],
+      generations: 45,
+      record: { every: 14, snapshots: [9, 30] },
+      ...extra,
+    }),
+  );
+
+let engine: Engine;
+const splits: PassSplit[] = [];
+beforeAll(async () => {
+  engine = await createEngine();
+  const { module } = await loadWasmSource();
+  splits.push(await startPassSplit(module, n, 2), await startPassSplit(module, n, 3));
+});
+afterAll(async () => {
+  await Promise.all(splits.map((s) => s.close()));
+});
+
+const same = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+
+describe("two-generation passes split across threads", () => {
+  it("gives the same bits on 1, 2 and 3 threads (final p, every recorded metric, snapshots), with and without zero blocks", () => {
+    const s = scenario();
+    expect(runsTwoSteps(s)).toBe(true);
+    const problem = engine.compile(s);
+    for (const zeroBlocks of [true, false]) {
+      const one = engine.runProblem(problem, { final: true, zeroBlocks }, s);
+      expect(one.trajectory.map((m) => m.generation)).toEqual([0, 14, 28, 42, 45]);
+      for (const split of splits) {
+        expect(split.ranges.length).toBeGreaterThan(0);
+        const many = engine.runProblem(problem, { final: true, zeroBlocks, passRanges: split.ranges }, s);
+        expect(same(many.final.p!, one.final.p!)).toBe(true);
+        expect(JSON.stringify(many.trajectory)).toBe(JSON.stringify(one.trajectory));
+        expect(many.snapshots!.map((x) => x.generation)).toEqual([9, 30]);
+        many.snapshots!.forEach((x, i) => expect(same(x.p, one.snapshots![i].p)).toBe(true));
+        expect(many.maxMassDefect).toBe(one.maxMassDefect);
+      }
+    }
+    // Not vacuous: blocks did die, and the threads did take part (their atoms moved).
+    const final = engine.runProblem(problem, { final: true }, s).final.p!;
+    expect(final.filter((v) => v === 0).length).toBeGreaterThan(PASS_CHUNK);
+    const p0 = problem.p0;
+    expect(final.slice(2 * PASS_CHUNK).some((v, i) => v !== p0[2 * PASS_CHUNK + i])).toBe(true);
+  });
+
+  it("runs a second run on the same threads from fresh state (weights and p handed over again)", () => {
+    const a = scenario({ generations: 20, record: { every: 20 } });
+    const b = parseScenario({ ...scenario(), groups: [
+      { name: "left", weight: 0.5, reward: { kind: "quadratic", center: -2, scale: 0.5 } },
+      { name: "right", weight: 0.5, reward: { kind: "quadratic", center: 2, scale: 0.5 } },
+    ] });
+    for (const s of [a, b, a]) {
+      const problem = engine.compile(s);
+      const one = engine.runProblem(problem, { final: true }, s);
+      const two = engine.runProblem(problem, { final: true, passRanges: splits[0].ranges }, s);
+      expect(same(two.final.p!, one.final.p!)).toBe(true);
+    }
+  });
+
+  it("takes runs of whole chunks in order, and refuses ranges that are not", () => {
+    expect(passRanges(n, 1)).toEqual([[0, n]]);
+    expect(passRanges(n, 2)).toEqual([[0, 2 * PASS_CHUNK], [2 * PASS_CHUNK, n]]);
+    expect(passRanges(n, 3)).toEqual([[0, PASS_CHUNK], [PASS_CHUNK, 2 * PASS_CHUNK], [2 * PASS_CHUNK, n]]);
+    expect(passRanges(PASS_CHUNK, 8)).toEqual([[0, PASS_CHUNK]]);
+    const r = (from: number, to: number) => ({ from, to }) as PassRange;
+    expect(() => checkPassRanges([r(PASS_CHUNK, n)], n)).not.toThrow();
+    expect(() => checkPassRanges([r(PASS_CHUNK + 2, n)], n)).toThrow(/whole 65536-atom chunks/);
+    expect(() => checkPassRanges([r(PASS_CHUNK, n - 1)], n)).toThrow(RangeError);
+    expect(() => checkPassRanges([r(0, n)], n)).toThrow(RangeError);
+  });
+
+  it("plurisim run --threads 2 writes the same result as --threads 1", () => {
+    const dir = mkdtempSync(join(tmpdir(), "plurisim-split-"));
+    const file = join(dir, "s.json");
+    writeFileSync(file, JSON.stringify({ ...scenario(), generations: 30, record: { every: 15 } }));
+    const bin = new URL("../bin/plurisim.js", import.meta.url).pathname;
+    const outs = [1, 2].map((threads) => {
+      const out = join(dir, `t${threads}.json`);
+      const r = spawnSync(process.execPath, [bin, "run", file, "--final", "--threads", String(threads), "--out", out], { encoding: "utf8" });
+      expect(r.status, r.stderr).toBe(0);
+      const { elapsedMs: _, ...rest } = JSON.parse(readFileSync(out, "utf8"));
+      return JSON.stringify(rest);
+    });
+    expect(outs[1]).toBe(outs[0]);
+    const bad = spawnSync(process.execPath, [bin, "run", file, "--threads", "0"], { encoding: "utf8" });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--threads must be an integer in \[1, 256\] \(got "0"\)/);
+  });
+});
