@@ -102,13 +102,22 @@ export function maskedSum(pPtr: usize, maskPtr: usize, n: i32, flags: usize): f6
 /** Returns the entropy -sum p log p in nats (0 log 0 = 0). */
 export function entropy(pPtr: usize, n: i32, flags: usize): f64 {
   let h: f64 = 0;
+  // log is pure: an atom with the same p as the last one reuses its log (a uniform p takes one).
+  let last: f64 = NaN;
+  let logLast: f64 = NaN;
   const nb = zeroBlockCount(n);
   for (let b = 0; b < nb; b++) {
     if (!live(flags, b)) continue;
     const x1 = min((b + 1) << ZB_SHIFT, n);
     for (let x = b << ZB_SHIFT; x < x1; x++) {
       const p = load<f64>(pPtr + (<usize>x << 3));
-      if (p > 0) h -= p * Math.log(p);
+      if (p > 0) {
+        if (p != last) {
+          last = p;
+          logLast = Math.log(p);
+        }
+        h -= p * logLast;
+      }
     }
   }
   return h;
@@ -117,6 +126,9 @@ export function entropy(pPtr: usize, n: i32, flags: usize): f64 {
 /** Returns KL(p || q) = sum p log(p / q); +Infinity when p > 0 where q = 0, never NaN. */
 export function klDivergence(pPtr: usize, qPtr: usize, n: i32, flags: usize): f64 {
   let d: f64 = 0;
+  // As in entropy: a repeated p / q (p = q at generation 0) reuses its log.
+  let last: f64 = NaN;
+  let logLast: f64 = NaN;
   const nb = zeroBlockCount(n);
   for (let b = 0; b < nb; b++) {
     if (!live(flags, b)) continue;
@@ -127,7 +139,12 @@ export function klDivergence(pPtr: usize, qPtr: usize, n: i32, flags: usize): f6
       if (p > 0) {
         const q = load<f64>(qPtr + o);
         if (!(q > 0)) return Infinity;
-        d += p * Math.log(p / q);
+        const ratio = p / q;
+        if (ratio != last) {
+          last = ratio;
+          logLast = Math.log(ratio);
+        }
+        d += p * logLast;
       }
     }
   }

@@ -335,29 +335,31 @@ const EXP_UNDERFLOW = -745.1332191019411;
  * Throws REWARD_UNDERFLOW when, for some group, the curation weights w_i = exp((r_i - max r_i)/tau)
  * of all atoms of the support but at most one are 0 in f64 (docs/model.md, section 1): the dynamics
  * would then divide 0 by 0 or collapse in one step for a numerical, not a modelling, reason.
+ * `rowMax`, when given, holds each group's max r_i (compileScenario has it from its finiteness scan).
  */
-export function checkRewardUnderflow(problem: Pick<Problem, "n" | "m" | "r" | "tau" | "p0" | "pData" | "lambda" | "groupNames" | "coords" | "dim">): void {
+export function checkRewardUnderflow(problem: Pick<Problem, "n" | "m" | "r" | "tau" | "p0" | "pData" | "lambda" | "groupNames" | "coords" | "dim">, rowMax?: Float64Array): void {
   const { n, m, r, tau, p0, pData, lambda } = problem;
-  let support = 0;
-  for (let x = 0; x < n; x++) if (p0[x] > 0 || (lambda > 0 && pData[x] > 0)) support++;
+  const mixed = lambda > 0;
   for (let i = 0; i < m; i++) {
-    let max = -Infinity;
-    let min = Infinity;
-    for (let x = 0; x < n; x++) {
-      const v = r[i * n + x];
-      if (v > max) max = v;
-      if (v < min) min = v;
-    }
+    const off = i * n;
+    const max = rowMax ? rowMax[i] : maxOf(r, off, n);
+    // Only 0, 1 or "more" matters: the scan stops at the second atom of the support whose weight
+    // is representable, which on any reasonable landscape comes within the first few atoms.
     let alive = 0;
     let where = -1;
-    for (let x = 0; x < n; x++) {
-      if (!(p0[x] > 0 || (lambda > 0 && pData[x] > 0))) continue;
-      if ((r[i * n + x] - max) / tau > EXP_UNDERFLOW) {
+    for (let x = 0; x < n && alive < 2; x++) {
+      if (!(p0[x] > 0 || (mixed && pData[x] > 0))) continue;
+      if ((r[off + x] - max) / tau > EXP_UNDERFLOW) {
         alive++;
         where = x;
       }
     }
-    if (alive === 0 || (alive === 1 && support > 1)) {
+    if (alive >= 2) continue;
+    let support = 0;
+    for (let x = 0; x < n; x++) if (p0[x] > 0 || (mixed && pData[x] > 0)) support++;
+    if (alive === 0 || support > 1) {
+      let min = Infinity;
+      for (let x = 0; x < n; x++) if (r[off + x] < min) min = r[off + x];
       const field = `groups[${i}].reward`;
       const at = alive === 1 ? `except at ${describeAtom(problem.coords, problem.dim, where)}` : "on the whole support";
       throw new PlurisimError(
@@ -367,6 +369,26 @@ export function checkRewardUnderflow(problem: Pick<Problem, "n" | "m" | "r" | "t
       );
     }
   }
+}
+
+/** Returns the largest of the n values of a from off on (-Infinity for none). */
+function maxOf(a: Float64Array, off: number, n: number): number {
+  let max = -Infinity;
+  for (let x = off; x < off + n; x++) if (a[x] > max) max = a[x];
+  return max;
+}
+
+/** Sets max[i] to the largest value of row; returns the first atom whose value is not finite, or -1. */
+function finiteMax(row: Float64Array, max: Float64Array, i: number): number {
+  let mx = -Infinity;
+  for (let x = 0; x < row.length; x++) {
+    const v = row[x];
+    // v - v is 0 exactly when v is finite (NaN for NaN and +-Infinity).
+    if (v - v !== 0) return x;
+    if (v > mx) mx = v;
+  }
+  max[i] = mx;
+  return -1;
 }
 
 /** A compiled scenario kept to compile the next one from (compileScenario's `prev`). */
@@ -421,21 +443,22 @@ export function compileScenario(s: Scenario, prev?: Compiled): Problem {
   const sameReward = s.groups.map((g, i) => sameSpace && i < prev.scenario.groups.length && sameValue(prev.scenario.groups[i].reward, g.reward));
   const allSame = sameSpace && m === prev.problem.m && sameReward.every(Boolean);
   const r = allSame ? prev.problem.r : new Float64Array(m * n);
+  // Each row's max r_i, taken in the finiteness scan for checkRewardUnderflow (unknown when r is reused).
+  const rowMax = allSame ? undefined : new Float64Array(m);
   s.groups.forEach((g, i) => {
-    if (allSame) return;
+    if (!rowMax) return;
     const row = r.subarray(i * n, (i + 1) * n);
     if (sameReward[i]) row.set(prev!.problem.r.subarray(i * n, (i + 1) * n));
     else if (g.reward.kind === "vector") row.set(g.reward.values);
     else rewardEvaluator(g.reward, space)(coords, n, row);
-    for (let x = 0; x < n; x++) {
-      if (!Number.isFinite(row[x])) {
-        const field = `groups[${i}].reward`;
-        const what = g.reward.kind === "formula" ? `formula ${JSON.stringify(g.reward.expr)}` : `${g.reward.kind} reward`;
-        throw new PlurisimError("REWARD_NOT_FINITE", `${field} (group "${g.name}"): ${what} is ${formatValue(row[x])} at ${describeAtom(coords, dim, x)}; rewards must be finite on every atom`, {
-          field,
-          value: row[x],
-        });
-      }
+    const x = finiteMax(row, rowMax, i);
+    if (x >= 0) {
+      const field = `groups[${i}].reward`;
+      const what = g.reward.kind === "formula" ? `formula ${JSON.stringify(g.reward.expr)}` : `${g.reward.kind} reward`;
+      throw new PlurisimError("REWARD_NOT_FINITE", `${field} (group "${g.name}"): ${what} is ${formatValue(row[x])} at ${describeAtom(coords, dim, x)}; rewards must be finite on every atom`, {
+        field,
+        value: row[x],
+      });
     }
   });
 
@@ -476,6 +499,6 @@ export function compileScenario(s: Scenario, prev?: Compiled): Problem {
   // The check reads r, tau, p0, p_data and whether p_data is mixed in: skip it when none changed.
   const p = prev?.problem;
   const checked = p !== undefined && r === p.r && p0 === p.p0 && pData === p.pData && problem.tau === p.tau && problem.lambda > 0 === p.lambda > 0;
-  if (!checked) checkRewardUnderflow(problem);
+  if (!checked) checkRewardUnderflow(problem, rowMax);
   return problem;
 }
