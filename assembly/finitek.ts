@@ -63,6 +63,11 @@ const CBRT4: f64 = 1.5874010519681994; // 2^(2/3)
 const TINY_MASS: f64 = 9.332636185032189e-302; // 2^-1000
 // Nodes j < LEFT_NODES have K u_j wMax < 2^-18 (u_j < u_0 2^38): there g_j is a short series in u_j.
 const LEFT_NODES: i32 = 114;
+// Grids of at most SMALL_N atoms take the table path (tableGroup): exp(-u_j w) and 1 - exp(-u_j w)
+// of every atom at every node from LEFT_NODES on, kept per group while the weights and u_0 stand,
+// when the nodes fit in TABLE_ROWS rows.
+const SMALL_N: i32 = 32;
+const TABLE_ROWS: i32 = 400;
 const EXP_M14: f64 = 0.7788007830714049; // e^(-1/4)
 // 1 / k! for k = 0..SERIES (and a zero pad), the same with the signs of psi's series
 // 1 - exp(-a) = sum_{k >= 1} -(-a)^k / k!, and 2^(-k/3) (= u_j / u_{j+1}
@@ -93,7 +98,8 @@ const RATIO = memory.data<f64>([
 // node (entering moments in pass 1, prefix moments G_k / k! in pass 2), then the pair cache:
 // a header (magic, n, m, K), per group (u_0, the least positive weight, an epoch), a copy of
 // the weights, and per group and pair a record of PAIR_BYTES: the two first active nodes (i32),
-// the epoch it was computed in (i32) and the three chain starts (3 v128).
+// the epoch it was computed in (i32) and the three chain starts (3 v128); then, for grids of at
+// most SMALL_N atoms, one table per group (tableGroup).
 //
 // The pair cache: an atom's first active node and a pair's chain starts depend only on the
 // weights and u_0, not on p, and u_0 = LEFT / (K wMax) changes only when the heaviest atom of
@@ -115,7 +121,12 @@ const PAIR_BYTES: usize = 64;
 /** Returns the scratch bytes finiteKStep needs: node arrays, moments and the pair cache (weights copy, one record per pair and group). */
 export function finiteKScratchBytes(n: i32, m: i32): usize {
   const pairs = <usize>((n + 1) >> 1);
-  return OFF_CACHE + 16 + 32 * <usize>m + 8 * <usize>n * <usize>m + PAIR_BYTES * pairs * <usize>m + 16;
+  return OFF_CACHE + 16 + 32 * <usize>m + 8 * <usize>n * <usize>m + PAIR_BYTES * pairs * <usize>m + tableBytes(n) * <usize>m + 16;
+}
+
+/** Bytes of one group's table (tableGroup): a header, then per row exp(-u w) and 1 - exp(-u w) of every atom (padded to even). */
+function tableBytes(n: i32): usize {
+  return n <= SMALL_N ? 16 + <usize>TABLE_ROWS * (<usize>((n + 1) & ~1) << 4) : 0;
 }
 
 /**
@@ -258,6 +269,137 @@ function ipow(x: f64, k: i32): f64 {
 }
 
 /**
+ * G_k = sum_{j < jLeft} g_j (u_j / y)^k for k = 0..13 (7 pairs) into dst, y = u_{jLeft - 1}:
+ * left of jLeft, K u_j wMax < 2^-18, so g_j = h u_j phi_j^(K-1) is h u_j (1 + a1 z_j + a2 z_j^2),
+ * z = u / u_jLeft, from m1 = T_1 / P and m2 = T_2 / P at jLeft (third order < 2^-54), summed over
+ * the nodes left of jLeft extended to u -> 0 (a geometric series in 2^(-1/3); the finite sum from
+ * u_0 differs by a relative 2^-56 of this part): h y sum_n b_n / (1 - 2^(-(n + 1 + k)/3)).
+ */
+@inline
+function leftSums(dst: usize, uPtr: usize, jLeft: i32, km1: f64, m1: f64, m2: f64): void {
+  const a1 = -km1 * m1;
+  const a2 = km1 * (0.5 * m2 + 0.5 * (km1 - 1) * m1 * m1);
+  const y = load<f64>(uPtr + (<usize>(jLeft - 1) << 3));
+  const rz = y / load<f64>(uPtr + (<usize>jLeft << 3));
+  const hy = f64x2.splat(H_STEP * y);
+  const b1 = f64x2.splat(a1 * rz);
+  const b2 = f64x2.splat(a2 * rz * rz);
+  for (let k = 0; k < 7; k++) {
+    const o = <usize>k << 4;
+    v128.store(dst + o, f64x2.mul(hy, f64x2.add(v128.load(QINV + o, 8), f64x2.add(f64x2.mul(b1, v128.load(QINV + o, 16)), f64x2.mul(b2, v128.load(QINV + o, 24))))));
+  }
+}
+
+/** sum_x a[x] b[x] over nPad (even) entries, two lanes. */
+@inline
+function dot2(a: usize, b: usize, nPad: i32): f64 {
+  let acc = f64x2.splat(0);
+  for (let x = 0; x < nPad; x += 2) {
+    const o = <usize>x << 3;
+    acc = f64x2.add(acc, f64x2.mul(v128.load(a + o), v128.load(b + o)));
+  }
+  return f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+}
+
+/**
+ * One group of the step on a small grid (n <= SMALL_N): the same nodes, left closed form and
+ * stopping rule as the band path below, but every node from LEFT_NODES on takes every atom
+ * directly from a table of e = exp(-u_j w) and s = 1 - e (expm1, so psi = sum p s keeps its
+ * relative accuracy where phi is near P). On a dozen atoms this costs two short dot products per
+ * node instead of the band path's moment series, and nothing is cut on the right. The table
+ * depends on the weights and u_0 only: it is kept while the group's epoch stands and grown when
+ * the support reaches further right. Adds q_i K w H (divided by P) into out.
+ */
+function tableGroup(
+  pPtr: usize, outPtr: usize, row: usize, n: i32, K: i32, qi: f64, invTotal: f64,
+  uPtr: usize, crow: usize, work: usize, tab: usize, epoch: i32, jAll: i32, wMinPos: f64,
+): void {
+  const nPad = (n + 1) & ~1;
+  const half = <usize>nPad << 3;
+  const rowBytes = half << 1;
+  const rows = tab + 16;
+  let built = load<i32>(tab, 4);
+  if (load<i32>(tab) != epoch) {
+    store<i32>(tab, epoch);
+    built = LEFT_NODES;
+  }
+  for (let j = built; j < jAll; j++) {
+    const u = load<f64>(uPtr + (<usize>j << 3));
+    const re = rows + <usize>(j - LEFT_NODES) * rowBytes;
+    for (let x = 0; x < nPad; x++) {
+      const o = <usize>x << 3;
+      const a = x < n ? u * load<f64>(row + o) : Infinity;
+      store<f64>(re + o, x < n ? Math.exp(-a) : 0);
+      store<f64>(re + half + o, x < n ? -Math.expm1(-a) : 0);
+    }
+  }
+  if (jAll > built) store<i32>(tab, jAll, 4);
+
+  // p padded to even, and the accumulators of sum_j g_j e_j(x).
+  const pv = work;
+  const acc = work + half;
+  for (let x = 0; x < nPad; x++) {
+    const o = <usize>x << 3;
+    store<f64>(pv + o, x < n ? load<f64>(pPtr + o) : 0);
+    store<f64>(acc + o, 0);
+  }
+  const km1i = K - 1;
+  const km1 = <f64>km1i;
+  let psiSide = true;
+  for (let j = LEFT_NODES; j < jAll; j++) {
+    const re = rows + <usize>(j - LEFT_NODES) * rowBytes;
+    const u = load<f64>(uPtr + (<usize>j << 3));
+    let phi: f64 = 0;
+    let pw: f64 = 0;
+    if (psiSide) {
+      const psi = dot2(pv, re + half, nPad) * invTotal;
+      if (psi <= 0.5) {
+        phi = 1 - psi;
+        pw = km1i <= SMALL_POW ? ipow(phi, km1i) : Math.exp(km1 * Math.log1p(-psi));
+      } else {
+        psiSide = false; // psi only grows with u
+      }
+    }
+    if (!psiSide) {
+      phi = dot2(pv, re, nPad) * invTotal;
+      pw = km1i <= SMALL_POW ? ipow(phi, km1i) : Math.pow(phi, km1);
+    }
+    const g = f64x2.splat(H_STEP * u * pw);
+    for (let x = 0; x < nPad; x += 2) {
+      const o = <usize>x << 3;
+      v128.store(acc + o, f64x2.add(v128.load(acc + o), f64x2.mul(g, v128.load(re + o))));
+    }
+    if (pw * phi < TINY_MASS || u * wMinPos > RIGHT) break;
+  }
+
+  // The nodes left of LEFT_NODES in closed form (leftSums), from T_1, T_2 there; then C_k = G_k / k!.
+  const ul = load<f64>(uPtr + (<usize>LEFT_NODES << 3));
+  let t1: f64 = 0;
+  let t2: f64 = 0;
+  for (let x = 0; x < n; x++) {
+    const o = <usize>x << 3;
+    const v = ul * load<f64>(row + o);
+    const pv1 = load<f64>(pPtr + o) * v;
+    t1 += pv1;
+    t2 += pv1 * v;
+  }
+  leftSums(crow, uPtr, LEFT_NODES, km1, t1 * invTotal, t2 * invTotal);
+  for (let k = 0; k < 7; k++) {
+    const o = <usize>k << 4;
+    v128.store(crow + o, f64x2.mul(v128.load(crow + o), v128.load(FACT + o)));
+  }
+  const y = load<f64>(uPtr + (<usize>(LEFT_NODES - 1) << 3));
+  const kq = <f64>K * qi * invTotal;
+  for (let x = 0; x < n; x++) {
+    const o = <usize>x << 3;
+    if (load<f64>(pPtr + o) == 0) continue;
+    const w = load<f64>(row + o);
+    const h = leftSeries(crow, y * w) + load<f64>(acc + o);
+    store<f64>(outPtr + o, load<f64>(outPtr + o) + kq * w * h);
+  }
+}
+
+/**
  * One exact finite-K step (docs/model.md, section 3); returns sum_x out[x] BEFORE renormalisation,
  * whose distance from 1 is the quadrature's mass defect. Groups with q_i = 0 are skipped;
  * lambda = 0 never reads pData. scratchPtr must hold finiteKScratchBytes(n, m) bytes.
@@ -279,6 +421,7 @@ export function finiteKStep(
   const wCopy = groupHdr + 32 * <usize>m;
   const pairs = <usize>((n + 1) >> 1);
   const records = wCopy + 8 * <usize>n * <usize>m;
+  const tables = records + PAIR_BYTES * pairs * <usize>m;
   if (load<u32>(cachePtr) != CACHE_MAGIC || load<i32>(cachePtr, 4) != n || load<i32>(cachePtr, 8) != m || load<i32>(cachePtr, 12) != K) {
     // A scratch new to this layout: no record is valid, every group starts over.
     for (let i = 0; i < m; i++) {
@@ -287,6 +430,7 @@ export function finiteKStep(
       store<i32>(gh, 1, 16);
     }
     for (let r: usize = 0; r < pairs * <usize>m; r++) store<i32>(records + r * PAIR_BYTES, 0, 8);
+    for (let i = 0; i < m; i++) if (n <= SMALL_N) store<i32>(tables + <usize>i * tableBytes(n), 0);
     store<u32>(cachePtr, CACHE_MAGIC);
     store<i32>(cachePtr, n, 4);
     store<i32>(cachePtr, m, 8);
@@ -390,6 +534,10 @@ export function finiteKStep(
       if (jAll >= 0 && u * wMinAll >= 4 * DELTA) break;
     }
     if (jAll < 0) jAll = jLat;
+    if (n <= SMALL_N && jAll > LEFT_NODES && jAll - LEFT_NODES <= TABLE_ROWS) {
+      tableGroup(pPtr, outPtr, row, n, K, qi, invTotal, uPtr, momPtr, phi2, tables + <usize>i * tableBytes(n), epoch, jAll, wMinPos);
+      continue;
+    }
     // The rows pass 1 can touch: a support atom's range starts between the first active nodes of
     // wMax and wMinPos (jFirst <= ja <= jLast; an atom of weight 0 has its moments at jAll - 1), so
     // its moments land in rows lo..hi. Rows above hi hold no moments (T_k = 0 there exactly: the
@@ -598,28 +746,20 @@ export function finiteKStep(
     const f4 = v128.load(FACT, 64);
     const f5 = v128.load(FACT, 80);
     const f6 = v128.load(FACT, 96);
-    // G_k(jLeft) = sum_{j < jLeft} g_j (u_j / y)^k, y = u_{jLeft - 1}, g_j = h u_j (1 + a1 z_j + a2 z_j^2),
-    // over the nodes left of jLeft extended to u -> 0 (a geometric series in 2^(-1/3); the finite
-    // sum from u_0 differs by a relative 2^-56 of this part): h y sum_n b_n / (1 - 2^(-(n + 1 + k)/3)).
+    // G_k(jLeft), the nodes left of jLeft in closed form (leftSums).
     if (jLeft > 0) {
-      // The series of phi^(K-1) to second order in u left of jLeft (from T_1, T_2 at jLeft, when
-      // every atom is left of its range): 1 + a1 z + a2 z^2, z = u / u_jLeft, third order < 2^-54.
+      // T_1, T_2 at jLeft, when every atom is left of its range.
       const m1 = load<f64>(momPtr + <usize>jLeft * momRowBytes, 8) * invTotal;
       const m2 = load<f64>(momPtr + <usize>jLeft * momRowBytes, 16) * invTotal;
-      const a1 = -km1 * m1;
-      const a2 = km1 * (0.5 * m2 + 0.5 * (km1 - 1) * m1 * m1);
-      const y = load<f64>(uPtr + (<usize>(jLeft - 1) << 3));
-      const rz = y / load<f64>(uPtr + (<usize>jLeft << 3));
-      const hy = f64x2.splat(H_STEP * y);
-      const b1 = f64x2.splat(a1 * rz);
-      const b2 = f64x2.splat(a2 * rz * rz);
-      t0 = f64x2.mul(hy, f64x2.add(v128.load(QINV, 8), f64x2.add(f64x2.mul(b1, v128.load(QINV, 16)), f64x2.mul(b2, v128.load(QINV, 24)))));
-      t1 = f64x2.mul(hy, f64x2.add(v128.load(QINV, 24), f64x2.add(f64x2.mul(b1, v128.load(QINV, 32)), f64x2.mul(b2, v128.load(QINV, 40)))));
-      t2 = f64x2.mul(hy, f64x2.add(v128.load(QINV, 40), f64x2.add(f64x2.mul(b1, v128.load(QINV, 48)), f64x2.mul(b2, v128.load(QINV, 56)))));
-      t3 = f64x2.mul(hy, f64x2.add(v128.load(QINV, 56), f64x2.add(f64x2.mul(b1, v128.load(QINV, 64)), f64x2.mul(b2, v128.load(QINV, 72)))));
-      t4 = f64x2.mul(hy, f64x2.add(v128.load(QINV, 72), f64x2.add(f64x2.mul(b1, v128.load(QINV, 80)), f64x2.mul(b2, v128.load(QINV, 88)))));
-      t5 = f64x2.mul(hy, f64x2.add(v128.load(QINV, 88), f64x2.add(f64x2.mul(b1, v128.load(QINV, 96)), f64x2.mul(b2, v128.load(QINV, 104)))));
-      t6 = f64x2.mul(hy, f64x2.add(v128.load(QINV, 104), f64x2.add(f64x2.mul(b1, v128.load(QINV, 112)), f64x2.mul(b2, v128.load(QINV, 120)))));
+      const crow = momPtr + <usize>jLeft * momRowBytes;
+      leftSums(crow, uPtr, jLeft, km1, m1, m2);
+      t0 = v128.load(crow, 0);
+      t1 = v128.load(crow, 16);
+      t2 = v128.load(crow, 32);
+      t3 = v128.load(crow, 48);
+      t4 = v128.load(crow, 64);
+      t5 = v128.load(crow, 80);
+      t6 = v128.load(crow, 96);
     } else {
       t0 = f64x2.splat(0);
       t1 = f64x2.splat(0);

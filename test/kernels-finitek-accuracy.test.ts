@@ -46,3 +46,33 @@ describe("finite K on a 3001-atom grid: fast kernel vs the direct trapezoid", ()
     }
   });
 });
+
+describe("finite K on 12 atoms (the table path): every atom against the direct trapezoid", () => {
+  // docs/model.md's worked example: x = linspace(-3, 3, 12), wells at +2 and -2, tau = 1.
+  const n = 12;
+  const xs = Float64Array.from({ length: n }, (_, i) => -3 + (6 * i) / 11);
+  const w = new Float64Array(2 * n);
+  xs.forEach((x, i) => {
+    w[i] = Math.exp(-((x - 2) ** 2));
+    w[n + i] = Math.exp(-((x + 2) ** 2));
+  });
+  const q = new Float64Array([0.3, 0.7]);
+  const ps: [string, Float64Array][] = [
+    ["gaussian", normalised(xs.map((x) => Math.exp(-(x * x) / 2)))],
+    ["two atoms and a 1e-170 floor", normalised(xs.map((_, i) => (i === 2 || i === 9 ? 0.5 : 1e-170)))],
+    ["zeros but two atoms", normalised(xs.map((_, i) => (i === 3 || i === 10 ? 1 : 0)))],
+  ];
+  for (const [name, p] of ps) {
+    it(`${name}, K in {2, 4, 32, 65, 100, 2^20}: 1e-13 relative per atom, mass defect <= 1e-14`, () => {
+      for (const K of [2, 4, 32, 65, 100, 2 ** 20]) {
+        const a = k.finiteKStepArrays(p, w, n, 2, q, K, 0);
+        const b = twins.finiteKStepArrays(p, w, n, 2, q, K, 0);
+        expect(Math.abs(1 - a.sum), `K=${K} defect`).toBeLessThanOrEqual(1e-14);
+        for (let x = 0; x < n; x++) {
+          if (p[x] === 0) continue;
+          expect(Math.abs(a.out[x] - b.out[x]) / b.out[x], `K=${K} atom ${x}`).toBeLessThanOrEqual(1e-13);
+        }
+      }
+    });
+  }
+});

@@ -1,5 +1,6 @@
 // The finite-K step keeps, in its scratch, per pair of atoms the first active nodes and the three
-// chain starts (they depend on the weights and u_0 only; assembly/finitek.ts, the pair cache).
+// chain starts, and on small grids a table of exp(-u_j w) per group (they depend on the weights and
+// u_0 only; assembly/finitek.ts, the pair cache and tableGroup).
 // What it keeps must never show: a step on a scratch that served other steps (other p, weights
 // changed in place, another K, zero-mass atoms) gives the same bits as on a fresh scratch.
 import { beforeAll, describe, expect, it } from "vitest";
@@ -12,8 +13,10 @@ beforeAll(async () => {
   k = await loadKernels();
 });
 
-describe("finite-K pair cache: a used scratch gives the bits of a fresh one", () => {
-  const n = 1001;
+describe.each([
+  ["pair cache", 1001],
+  ["small-grid table", 12],
+])("finite-K %s: a used scratch gives the bits of a fresh one", (_, n) => {
   const m = 2;
   const { xs, r } = quadraticGrid(n, -12, 12, [-1, 1]);
   const wA = twins.computeWeightsArrays(r, n, m, 1).w;
@@ -67,9 +70,9 @@ describe("finite-K pair cache: a used scratch gives the bits of a fresh one", ()
     const bytes = k.raw.finiteKScratchBytes(n, m);
     const used = k.allocU8(bytes);
     step(used, wA, ps[0], 4);
-    // Atoms 600..800 (not the heaviest, so u_0 stays): first nodes and chain starts change.
+    // Atoms in [0.6 n, 0.8 n) (not the heaviest, so u_0 stays): first nodes, chain starts and table rows change.
     const w = wA.slice();
-    for (let x = 600; x < 800; x++) w[x] *= 1.01;
+    for (let x = Math.floor(0.6 * n); x < Math.floor(0.8 * n); x++) w[x] *= 1.01;
     expectSameBits(step(used, w, ps[0], 4), step(k.allocU8(bytes), w, ps[0], 4), "weight moved");
   });
 });
