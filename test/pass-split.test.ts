@@ -93,6 +93,18 @@ describe("two-generation passes split across threads", () => {
     expect(() => checkPassRanges([r(0, n)], n)).toThrow(RangeError);
   });
 
+  it("a thread that stops answering ends the run with THREAD_LOST, not a hang", async () => {
+    const { module } = await loadWasmSource();
+    const lost = await startPassSplit(module, n, 2, { answerMs: 300 });
+    await lost.close(); // the thread is gone before the run starts
+    const s = scenario();
+    const t0 = Date.now();
+    expect(() => engine.runProblem(engine.compile(s), { passRanges: lost.ranges }, s)).toThrow(
+      expect.objectContaining({ code: "THREAD_LOST", message: expect.stringMatching(/did not answer within 0\.3 s/) }),
+    );
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+
   it("plurisim run --threads 2 writes the same result as --threads 1", () => {
     const dir = mkdtempSync(join(tmpdir(), "plurisim-split-"));
     const file = join(dir, "s.json");

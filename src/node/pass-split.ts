@@ -9,7 +9,7 @@ import { PlurisimError } from "../core/errors.js";
 import { passRanges, type PassRange } from "../core/passes.js";
 import { Command, splitBytes, splitViews, type SplitWorkerData } from "./pass-split-protocol.js";
 
-/** How long the engine waits for one command before it calls the thread lost. */
+/** How long the engine waits for one command before it calls the thread lost (default). */
 const ANSWER_MS = 60_000;
 
 /** The threads of one run: their ranges for RunOptions.passRanges, and close() when the run is over. */
@@ -30,7 +30,8 @@ function workerFile(): string {
  * Starts threads - 1 threads for the passes of an n-atom run (none when the grid has fewer
  * chunks than that allows); resolves once every one has its Wasm instance.
  */
-export async function startPassSplit(module: WebAssembly.Module, n: number, threads: number): Promise<PassSplit> {
+export async function startPassSplit(module: WebAssembly.Module, n: number, threads: number, options: { answerMs?: number } = {}): Promise<PassSplit> {
+  const answerMs = options.answerMs ?? ANSWER_MS;
   const runs = passRanges(n, threads).slice(1);
   const workers: Worker[] = [];
   const ranges = await Promise.all(
@@ -42,15 +43,26 @@ export async function startPassSplit(module: WebAssembly.Module, n: number, thre
       const worker = new Worker(workerFile(), { workerData: data });
       workers.push(worker);
       await new Promise<void>((resolve, reject) => {
-        worker.once("error", reject);
-        worker.once("exit", (code) => reject(new Error(`pass-split thread exited (code ${code}) before it was ready`)));
-        const poll = () => (Atomics.load(views.ctrl, 4) === 1 ? resolve() : setTimeout(poll, 1));
+        let settled = false;
+        const fail = (err: Error) => {
+          settled = true;
+          reject(new PlurisimError("THREAD_LOST", `a pass-split thread (atoms ${from} to ${to}) did not start: ${err.message}`, { cause: err }));
+        };
+        worker.once("error", fail);
+        worker.once("exit", (code) => fail(new Error(`it exited with code ${code}`)));
+        const poll = () => {
+          if (settled) return;
+          if (Atomics.load(views.ctrl, 4) === 1) {
+            settled = true;
+            resolve();
+          } else setTimeout(poll, 1);
+        };
         poll();
       });
       worker.removeAllListeners("exit");
       worker.removeAllListeners("error");
       worker.on("error", () => {});
-      return rangeOf(from, to, views);
+      return rangeOf(from, to, views, answerMs);
     }),
   );
   return {
@@ -61,7 +73,7 @@ export async function startPassSplit(module: WebAssembly.Module, n: number, thre
   };
 }
 
-function rangeOf(from: number, to: number, views: ReturnType<typeof splitViews>): PassRange {
+function rangeOf(from: number, to: number, views: ReturnType<typeof splitViews>, answerMs: number): PassRange {
   const { ctrl } = views;
   let seq = 0;
   const send = (command: Command) => {
@@ -71,12 +83,12 @@ function rangeOf(from: number, to: number, views: ReturnType<typeof splitViews>)
     Atomics.notify(ctrl, 0);
   };
   const wait = () => {
-    const until = Date.now() + ANSWER_MS;
+    const until = Date.now() + answerMs;
     for (;;) {
       const done = Atomics.load(ctrl, 2);
       if (done === seq) break;
-      if (Date.now() > until) throw new PlurisimError("THREAD_LOST", `a pass-split thread (atoms ${from} to ${to}) did not answer within ${ANSWER_MS / 1000} s`);
-      Atomics.wait(ctrl, 2, done, 100);
+      if (Date.now() > until) throw new PlurisimError("THREAD_LOST", `a pass-split thread (atoms ${from} to ${to}) did not answer within ${answerMs / 1000} s`);
+      Atomics.wait(ctrl, 2, done, Math.min(100, answerMs));
     }
     if (views.error[0] !== 0) throw new PlurisimError("THREAD_LOST", `a pass-split thread (atoms ${from} to ${to}) failed; its error is on standard error`);
   };
