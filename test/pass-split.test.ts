@@ -53,6 +53,7 @@ describe("two-generation passes split across threads", () => {
       for (const split of splits) {
         expect(split.ranges.length).toBeGreaterThan(0);
         const many = engine.runProblem(problem, { final: true, zeroBlocks, passRanges: split.ranges }, s);
+        expect(many.threads).toBe(split.ranges.length + 1);
         expect(same(many.final.p!, one.final.p!)).toBe(true);
         expect(JSON.stringify(many.trajectory)).toBe(JSON.stringify(one.trajectory));
         expect(many.snapshots!.map((x) => x.generation)).toEqual([9, 30]);
@@ -108,16 +109,23 @@ describe("two-generation passes split across threads", () => {
   it("plurisim run --threads 2 writes the same result as --threads 1", () => {
     const dir = mkdtempSync(join(tmpdir(), "plurisim-split-"));
     const file = join(dir, "s.json");
-    writeFileSync(file, JSON.stringify({ ...scenario(), generations: 30, record: { every: 15 } }));
+    // Long enough between records for the threads to pay (the CLI uses them only then), and one short.
+    writeFileSync(file, JSON.stringify({ ...scenario(), generations: 1000, record: { every: 500 } }));
     const bin = new URL("../bin/plurisim.js", import.meta.url).pathname;
     const outs = [1, 2].map((threads) => {
       const out = join(dir, `t${threads}.json`);
       const r = spawnSync(process.execPath, [bin, "run", file, "--final", "--threads", String(threads), "--out", out], { encoding: "utf8" });
       expect(r.status, r.stderr).toBe(0);
-      const { elapsedMs: _, ...rest } = JSON.parse(readFileSync(out, "utf8"));
-      return JSON.stringify(rest);
+      const { elapsedMs: _, threads: used, ...rest } = JSON.parse(readFileSync(out, "utf8"));
+      return { threads: used, rest: JSON.stringify(rest) };
     });
-    expect(outs[1]).toBe(outs[0]);
+    expect(outs.map((o) => o.threads)).toEqual([undefined, 2]);
+    expect(outs[1].rest).toBe(outs[0].rest);
+    const short = join(dir, "short.json");
+    writeFileSync(short, JSON.stringify({ ...scenario(), generations: 30, record: { every: 15 } }));
+    const out = join(dir, "short-out.json");
+    expect(spawnSync(process.execPath, [bin, "run", short, "--threads", "2", "--out", out]).status).toBe(0);
+    expect(JSON.parse(readFileSync(out, "utf8")).threads).toBeUndefined();
     const bad = spawnSync(process.execPath, [bin, "run", file, "--threads", "0"], { encoding: "utf8" });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--threads must be an integer in \[1, 256\] \(got "0"\)/);

@@ -686,6 +686,7 @@ function runProblem(state: EngineState, problem: Problem, options: RunOptions, s
     elapsedMs: now() - started,
   };
   if (problem.snapshots.length > 0) result.snapshots = snapshots;
+  if (weightsSent) result.threads = remote.length + 1;
   if (nash) result.nash = nash;
   if (audit) {
     result.audit = {

@@ -146,6 +146,8 @@ export interface RunResult {
   generationsRun: number;
   stoppedEarly: boolean;
   elapsedMs: number;
+  /** Threads that shared the passes (RunOptions.passRanges), when more than this one did. */
+  threads?: number;
 }
 
 /** The metrics a sweep row keeps of one generation: those keep.metrics names (all by default). */
