@@ -2,7 +2,6 @@
 // run of whole chunks (src/core/passes.ts, src/node/pass-split.ts): the results have the same
 // bits on 1, 2 or 3 threads, with zero blocks dying mid-run, recorded generations, snapshots and
 // an odd number of atoms (the tail atom in the last thread's last chunk).
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +10,7 @@ import { checkPassRanges, PASS_CHUNK, passRanges, type PassRange } from "../src/
 import { twoWells } from "../src/core/presets.js";
 import { createEngine, loadWasmSource, parseScenario, runsTwoSteps, type Engine } from "../src/node/index.js";
 import { startPassSplit, type PassSplit } from "../src/node/pass-split.js";
+import { runCli } from "./helpers.js";
 
 const n = 3 * PASS_CHUNK + 1001; // four chunks, the last one short and odd
 // Steep wells: the far atoms underflow to 0 within the run, so whole zero blocks die on every thread.
@@ -109,17 +109,16 @@ describe("two-generation passes split across threads", () => {
     const dir = mkdtempSync(join(tmpdir(), "plurisim-split-"));
     const file = join(dir, "s.json");
     writeFileSync(file, JSON.stringify({ ...scenario(), generations: 30, record: { every: 15 } }));
-    const bin = new URL("../bin/plurisim.js", import.meta.url).pathname;
     const outs = [1, 2].map((threads) => {
       const out = join(dir, `t${threads}.json`);
-      const r = spawnSync(process.execPath, [bin, "run", file, "--final", "--threads", String(threads), "--out", out], { encoding: "utf8" });
-      expect(r.status, r.stderr).toBe(0);
+      const r = runCli(["run", file, "--final", "--threads", String(threads), "--out", out]);
+      expect(r.code, r.stderr).toBe(0);
       const { elapsedMs: _, ...rest } = JSON.parse(readFileSync(out, "utf8"));
       return JSON.stringify(rest);
     });
     expect(outs[1]).toBe(outs[0]);
-    const bad = spawnSync(process.execPath, [bin, "run", file, "--threads", "0"], { encoding: "utf8" });
-    expect(bad.status).toBe(2);
+    const bad = runCli(["run", file, "--threads", "0"]);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--threads must be an integer in \[1, 256\] \(got "0"\)/);
   });
 });
