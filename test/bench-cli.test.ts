@@ -1,10 +1,10 @@
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { runCli } from "./helpers.js";
 
-const run = (args: string[]) => spawnSync(process.execPath, ["bin/plurisim.js", ...args], { encoding: "utf8" });
+const run = (args: string[]) => runCli(args);
 
 describe("plurisim bench", () => {
   it("prints the machine record and positive rates and ratios, and --out writes the same result", () => {
@@ -12,7 +12,7 @@ describe("plurisim bench", () => {
     try {
       const out = join(dir, "b.json");
       const r = run(["bench", "--quick", "--json", "--out", out, "kernels", "table5"]);
-      expect(r.status, r.stderr).toBe(0);
+      expect(r.code, r.stderr).toBe(0);
       const res = JSON.parse(r.stdout);
       expect(res.machine.cores).toBeGreaterThan(0);
       expect(res.machine.cpuModel).toMatch(/\S/);
@@ -41,7 +41,7 @@ describe("plurisim bench", () => {
   it("exits 2 with a one-line message on an unknown flag or suite", () => {
     for (const args of [["bench", "--bogus"], ["bench", "nosuch"]]) {
       const r = run(args);
-      expect(r.status).toBe(2);
+      expect(r.code).toBe(2);
       expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
     }
   });

@@ -1,18 +1,14 @@
 // The CLI end to end: bad input exits 2 with a message naming the field and the value, and
 // leaves no file behind; good input prints what the README promises.
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { runCli } from "./helpers.js";
 
-const bin = new URL("../bin/plurisim.js", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "plurisim-cli-"));
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (...args: string[]) => runCli(args);
 
 const base = () => ({
   space: { kind: "grid1d", min: -4, max: 4, cells: 81 },

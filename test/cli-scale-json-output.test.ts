@@ -1,19 +1,15 @@
 // `run --json` and `run --out` stream the result's JSON in pieces: the text is toJson's, with
 // Infinity and NaN as strings, and the file written whole.
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { toJson } from "../src/core/json.js";
+import { runCli } from "./helpers.js";
 
-const bin = new URL("../bin/plurisim.js", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "plurisim-json-"));
 
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", maxBuffer: 1 << 28 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (args: string[]) => runCli(args, { maxBuffer: 1 << 28 });
 
 // 200,000 atoms: p and p* alone are several times the 64 Ki-character pieces of the stream.
 const wide = {

@@ -1,19 +1,13 @@
 // What the CLI echoes from its input (a scenario path or preset name, an --out path, an unknown
 // flag) reaches the terminal with control characters shown as visible escapes: an ESC or BEL
 // in a file name cannot recolour the terminal, move its cursor or ring it.
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { runCli as cli } from "./helpers.js";
 
-const bin = new URL("../bin/plurisim.js", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "plurisim-text-"));
-
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8" });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 // Every C0 control but newline, DEL and the C1 controls.
 const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;

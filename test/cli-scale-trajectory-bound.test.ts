@@ -2,7 +2,6 @@
 // ask for at most MAX_RECORDED_INTERVALS of them (2^21 / m with m > 20 groups): left out,
 // record.every grows with the number of generations; set too small, it is refused before the
 // run, naming the smallest allowed.
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,8 +9,8 @@ import { describe, expect, it } from "vitest";
 import { isPlurisimError } from "../src/core/errors.js";
 import { MAX_RECORDED_INTERVALS, maxRecordedIntervals, minRecordEvery, parseScenario } from "../src/core/scenario.js";
 import { createEngine } from "../src/node/index.js";
+import { runCli } from "./helpers.js";
 
-const bin = new URL("../bin/plurisim.js", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "plurisim-record-"));
 
 const tiny = (generations: number, record?: { every?: number }) => ({
@@ -84,8 +83,8 @@ describe("record.every bound", () => {
   it("plurisim run refuses 10^7 generations recorded every generation at once, with exit code 2", () => {
     const file = join(dir, "long.json");
     writeFileSync(file, JSON.stringify(tiny(10_000_000, { every: 1 })));
-    const r = spawnSync(process.execPath, [bin, "run", file], { encoding: "utf8", timeout: 30_000 });
-    expect(r.status).toBe(2);
+    const r = runCli(["run", file], { timeout: 30_000 });
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain("plurisim: error [INVALID_SCENARIO]: record.every must be at least 100");
     expect(r.stdout).toBe("");
   });

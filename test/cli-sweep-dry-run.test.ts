@@ -1,18 +1,12 @@
 // `plurisim sweep --dry-run` (cells, shard slice, threads, an estimate from a few timed cells;
 // nothing written) and `--set` / `-` on sweeps.
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { runCli as cli } from "./helpers.js";
 
-const bin = new URL("../bin/plurisim.js", import.meta.url).pathname;
 const example = new URL("../sweeps/q-k-distance.json", import.meta.url).pathname;
-
-function cli(args: string[], opts: { cwd?: string; input?: string } = {}) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", cwd: opts.cwd, input: opts.input, env: { ...process.env, NO_COLOR: "1" } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** A sweep small enough to run in a test: 2 x 2 cells on 41 atoms. */
 const tiny = {

@@ -8,14 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { duration, paceOf } from "../src/node/progress.js";
+import { cliBin as bin, runCli } from "./helpers.js";
 
-const bin = new URL("../bin/plurisim.js", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "plurisim-unix-"));
 
-function cli(args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", input, env: { ...process.env, NO_COLOR: "1" } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (args: string[], input?: string) => runCli(args, { input });
 
 function sh(script: string) {
   const r = spawnSync("bash", ["-c", script], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });

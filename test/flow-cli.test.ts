@@ -1,19 +1,15 @@
 // The flow model through the CLI (which runs dist/): a bad setting exits 2 with one line
 // naming the field and writes nothing; a sweep of flow cells gives the same rows on two worker
 // threads as on the main thread.
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { runCli } from "./helpers.js";
 
-const bin = new URL("../bin/plurisim.js", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "plurisim-flow-"));
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (...args: string[]) => runCli(args);
 
 const scenario = (retraining: Record<string, unknown>) => ({
   space: { kind: "grid1d", min: -4, max: 4, cells: 80 },

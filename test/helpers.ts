@@ -1,10 +1,35 @@
-// Shared test set-up: the compiled module, a seeded PRNG and random inputs, shifted weights, tolerances.
+// Shared test set-up: the compiled module, the built CLI, a seeded PRNG and random inputs, shifted
+// weights, tolerances.
+import { spawnSync } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { instantiateKernels, type Kernels } from "../src/core/kernels.js";
 
 export async function loadKernels(): Promise<Kernels> {
   const bytes = await readFile(new URL("../src/core/wasm/plurisim.wasm", import.meta.url));
   return instantiateKernels(new WebAssembly.Module(bytes));
+}
+
+/** The CLI's entry point, for tests that spawn it themselves (a shell pipe, a process to signal). */
+export const cliBin = new URL("../bin/plurisim.js", import.meta.url).pathname;
+
+export interface CliOptions {
+  /** Written to the command's standard input. */
+  input?: string;
+  cwd?: string;
+  /** Added to process.env and NO_COLOR=1 (and may override either). */
+  env?: NodeJS.ProcessEnv;
+  /** Milliseconds before the command is killed (code null). */
+  timeout?: number;
+  /** Bytes of stdout or stderr allowed; spawnSync's 1 MiB unless given. */
+  maxBuffer?: number;
+}
+
+/** Runs the built CLI (bin/plurisim.js over dist/) to its end; returns its exit code (null if killed) and output. */
+export function runCli(args: string[], opts: CliOptions = {}): { code: number | null; stdout: string; stderr: string } {
+  const { env, ...rest } = opts;
+  // Only the options given are passed: an explicit maxBuffer of undefined would lift spawnSync's limit.
+  const r = spawnSync(process.execPath, [cliBin, ...args], { ...rest, encoding: "utf8", env: { ...process.env, NO_COLOR: "1", ...env } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** A small seeded PRNG (mulberry32) so failures reproduce. */

@@ -7,13 +7,13 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isPlurisimError } from "../src/core/errors.js";
 import { checkOutputTarget, openAtomic, readJsonFile, writeAll, writeFileAtomic, type WriteFn } from "../src/node/files.js";
+import { runCli } from "./helpers.js";
 
 const dir = resolve("test", "artifacts", `output-atomic-${process.pid}`);
 beforeAll(() => mkdirSync(dir, { recursive: true }));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const bin = new URL("../bin/plurisim.js", import.meta.url).pathname;
-const cli = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", timeout: 60_000 });
+const cli = (...args: string[]) => runCli(args, { timeout: 60_000 });
 const hasMkfifo = spawnSync("mkfifo", ["--version"]).status === 0;
 
 function code(f: () => unknown): string | undefined {
@@ -71,10 +71,10 @@ describe("atomic writes", () => {
     expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
     await expect(writeFileAtomic(fifo, "x")).rejects.toThrow(/FIFO/);
     const r = cli("run", "two-groups", "--out", fifo);
-    expect(r.status, r.stderr).toBe(2);
+    expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/\[FILE\].*pipe\.json.*FIFO/);
     const s = cli("sweep", "table5", "--out", fifo, "--no-progress");
-    expect(s.status, s.stderr).toBe(2);
+    expect(s.code, s.stderr).toBe(2);
   });
 
   it("refuses to replace a file this process read as input", async () => {
@@ -90,7 +90,7 @@ describe("atomic writes", () => {
     const text = JSON.stringify({ space: { kind: "grid1d", min: -3, max: 3, cells: 31 }, groups: [{ weight: 1, reward: { kind: "quadratic", center: 0 } }], generations: 2 });
     writeFileSync(scenario, text);
     const r = cli("run", scenario, "--out", scenario);
-    expect(r.status, r.stderr).toBe(2);
+    expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/\[FILE\].*is the input/);
     expect(readFileSync(scenario, "utf8")).toBe(text);
   });
@@ -104,7 +104,7 @@ describe("atomic writes", () => {
       ["sweep", "table5", "--out", join(file, "deeper", "rows.jsonl"), "--no-progress"],
     ]) {
       const r = cli(...args);
-      expect(r.status, r.stderr).toBe(2);
+      expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(/\[FILE\].*plain\.txt is a file, not a folder/);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }

@@ -1,7 +1,6 @@
 // Sweep rows and trajectories written as Parquet and read back by a real engine (DuckDB): every
 // row and column, the right types, null where a failed cell has no metric, K = "inf" as infinity,
 // trajectories in tidy long form.
-import { spawnSync } from "node:child_process";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { mkdtempSync, rmSync, writeFileSync, existsSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,6 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toJson } from "../src/core/json.js";
 import { exportSweepParquet, writeRowsParquet } from "../src/node/parquet.js";
+import { runCli } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "plurisim-parquet-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -138,8 +138,7 @@ describe("sweep rows as Parquet, read back by DuckDB", () => {
 });
 
 describe("the CLI: sweep --out x.parquet and export", () => {
-  const bin = new URL("../bin/plurisim.js", import.meta.url).pathname;
-  const cli = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  const cli = (...args: string[]) => runCli(args);
   const sweepFile = join(dir, "tiny.json");
   // 3 x 2 cells, temperature 1e-4 makes every weight but one underflow: two error rows.
   writeFileSync(
@@ -166,7 +165,7 @@ describe("the CLI: sweep --out x.parquet and export", () => {
   it("writes the JSONL journal, then rows.parquet and trajectories.parquet from it", async () => {
     const out = join(dir, "cli.parquet");
     const r = cli("sweep", sweepFile, "--out", out, "--workers", "0", "--no-progress", "--no-summary");
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(existsSync(join(dir, "cli.jsonl"))).toBe(true);
     const { rows: got } = await query(`select cell, status, "params.curation.temperature" as tau, "final.basinMass[0]" as a from read_parquet('${out}') order by cell`);
     expect(got).toHaveLength(6);
@@ -178,7 +177,7 @@ describe("the CLI: sweep --out x.parquet and export", () => {
     expect(traj[0].gens).toBe(3n);
     // A second export from the journal gives the same table.
     const again = cli("export", join(dir, "cli.jsonl"), "--out", join(dir, "again.parquet"));
-    expect(again.status, again.stderr).toBe(0);
+    expect(again.code, again.stderr).toBe(0);
     const { rows: diff } = await query(`select count(*) as n from (select * from read_parquet('${out}') except select * from read_parquet('${join(dir, "again.parquet")}'))`);
     expect(diff[0].n).toBe(0n);
   });
@@ -186,10 +185,10 @@ describe("the CLI: sweep --out x.parquet and export", () => {
   it("shards merge into Parquet: merge --out x.parquet", async () => {
     for (const i of [0, 1]) {
       const r = cli("sweep", sweepFile, "--shard", `${i}/2`, "--out", join(dir, `shard${i}.jsonl`), "--workers", "0", "--no-progress", "--no-summary");
-      expect(r.status, r.stderr).toBe(0);
+      expect(r.code, r.stderr).toBe(0);
     }
     const m = cli("merge", join(dir, "shard0.jsonl"), join(dir, "shard1.jsonl"), "--out", join(dir, "merged.parquet"));
-    expect(m.status, m.stderr).toBe(0);
+    expect(m.code, m.stderr).toBe(0);
     // The merged shards hold exactly the rows of the one-shard sweep (timings aside).
     const { rows: same } = await query(`select count(*) as n from (select * exclude (durationMs) from read_parquet('${join(dir, "merged.parquet")}') except select * exclude (durationMs) from read_parquet('${join(dir, "cli.parquet")}'))`);
     expect(same[0].n).toBe(0n);
@@ -199,10 +198,10 @@ describe("the CLI: sweep --out x.parquet and export", () => {
 
   it("export refuses a missing rows file and a non-.parquet --out with exit 2", () => {
     const a = cli("export", join(dir, "nope.jsonl"), "--out", join(dir, "n.parquet"));
-    expect(a.status).toBe(2);
+    expect(a.code).toBe(2);
     expect(a.stderr).toMatch(/nope\.jsonl/);
     const b = cli("export", join(dir, "cli.jsonl"), "--out", join(dir, "n.csv"));
-    expect(b.status).toBe(2);
+    expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/--out must end in \.parquet/);
     expect(existsSync(join(dir, "n.parquet")) || existsSync(join(dir, "n.csv"))).toBe(false);
   });

@@ -2,7 +2,6 @@
 // run of whole chunks (src/core/passes.ts, src/node/pass-split.ts): the results have the same
 // bits on 1, 2 or 3 threads, with zero blocks dying mid-run, recorded generations, snapshots and
 // an odd number of atoms (the tail atom in the last thread's last chunk).
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +10,7 @@ import { checkPassRanges, PASS_CHUNK, passRanges, type PassRange } from "../src/
 import { twoWells } from "../src/core/presets.js";
 import { createEngine, loadWasmSource, parseScenario, runsTwoSteps, type Engine } from "../src/node/index.js";
 import { startPassSplit, type PassSplit } from "../src/node/pass-split.js";
+import { runCli } from "./helpers.js";
 
 const n = 3 * PASS_CHUNK + 1001; // four chunks, the last one short and odd
 // Steep wells: the far atoms underflow to 0 within the run, so whole zero blocks die on every thread.
@@ -111,11 +111,10 @@ describe("two-generation passes split across threads", () => {
     const file = join(dir, "s.json");
     // Long enough between records for the threads to pay (the CLI uses them only then), and one short.
     writeFileSync(file, JSON.stringify({ ...scenario(), generations: 1000, record: { every: 500 } }));
-    const bin = new URL("../bin/plurisim.js", import.meta.url).pathname;
     const outs = [1, 2].map((threads) => {
       const out = join(dir, `t${threads}.json`);
-      const r = spawnSync(process.execPath, [bin, "run", file, "--final", "--threads", String(threads), "--out", out], { encoding: "utf8" });
-      expect(r.status, r.stderr).toBe(0);
+      const r = runCli(["run", file, "--final", "--threads", String(threads), "--out", out]);
+      expect(r.code, r.stderr).toBe(0);
       const { elapsedMs: _, threads: used, ...rest } = JSON.parse(readFileSync(out, "utf8"));
       return { threads: used, rest: JSON.stringify(rest) };
     });
@@ -124,10 +123,10 @@ describe("two-generation passes split across threads", () => {
     const short = join(dir, "short.json");
     writeFileSync(short, JSON.stringify({ ...scenario(), generations: 30, record: { every: 15 } }));
     const out = join(dir, "short-out.json");
-    expect(spawnSync(process.execPath, [bin, "run", short, "--threads", "2", "--out", out]).status).toBe(0);
+    expect(runCli(["run", short, "--threads", "2", "--out", out]).code).toBe(0);
     expect(JSON.parse(readFileSync(out, "utf8")).threads).toBeUndefined();
-    const bad = spawnSync(process.execPath, [bin, "run", file, "--threads", "0"], { encoding: "utf8" });
-    expect(bad.status).toBe(2);
+    const bad = runCli(["run", file, "--threads", "0"]);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--threads must be an integer in \[1, 256\] \(got "0"\)/);
   });
 });

@@ -1,6 +1,5 @@
 // The chart specs of src/core/charts.ts drawn headless in Node: `plot` writes SVG and PNG,
 // `report` a self-contained HTML file; a sweep's rows become a phase-diagram heat map.
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,18 +13,14 @@ import { readPlotInput } from "../src/node/plot-input.js";
 import { specFor } from "../src/node/plot-spec.js";
 import { renderPng, renderSvg, writeChart } from "../src/node/render.js";
 import { buildReportHtml, writeReportFromFiles } from "../src/node/report.js";
+import { runCli } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "plurisim-plot-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47];
-const bin = new URL("../bin/plurisim.js", import.meta.url).pathname;
 
-/** Runs the built CLI (bin/plurisim.js over dist/) and returns its exit code and output. */
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (...args: string[]) => runCli(args);
 
 function rows(): Row[] {
   const out: Row[] = [];

@@ -1,7 +1,6 @@
 // Reports and figures of hostile or damaged inputs: every string from an input reaches the HTML
 // escaped under a Content-Security-Policy that lets nothing run, and a damaged file given to
 // plot, report, compare or summarize is exit 2 with a message naming the file and the field.
-import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,15 +11,12 @@ import { createEngine } from "../src/node/index.js";
 import { isPlurisimError } from "../src/core/errors.js";
 import { readPlotInput, readSweepRows } from "../src/node/plot-input.js";
 import { buildReportHtml, REPORT_CSP, writeReportFromFiles } from "../src/node/report.js";
+import { runCli } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "plurisim-report-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const bin = new URL("../bin/plurisim.js", import.meta.url).pathname;
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (...args: string[]) => runCli(args);
 
 const HOSTILE = `<script>alert(1)</script><img src=x onerror=alert(2)>"'`;
 const ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;&quot;&#39;";

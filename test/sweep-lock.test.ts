@@ -11,14 +11,14 @@ import { isPlurisimError } from "../src/core/errors.js";
 import { lockOutput, lockPath } from "../src/node/lock.js";
 import { runSweep } from "../src/node/sweep-run.js";
 import { parseSweep } from "../src/sweep/index.js";
+import { cliBin as bin, runCli } from "./helpers.js";
 
 const dir = resolve("test", "artifacts", `sweep-lock-${process.pid}`);
 beforeAll(() => mkdirSync(dir, { recursive: true }));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const bin = new URL("../bin/plurisim.js", import.meta.url).pathname;
 const distLock = new URL("../dist/src/node/lock.js", import.meta.url).pathname;
-const cli = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8" });
+const cli = (...args: string[]) => runCli(args);
 
 const small = {
   base: { space: { kind: "grid1d", min: -3, max: 3, cells: 31 }, groups: [{ weight: 1, reward: { kind: "quadratic", center: 0 } }], generations: 2 },
@@ -122,21 +122,21 @@ describe("the output lock", () => {
     const file = join(dir, "small.json");
     writeFileSync(file, JSON.stringify(small));
     const out = join(dir, "held.jsonl");
-    expect(cli("sweep", file, "--out", out, "--no-progress", "--workers", "0").status).toBe(0);
+    expect(cli("sweep", file, "--out", out, "--no-progress", "--workers", "0").code).toBe(0);
     const before = readFileSync(out, "utf8");
     const mtime = statSync(out).mtimeMs;
     const lock = lockOutput(out);
     try {
       for (const flag of ["--overwrite", "--resume"]) {
         const r = cli("sweep", file, "--out", out, flag, "--no-progress", "--workers", "0");
-        expect(r.status, r.stderr).toBe(2);
+        expect(r.code, r.stderr).toBe(2);
         expect(r.stderr).toContain(`[FILE]`);
         expect(r.stderr).toContain(out);
         expect(r.stderr).toContain(`process ${process.pid}`);
       }
       // The queue submitter locks before it touches the server: a dead server is never reached.
       const q = cli("sweep", file, "--out", out, "--resume", "--queue", "redis://127.0.0.1:1/0", "--no-progress");
-      expect(q.status, q.stderr).toBe(2);
+      expect(q.code, q.stderr).toBe(2);
       expect(q.stderr).toContain(`process ${process.pid}`);
     } finally {
       lock.release();
@@ -154,7 +154,7 @@ describe("the output lock", () => {
     try {
       await until(() => existsSync(lockPath(out)) && existsSync(out), "the first sweep to start");
       const second = cli("sweep", file, "--out", out, "--overwrite", "--workers", "1", "--no-progress");
-      expect(second.status, second.stderr).toBe(2);
+      expect(second.code, second.stderr).toBe(2);
       expect(second.stderr).toContain(`process ${first.pid}`);
       expect(second.stderr).toContain(out);
     } finally {
@@ -195,7 +195,7 @@ describe("the output lock", () => {
     try {
       await until(() => existsSync(lockPath(out)) && existsSync(out), "the first submitter to start");
       const second = cli("sweep", file, "--out", out, "--resume", ...queue, "--no-progress");
-      expect(second.status, second.stderr).toBe(2);
+      expect(second.code, second.stderr).toBe(2);
       expect(second.stderr).toContain(`process ${first.pid}`);
     } finally {
       first.kill("SIGTERM");

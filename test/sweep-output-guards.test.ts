@@ -1,7 +1,6 @@
 // Guards around a sweep's outputs: names that would leave out/, a merge of rows from another
 // sweep under a matching manifest, worker counts beyond cells or cores, --csv targets checked
 // before any cell runs, CSV cells that a spreadsheet would run as formulas, oversized inputs.
-import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,13 +9,13 @@ import { capWorkers } from "../src/node/pool.js";
 import { mergeFiles } from "../src/node/sweep-cli.js";
 import { defaultOut, runSweep, scanLines, sweepPaths } from "../src/node/sweep-run.js";
 import { parseSweep } from "../src/sweep/index.js";
+import { runCli } from "./helpers.js";
 
 const dir = resolve("test", "artifacts", `sweep-guards-${process.pid}`);
 beforeAll(() => mkdirSync(dir, { recursive: true }));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const bin = new URL("../bin/plurisim.js", import.meta.url).pathname;
-const cli = (args: string[], cwd?: string) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", cwd, timeout: 60_000 });
+const cli = (args: string[], cwd?: string) => runCli(args, { cwd, timeout: 60_000 });
 
 const doc = (center: number) => ({
   base: { space: { kind: "grid1d", min: -3, max: 3, cells: 31 }, groups: [{ weight: 1, reward: { kind: "quadratic", center } }], generations: 2 },
@@ -52,7 +51,7 @@ describe("output names", () => {
     mkdirSync(work, { recursive: true });
     writeFileSync(join(work, "trav.json"), JSON.stringify({ ...doc(0), name: "../../escaped" }));
     const r = cli(["sweep", "trav.json", "--no-progress"], work);
-    expect(r.status, r.stderr).toBe(2);
+    expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/name/);
     expect(existsSync(join(dir, "cwd", "escaped.jsonl"))).toBe(false);
     expect(existsSync(join(work, "escaped.jsonl"))).toBe(false);
@@ -110,7 +109,7 @@ describe("workers", () => {
     writeFileSync(file, JSON.stringify(doc(0)));
     const out = join(dir, "six.jsonl");
     const r = cli(["sweep", file, "--out", out, "--workers", "64", "--no-progress", "--no-summary"]);
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/--workers 64: using \d+/);
     const workers = JSON.parse(readFileSync(sweepPaths(out).manifest, "utf8")).runs[0].workers;
     expect(workers).toBeLessThanOrEqual(6);
@@ -149,16 +148,16 @@ describe("CSV and inputs", () => {
     truncateSync(big, 0);
     truncateSync(big, 70 * 2 ** 20);
     const r = cli(["merge", big, "--out", join(dir, "m.jsonl"), "--sweep", join(dir, "six.json")]);
-    expect(r.status, r.stderr).toBe(2);
+    expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/line longer than 64 MiB/);
     rmSync(big);
   });
 
   it("`sweep /dev/zero` exits 2 quickly, naming the size limit", () => {
     const r = cli(["sweep", "/dev/zero", "--no-progress"]);
-    expect(r.status, r.stderr).toBe(2);
+    expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/\/dev\/zero is larger than the 16 MiB limit/);
     const s = cli(["summarize", "/dev/zero"]);
-    expect(s.status, s.stderr).toBe(2);
+    expect(s.code, s.stderr).toBe(2);
   });
 });

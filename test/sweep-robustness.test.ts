@@ -1,19 +1,18 @@
 // Sweep files and outputs that used to go wrong: non-ASCII rows split across read chunks,
 // --fail-fast, damaged manifests, summaries of the wrong sweep, bad output paths.
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mergeFiles } from "../src/node/sweep-cli.js";
 import { readRows, runSweep } from "../src/node/sweep-run.js";
 import { parseSweep } from "../src/sweep/index.js";
+import { runCli } from "./helpers.js";
 
 const dir = join("test", "artifacts", `sweep-robust-${process.pid}`);
 beforeAll(() => mkdirSync(dir, { recursive: true }));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const bin = new URL("../bin/plurisim.js", import.meta.url).pathname;
-const cli = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8" });
+const cli = (...args: string[]) => runCli(args);
 
 // Error rows are cheap and carry the group's name in their message: a long non-ASCII name makes
 // rows of about 1 KB, so the 64 KiB read chunks of merge split multi-byte characters.
@@ -57,7 +56,7 @@ describe("sweep outputs", () => {
     writeFileSync(join(dir, "junk.jsonl"), '{"cell":0}\n');
     writeFileSync(join(dir, "junk.manifest.json"), '{"a":1}');
     const r = cli("merge", join(dir, "junk.jsonl"), "--out", join(dir, "junk-merged.jsonl"));
-    expect(r.status, r.stderr).toBe(2);
+    expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain("junk.manifest.json is not a plurisim sweep manifest");
     expect(existsSync(join(dir, "junk-merged.jsonl"))).toBe(false);
   });
@@ -65,7 +64,7 @@ describe("sweep outputs", () => {
   it("a summary of the wrong sweep is refused instead of printing NaN", () => {
     const rows = join(dir, "whole.jsonl");
     const r = cli("summarize", rows, "--as", "table5");
-    expect(r.status, r.stderr).toBe(2);
+    expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain("groups[0].reward.center");
     expect(r.stdout).not.toContain("NaN");
   });
@@ -74,15 +73,15 @@ describe("sweep outputs", () => {
     const file = join(dir, "small.json");
     writeFileSync(file, JSON.stringify({ base: "two-groups", axes: { "groups[0].weight": [0.2, 0.4] }, derived: { "groups[1].weight": "1 - groups[0].weight" } }));
     const folder = cli("sweep", file, "--out", dir, "--overwrite", "--no-progress");
-    expect(folder.status).toBe(2);
+    expect(folder.code).toBe(2);
     expect(folder.stderr).toMatch(/\[FILE\].*is a folder/);
     const out = join(dir, "new-folder", "csv.jsonl");
     const csv = cli("sweep", file, "--out", out, "--csv", "/nonexistent-dir/x.csv", "--no-progress");
-    expect(csv.status).toBe(2);
+    expect(csv.code).toBe(2);
     expect(csv.stderr).toMatch(/\[FILE\].*\/nonexistent-dir\/x\.csv.*does not exist/);
     expect(existsSync(join(dir, "new-folder"))).toBe(false);
     const run = cli("run", "two-groups", "--out", "/nonexistent-dir/r.json");
-    expect(run.status).toBe(2);
+    expect(run.code).toBe(2);
     expect(run.stderr).toContain("/nonexistent-dir/r.json");
   });
 });

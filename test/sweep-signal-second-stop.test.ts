@@ -3,12 +3,12 @@
 // rows file whole lines; `--resume` then completes it with every cell exactly once. The second
 // signal comes either as soon as the first is acknowledged (the threads are being ended) or once
 // the CSV's temporary file exists. Runs the CLI from dist/ (npm run build).
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cliBin as bin, runCli } from "./helpers.js";
 
-const bin = new URL("../bin/plurisim.js", import.meta.url).pathname;
 const dir = join("test", "artifacts", `sweep-signal-${process.pid}`);
 beforeAll(() => mkdirSync(dir, { recursive: true }));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -80,8 +80,8 @@ describe("a second stop signal during a sweep's graceful stop", () => {
       expect(cells).toEqual([...cells.keys()]);
       expect(cells.length).toBeLessThan(FAST + SLOW);
 
-      const again = spawnSync(process.execPath, [bin, ...args, "--resume"], { encoding: "utf8" });
-      expect(again.status, again.stderr).toBe(0);
+      const again = runCli([...args, "--resume"]);
+      expect(again.code, again.stderr).toBe(0);
       const rows = readFileSync(out, "utf8").trim().split("\n").map((l) => (JSON.parse(l) as { cell: number }).cell);
       expect(rows).toEqual([...Array(FAST + SLOW).keys()]);
       expect(lineCount(join(dir, `twice-${sig}.csv`))).toBe(FAST + SLOW + 1);

@@ -4,7 +4,6 @@
 // CLI (which starts no thread), a start-fast pool made to start its threads after two cells, and
 // one whose first cell looks heavy (a fitted model), which sends every cell to threads.
 // Needs dist/ (npm run build): the CLI and the worker threads run the compiled code.
-import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,13 +12,13 @@ import { cellWork, createStartFastPool, MAIN_THREAD_WORK } from "../src/node/poo
 import { sweepPaths } from "../src/node/sweep-run.js";
 import { parseSweep } from "../src/sweep/index.js";
 import { runBatch, type CellResult } from "../src/sweep/task.js";
+import { runCli } from "./helpers.js";
 
 const dir = resolve("test", "artifacts", `sweep-startup-${process.pid}`);
 beforeAll(() => mkdirSync(dir, { recursive: true }));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const bin = new URL("../bin/plurisim.js", import.meta.url).pathname;
-const cli = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", timeout: 60_000 });
+const cli = (args: string[]) => runCli(args, { timeout: 60_000 });
 const withoutTiming = (text: string) => text.replace(/"durationMs":[0-9.e+-]+,?/g, "");
 const rowsOf = (results: CellResult[]) => results.map(({ row: { durationMs, ...rest }, trajectory }) => ({ row: rest, trajectory }));
 
@@ -40,7 +39,7 @@ describe("a sweep without --workers", () => {
     for (const [name, flags] of [["default", []], ["w0", ["--workers", "0"]], ["w2", ["--workers", "2"]]] as const) {
       const out = join(dir, `two-${name}.jsonl`);
       const r = cli(["sweep", file, "--out", out, "--no-progress", "--no-summary", ...flags]);
-      expect(r.status, r.stderr).toBe(0);
+      expect(r.code, r.stderr).toBe(0);
       rows[name] = withoutTiming(readFileSync(out, "utf8"));
       threads[name] = JSON.parse(readFileSync(sweepPaths(out).manifest, "utf8")).runs[0].workers;
     }

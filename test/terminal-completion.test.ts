@@ -6,9 +6,9 @@ import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { BENCH_SUITES } from "../src/bench/runner.js";
 import { BENCH_SUITE_NAMES } from "../src/node/bench-cli.js";
+import { runCli } from "./helpers.js";
 
-const bin = new URL("../bin/plurisim.js", import.meta.url).pathname;
-const cli = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8" });
+const cli = (...args: string[]) => runCli(args);
 
 /** The names in the "Commands:" section of a help text, or the long flags in its "Options:" section. */
 function section(help: string, heading: "Commands:" | "Options:"): string[] {

@@ -2,12 +2,11 @@
 // sweep's name and parameter paths, the text of a damaged input) reaches the terminal with its
 // control characters shown as visible escapes: no ESC, BEL or CR from a file name or a sweep
 // file can recolour the terminal, ring it or overwrite a line. Runs the CLI from dist/.
-import { spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "./helpers.js";
 
-const bin = new URL("../bin/plurisim.js", import.meta.url).pathname;
 const root = join("test", "artifacts", `terminal-${process.pid}`);
 // A folder whose name rings the bell, turns the text red and returns the cursor.
 const dir = join(root, "d\u0007\u001b[31m\r");
@@ -18,8 +17,8 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
 function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8" });
-  return { code: r.status, out: r.stdout + r.stderr };
+  const r = runCli(args);
+  return { code: r.code, out: r.stdout + r.stderr };
 }
 
 /** Runs the CLI and checks that nothing it printed holds a raw control character. */
