@@ -11,7 +11,7 @@ import { createEngine, loadWasmSource } from "../src/node/index.js";
 import { cellWork, createStartFastPool, MAIN_THREAD_WORK } from "../src/node/pool.js";
 import { sweepPaths } from "../src/node/sweep-run.js";
 import { parseSweep } from "../src/sweep/index.js";
-import { runBatch, type CellResult } from "../src/sweep/task.js";
+import { runBatch, runBatchLines, type CellResult } from "../src/sweep/task.js";
 import { runCli } from "./helpers.js";
 
 const dir = resolve("test", "artifacts", `sweep-startup-${process.pid}`);
@@ -83,6 +83,43 @@ describe("a sweep without --workers", () => {
       expect(pool.onMain).toBeGreaterThanOrEqual(3);
       expect(pool.onMain).toBeLessThanOrEqual(6);
       expect(rowsOf(results.flat())).toEqual(rowsOf(reference));
+    } finally {
+      await pool.destroy();
+    }
+  });
+
+  it("once threads are ready the main thread hands them the rest of its batch (lines, failed rows and trajectories in order)", async () => {
+    // One batch of 60 cells of some 10 to 40 ms each (finite K on 301 atoms), a third of them
+    // error rows: far more than the main thread runs before two threads are up.
+    const plan = parseSweep({
+      name: "hand-over",
+      base: {
+        space: { kind: "grid1d", min: -6, max: 6, cells: 301 },
+        groups: [
+          { weight: 0.5, reward: { kind: "quadratic", center: -1 } },
+          { weight: 0.5, reward: { kind: "quadratic", center: 1 } },
+        ],
+        curation: { K: 4 },
+        generations: 400,
+      },
+      axes: { "groups[0].weight": { linspace: [0.1, 0.9, 20] }, "curation.temperature": [1, 0.5, 1e-4] },
+      derived: { "groups[1].weight": "1 - groups[0].weight" },
+      seed: 5,
+      keep: { final: true, trajectory: true },
+    });
+    const cells = [...Array(plan.total).keys()];
+    const reference = runBatchLines(await createEngine(), plan, cells);
+    expect(reference.failed.length).toBeGreaterThan(0);
+    const pool = await createStartFastPool({ plan, wasm: await loadWasmSource(), cells, cores: 2, startAfterMs: 0 });
+    try {
+      const lines = await pool.runLines!(cells);
+      expect(pool.workers).toBe(2);
+      expect(pool.onMain).toBeGreaterThan(0);
+      expect(pool.onMain).toBeLessThan(cells.length);
+      const strip = (rows: string[]) => rows.map((r) => r.replace(/"durationMs":[0-9.e+-]+/, ""));
+      expect(strip(lines.rows)).toEqual(strip(reference.rows));
+      expect(lines.trajectories).toEqual(reference.trajectories);
+      expect(lines.failed).toEqual(reference.failed);
     } finally {
       await pool.destroy();
     }

@@ -192,13 +192,23 @@ interface Task {
   reject: (e: unknown) => void;
 }
 
+/** Two batches' lines as one batch (b's cells after a's). */
+function joinLines(a: BatchLines, b: BatchLines): BatchLines {
+  return {
+    rows: [...a.rows, ...b.rows],
+    trajectories: a.trajectories && b.trajectories ? [...a.trajectories, ...b.trajectories] : null,
+    failed: [...a.failed, ...b.failed.map((i) => i + a.rows.length)],
+    ms: a.ms + b.ms,
+  };
+}
+
 /**
  * The pool of a sweep run without a thread count. The main thread takes batches from the front of
  * the queue at once, one cell per turn of the event loop; once the cells left are estimated to
  * take over START_THREADS_AFTER_MS it starts worker threads (one per core, at most one per cell
- * left), keeps taking batches until one of them reports ready, then leaves the rest to them. A
- * first cell that looks heavy (cellWork) or a slow cell sends everything to threads at once, as
- * `--workers` does. Rows do not depend on where a cell ran (task.ts: a cell's seed is its own).
+ * left), keeps taking batches until one of them reports ready, then leaves the rest to them,
+ * the unstarted cells of the batch in hand included. A first cell that looks heavy (cellWork) or
+ * a slow cell sends everything to threads at once, as `--workers` does. Rows do not depend on where a cell ran (task.ts: a cell's seed is its own).
  */
 export async function createStartFastPool(options: StartFastOptions): Promise<StartFastPool> {
   const { plan, wasm } = options;
@@ -213,6 +223,7 @@ export async function createStartFastPool(options: StartFastOptions): Promise<St
   let mainTakes = options.cells.length > 0 && cellWork(plan, options.cells[0]) <= MAIN_THREAD_WORK;
   let engine: Engine | null = mainTakes ? await createEngineFrom(wasm) : null;
   let onMainNow: Task | null = null;
+  let threadsAreReady = false;
   let cellsOnMain = 0;
   let destroyed = false;
   let failed: unknown;
@@ -228,6 +239,7 @@ export async function createStartFastPool(options: StartFastOptions): Promise<St
         threads = pool;
         void pool.ready.then(() => {
           mainTakes = false;
+          threadsAreReady = true;
           pump();
         });
         threadsStarted(pool.ready);
@@ -267,11 +279,27 @@ export async function createStartFastPool(options: StartFastOptions): Promise<St
     if (ms > (cellsOnMain === 1 ? Math.max(startAfter, MAIN_THREAD_CELL_MS) : MAIN_THREAD_CELL_MS)) mainTakes = false;
     if (!mainTakes || (cores > 1 && cellsOnMain > 1 && left * ms > startAfter)) start();
     if (results.length < task.cells.length) {
-      setImmediate(onMain, task, results);
+      // Threads ready: the rest of the batch goes to them now rather than after it on this core,
+      // which would make three computing threads on two cores.
+      if (threadsAreReady) handOver(task, results);
+      else setImmediate(onMain, task, results);
       return;
     }
     onMainNow = null;
     task.resolve(task.lines ? toLines(plan, results) : results);
+    pump();
+  };
+  // The cells of a batch the main thread had not started, as a batch of their own at the front of
+  // the queue; the batch resolves with the main thread's results and theirs, in order.
+  const handOver = (task: Task, done: CellResult[]) => {
+    onMainNow = null;
+    const head = task.lines ? toLines(plan, done) : done;
+    queue.unshift({
+      cells: task.cells.slice(done.length),
+      lines: task.lines,
+      resolve: (tail) => task.resolve(task.lines ? joinLines(head as BatchLines, tail as BatchLines) : [...done, ...(tail as CellResult[])]),
+      reject: task.reject,
+    });
     pump();
   };
   const pump = () => {
