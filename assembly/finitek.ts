@@ -124,9 +124,12 @@ export function finiteKScratchBytes(n: i32, m: i32): usize {
   return OFF_CACHE + 16 + 32 * <usize>m + 8 * <usize>n * <usize>m + PAIR_BYTES * pairs * <usize>m + tableBytes(n) * <usize>m + 16;
 }
 
-/** Bytes of one group's table (tableGroup): a header, then per row exp(-u w) and 1 - exp(-u w) of every atom (padded to even). */
+/**
+ * Bytes of one group's table (tableGroup): a header, the nodes u_j from LEFT_NODES - 1 on
+ * (TABLE_ROWS + 1 of them), then per atom exp(-u w) and 1 - exp(-u w) along TABLE_ROWS nodes.
+ */
 function tableBytes(n: i32): usize {
-  return n <= SMALL_N ? 16 + <usize>TABLE_ROWS * (<usize>((n + 1) & ~1) << 4) : 0;
+  return n <= SMALL_N ? 16 + 8 * <usize>(TABLE_ROWS + 1) + <usize>TABLE_ROWS * <usize>n * 16 : 0;
 }
 
 /**
@@ -290,87 +293,152 @@ function leftSums(dst: usize, uPtr: usize, jLeft: i32, km1: f64, m1: f64, m2: f6
   }
 }
 
-/** sum_x a[x] b[x] over nPad (even) entries, two lanes. */
-@inline
-function dot2(a: usize, b: usize, nPad: i32): f64 {
-  let acc = f64x2.splat(0);
-  for (let x = 0; x < nPad; x += 2) {
-    const o = <usize>x << 3;
-    acc = f64x2.add(acc, f64x2.mul(v128.load(a + o), v128.load(b + o)));
+/**
+ * dst[r] = sum_x p[x] col_x[r] for r < rows (a multiple of 8), col_x = cols + x * colBytes: eight
+ * rows at a time in four f64x2 accumulators, the atoms in order (atoms without mass skipped).
+ */
+function columnsTimesP(dst: usize, cols: usize, colBytes: usize, pPtr: usize, n: i32, rows: i32): void {
+  for (let r = 0; r < rows; r += 8) {
+    const o = <usize>r << 3;
+    let a0 = f64x2.splat(0);
+    let a1 = f64x2.splat(0);
+    let a2 = f64x2.splat(0);
+    let a3 = f64x2.splat(0);
+    for (let x = 0; x < n; x++) {
+      const px = load<f64>(pPtr + (<usize>x << 3));
+      if (px == 0) continue;
+      const vp = f64x2.splat(px);
+      const c = cols + <usize>x * colBytes + o;
+      a0 = f64x2.add(a0, f64x2.mul(vp, v128.load(c)));
+      a1 = f64x2.add(a1, f64x2.mul(vp, v128.load(c, 16)));
+      a2 = f64x2.add(a2, f64x2.mul(vp, v128.load(c, 32)));
+      a3 = f64x2.add(a3, f64x2.mul(vp, v128.load(c, 48)));
+    }
+    v128.store(dst + o, a0);
+    v128.store(dst + o, a1, 16);
+    v128.store(dst + o, a2, 32);
+    v128.store(dst + o, a3, 48);
   }
-  return f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+}
+
+/** sum_r g[r] col[r] for r < rows (a multiple of 8), in eight interleaved partial sums. */
+function rowsDot(g: usize, col: usize, rows: i32): f64 {
+  let a0 = f64x2.splat(0);
+  let a1 = f64x2.splat(0);
+  let a2 = f64x2.splat(0);
+  let a3 = f64x2.splat(0);
+  for (let r = 0; r < rows; r += 8) {
+    const o = <usize>r << 3;
+    a0 = f64x2.add(a0, f64x2.mul(v128.load(g + o), v128.load(col + o)));
+    a1 = f64x2.add(a1, f64x2.mul(v128.load(g + o, 16), v128.load(col + o, 16)));
+    a2 = f64x2.add(a2, f64x2.mul(v128.load(g + o, 32), v128.load(col + o, 32)));
+    a3 = f64x2.add(a3, f64x2.mul(v128.load(g + o, 48), v128.load(col + o, 48)));
+  }
+  const s = f64x2.add(f64x2.add(a0, a1), f64x2.add(a2, a3));
+  return f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
 }
 
 /**
  * One group of the step on a small grid (n <= SMALL_N): the same nodes, left closed form and
  * stopping rule as the band path below, but every node from LEFT_NODES on takes every atom
  * directly from a table of e = exp(-u_j w) and s = 1 - e (expm1, so psi = sum p s keeps its
- * relative accuracy where phi is near P). On a dozen atoms this costs two short dot products per
- * node instead of the band path's moment series, and nothing is cut on the right. The table
- * depends on the weights and u_0 only: it is kept while the group's epoch stands and grown when
- * the support reaches further right. Adds q_i K w H (divided by P) into out.
+ * relative accuracy where phi is near P), and nothing is cut on the right. The table is kept per
+ * atom along the nodes (a column per atom), so phi at every node is a matrix-vector product over
+ * eight nodes at a time, psi only over the nodes where phi is above 0.4 P (where psi can be at
+ * most 0.5), and each atom's H one dot product along the nodes. It depends on the weights and
+ * u_0 only: kept while the group's epoch stands, grown when the support reaches further right.
+ * Adds q_i K w H (divided by P) into out.
  */
 function tableGroup(
   pPtr: usize, outPtr: usize, row: usize, n: i32, K: i32, qi: f64, invTotal: f64,
-  uPtr: usize, crow: usize, work: usize, tab: usize, epoch: i32, jAll: i32, wMinPos: f64,
-): void {
-  const nPad = (n + 1) & ~1;
-  const half = <usize>nPad << 3;
-  const rowBytes = half << 1;
-  const rows = tab + 16;
+  u0: f64, crow: usize, work: usize, tab: usize, epoch: i32, wMinPos: f64,
+): bool {
+  const colBytes = <usize>TABLE_ROWS << 3;
+  const uCol = tab + 16;
+  const eCols = uCol + 8 * <usize>(TABLE_ROWS + 1);
+  const sCols = eCols + <usize>n * colBytes;
+  // uPtr[j] = the node u_j for LEFT_NODES - 1 <= j < LEFT_NODES + TABLE_ROWS (uCol from j = LEFT_NODES - 1).
+  const uPtr = uCol - (<usize>(LEFT_NODES - 1) << 3);
   let built = load<i32>(tab, 4);
   if (load<i32>(tab) != epoch) {
-    store<i32>(tab, epoch);
-    built = LEFT_NODES;
-  }
-  for (let j = built; j < jAll; j++) {
-    const u = load<f64>(uPtr + (<usize>j << 3));
-    const re = rows + <usize>(j - LEFT_NODES) * rowBytes;
-    for (let x = 0; x < nPad; x++) {
-      const o = <usize>x << 3;
-      const a = x < n ? u * load<f64>(row + o) : Infinity;
-      store<f64>(re + o, x < n ? Math.exp(-a) : 0);
-      store<f64>(re + half + o, x < n ? -Math.expm1(-a) : 0);
+    // u_j = u_(j mod 3) 2^(j div 3): the bits of the step's node loop (u_{j+3} = 2 u_j, each doubling exact).
+    const b0 = u0;
+    const b1 = u0 * CBRT2;
+    const b2 = u0 * CBRT4;
+    for (let j = LEFT_NODES - 1; j < LEFT_NODES + TABLE_ROWS; j++) {
+      const k = j / 3;
+      const base = j % 3 == 0 ? b0 : j % 3 == 1 ? b1 : b2;
+      store<f64>(uPtr + (<usize>j << 3), base * reinterpret<f64>(<u64>(1023 + k) << 52));
     }
+    store<i32>(tab, epoch);
+    store<i32>(tab, LEFT_NODES, 8);
+    built = 0;
   }
-  if (jAll > built) store<i32>(tab, jAll, 4);
+  // jAll: one past the first node with u_j wMinPos > RIGHT (the step's rule), from the last one found.
+  let j = load<i32>(tab, 8);
+  const last = LEFT_NODES + TABLE_ROWS - 1;
+  while (j > LEFT_NODES && load<f64>(uPtr + (<usize>(j - 1) << 3)) * wMinPos > RIGHT) j--;
+  while (j <= last && !(load<f64>(uPtr + (<usize>j << 3)) * wMinPos > RIGHT)) j++;
+  if (j > last || !(load<f64>(uPtr + (<usize>j << 3)) < Infinity)) return false; // beyond the table: the band path
+  store<i32>(tab, j, 8);
+  const jAll = j + 1;
+  const rows = jAll - LEFT_NODES;
+  const rows8 = (rows + 7) & ~7;
+  if (rows8 > TABLE_ROWS) return false;
+  if (rows8 > built) {
+    // Rows [built, rows8): the nodes up to jAll, zeros past them (filled in when the support grows).
+    for (let r = built; r < rows8; r++) {
+      const j = r + LEFT_NODES;
+      const u = j < jAll ? load<f64>(uPtr + (<usize>j << 3)) : 0;
+      for (let x = 0; x < n; x++) {
+        const o = <usize>x * colBytes + (<usize>r << 3);
+        const a = u * load<f64>(row + (<usize>x << 3));
+        store<f64>(eCols + o, j < jAll ? Math.exp(-a) : 0);
+        store<f64>(sCols + o, j < jAll ? -Math.expm1(-a) : 0);
+      }
+    }
+    store<i32>(tab, rows, 4);
+  }
 
-  // p padded to even, and the accumulators of sum_j g_j e_j(x).
-  const pv = work;
-  const acc = work + half;
-  for (let x = 0; x < nPad; x++) {
-    const o = <usize>x << 3;
-    store<f64>(pv + o, x < n ? load<f64>(pPtr + o) : 0);
-    store<f64>(acc + o, 0);
-  }
+  const phiA = work;
+  const psiA = phiA + colBytes;
+  const gA = psiA + colBytes;
+  columnsTimesP(phiA, eCols, colBytes, pPtr, n, rows8);
+  // phi only falls along the nodes: psi is needed up to the first node with phi <= 0.4 P.
+  let rPsi = 0;
+  while (rPsi < rows && load<f64>(phiA + (<usize>rPsi << 3)) * invTotal > 0.4) rPsi++;
+  columnsTimesP(psiA, sCols, colBytes, pPtr, n, min(rows8, (rPsi + 8) & ~7));
   const km1i = K - 1;
   const km1 = <f64>km1i;
   let psiSide = true;
-  for (let j = LEFT_NODES; j < jAll; j++) {
-    const re = rows + <usize>(j - LEFT_NODES) * rowBytes;
-    const u = load<f64>(uPtr + (<usize>j << 3));
+  let nodes = rows;
+  for (let r = 0; r < rows; r++) {
+    const u = load<f64>(uPtr + (<usize>(r + LEFT_NODES) << 3));
     let phi: f64 = 0;
     let pw: f64 = 0;
-    if (psiSide) {
-      const psi = dot2(pv, re + half, nPad) * invTotal;
+    if (psiSide && r <= rPsi) {
+      const psi = load<f64>(psiA + (<usize>r << 3)) * invTotal;
       if (psi <= 0.5) {
         phi = 1 - psi;
         pw = km1i <= SMALL_POW ? ipow(phi, km1i) : Math.exp(km1 * Math.log1p(-psi));
       } else {
         psiSide = false; // psi only grows with u
       }
+    } else {
+      psiSide = false;
     }
     if (!psiSide) {
-      phi = dot2(pv, re, nPad) * invTotal;
+      phi = load<f64>(phiA + (<usize>r << 3)) * invTotal;
       pw = km1i <= SMALL_POW ? ipow(phi, km1i) : Math.pow(phi, km1);
     }
-    const g = f64x2.splat(H_STEP * u * pw);
-    for (let x = 0; x < nPad; x += 2) {
-      const o = <usize>x << 3;
-      v128.store(acc + o, f64x2.add(v128.load(acc + o), f64x2.mul(g, v128.load(re + o))));
+    store<f64>(gA + (<usize>r << 3), H_STEP * u * pw);
+    if (pw * phi < TINY_MASS || u * wMinPos > RIGHT) {
+      nodes = r + 1;
+      break;
     }
-    if (pw * phi < TINY_MASS || u * wMinPos > RIGHT) break;
   }
+  const nodes8 = (nodes + 7) & ~7;
+  for (let r = nodes; r < nodes8; r++) store<f64>(gA + (<usize>r << 3), 0);
 
   // The nodes left of LEFT_NODES in closed form (leftSums), from T_1, T_2 there; then C_k = G_k / k!.
   const ul = load<f64>(uPtr + (<usize>LEFT_NODES << 3));
@@ -394,9 +462,10 @@ function tableGroup(
     const o = <usize>x << 3;
     if (load<f64>(pPtr + o) == 0) continue;
     const w = load<f64>(row + o);
-    const h = leftSeries(crow, y * w) + load<f64>(acc + o);
+    const h = leftSeries(crow, y * w) + rowsDot(gA, eCols + <usize>x * colBytes, nodes8);
     store<f64>(outPtr + o, load<f64>(outPtr + o) + kq * w * h);
   }
+  return true;
 }
 
 /**
@@ -517,6 +586,7 @@ export function finiteKStep(
     const epoch = load<i32>(gh, 16);
     const wMinAll = load<f64>(gh, 8);
     const recs = records + <usize>i * pairs * PAIR_BYTES;
+    if (n <= SMALL_N && tableGroup(pPtr, outPtr, row, n, K, qi, invTotal, u0, momPtr, phi2, tables + <usize>i * tableBytes(n), epoch, wMinPos)) continue;
     store<f64>(uPtr, u0);
     store<f64>(uPtr, u0 * CBRT2, 8);
     store<f64>(uPtr, u0 * CBRT4, 16);
@@ -534,10 +604,6 @@ export function finiteKStep(
       if (jAll >= 0 && u * wMinAll >= 4 * DELTA) break;
     }
     if (jAll < 0) jAll = jLat;
-    if (n <= SMALL_N && jAll > LEFT_NODES && jAll - LEFT_NODES <= TABLE_ROWS) {
-      tableGroup(pPtr, outPtr, row, n, K, qi, invTotal, uPtr, momPtr, phi2, tables + <usize>i * tableBytes(n), epoch, jAll, wMinPos);
-      continue;
-    }
     // The rows pass 1 can touch: a support atom's range starts between the first active nodes of
     // wMax and wMinPos (jFirst <= ja <= jLast; an atom of weight 0 has its moments at jAll - 1), so
     // its moments land in rows lo..hi. Rows above hi hold no moments (T_k = 0 there exactly: the
