@@ -85,6 +85,18 @@ export function maskedMultiplierMax(wPtr: usize, n: i32, m: i32, cPtr: usize, ma
   return best;
 }
 
+/**
+ * mask[x] = 1 where r[x] >= threshold, else 0, and outside[x] = 0 there: one basin
+ * S_i = {x : r_i(x) >= max r_i - eps} of docs/model.md, section 5 (src/core/basins.ts has the same rule in TypeScript).
+ */
+export function markBasin(rPtr: usize, n: i32, threshold: f64, maskPtr: usize, outsidePtr: usize): void {
+  for (let x = 0; x < n; x++) {
+    const inside = load<f64>(rPtr + (<usize>x << 3)) >= threshold;
+    store<u8>(maskPtr + <usize>x, inside ? 1 : 0);
+    if (inside) store<u8>(outsidePtr + <usize>x, 0);
+  }
+}
+
 /** Returns sum of p[x] over x with mask[x] = 1. */
 export function maskedSum(pPtr: usize, maskPtr: usize, n: i32, flags: usize): f64 {
   let s: f64 = 0;

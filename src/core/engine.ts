@@ -201,7 +201,7 @@ export async function createEngineFrom(source: WasmSource): Promise<Engine> {
       // The compile cache and the resident weights, as for runs: a Nash-only sweep sets up once.
       const problem = compile(parseScenario(input));
       const res = residentFor(state, problem);
-      return nashOf(weightsOf(kernels, res, problem), problem, res.masks);
+      return nashOf(weightsOf(kernels, res, problem), problem, masksOf(kernels, res));
     },
     audit(input) {
       // The same cache and resident weights as runs and Nash solves.
@@ -280,7 +280,8 @@ interface Resident {
   basinPtrs: number[];
   dataFlags: number;
   maxR: Float64Array;
-  masks: ReturnType<typeof basinMasks>;
+  /** The basin masks copied out of Wasm memory, once something asks (masksOf). */
+  masks: ReturnType<typeof basinMasks> | null;
   /** The arena's top after these arrays: each run allocates its own from here. */
   top: number;
 }
@@ -306,7 +307,7 @@ function residentFor(state: EngineState, problem: Problem): Resident {
     res = {
       epoch: kernels.epoch, n, m, r: empty, tau: NaN, p0: empty, pData: empty, basinEpsilon: NaN,
       rPtr, wPtr, maxPtr, p0Ptr, pDataPtr, supportPtr, outsidePtr, basinPtrs, dataFlags,
-      maxR: empty, masks: { basins: [], outside: new Uint8Array(0) }, top: kernels.mark(),
+      maxR: empty, masks: null, top: kernels.mark(),
     };
     state.resident = res;
   }
@@ -319,9 +320,10 @@ function residentFor(state: EngineState, problem: Problem): Resident {
     res.maxR = kernels.read(res.maxPtr, m);
   }
   if (newR || res.basinEpsilon !== problem.basinEpsilon) {
-    res.masks = basinMasks(problem.r, n, m, problem.basinEpsilon);
-    kernels.writeU8(res.outsidePtr, res.masks.outside);
-    res.masks.basins.forEach((mask, i) => kernels.writeU8(res.basinPtrs[i], mask));
+    // The basins and the outside straight into Wasm memory; their TypeScript copies only on demand (masksOf).
+    kernels.u8(res.outsidePtr, n).fill(1);
+    for (let i = 0; i < m; i++) raw.markBasin(res.rPtr + 8 * i * n, n, res.maxR[i] - problem.basinEpsilon, res.basinPtrs[i], res.outsidePtr);
+    res.masks = null;
   }
   if (res.p0 !== problem.p0) {
     kernels.write(res.p0Ptr, problem.p0);
@@ -329,16 +331,23 @@ function residentFor(state: EngineState, problem: Problem): Resident {
     for (let x = 0; x < n; x++) support[x] = problem.p0[x] > 0 ? 1 : 0;
     kernels.writeU8(res.supportPtr, support);
   }
-  if (res.pData !== problem.pData) {
+  // The kernels read p_data only when real data is mixed in (lambda > 0): laid out then.
+  if (problem.lambda > 0 && res.pData !== problem.pData) {
     kernels.write(res.pDataPtr, problem.pData);
     raw.markBlocks(res.pDataPtr, n, res.dataFlags);
+    res.pData = problem.pData;
   }
   res.r = problem.r;
   res.tau = problem.tau;
   res.basinEpsilon = problem.basinEpsilon;
   res.p0 = problem.p0;
-  res.pData = problem.pData;
   return res;
+}
+
+/** The resident basin masks as TypeScript arrays (the Nash solution's basin masses, the audit), copied out once. */
+function masksOf(kernels: Kernels, res: Resident): ReturnType<typeof basinMasks> {
+  res.masks ??= { basins: res.basinPtrs.map((ptr) => kernels.u8(ptr, res.n).slice()), outside: kernels.u8(res.outsidePtr, res.n).slice() };
+  return res.masks;
 }
 
 /** The most numbers tvToExact keeps (the exact model's p at every recorded generation): 256 MiB. */
@@ -396,7 +405,8 @@ function runProblem(state: EngineState, problem: Problem, options: RunOptions, s
   // Resident arrays (docs/model.md symbols): r, w, p0, pData, masks; then this run's own:
   // p, out, Z, c, q, flags, the Nash solution, scratch.
   const res = residentFor(state, problem);
-  const { wPtr, rPtr, p0Ptr, pDataPtr, maxR, masks } = res;
+  const { wPtr, rPtr, p0Ptr, pDataPtr, maxR } = res;
+  const masks = wantNash || wantAudit ? masksOf(kernels, res) : null;
   let p = kernels.allocF64(n);
   let out = kernels.allocF64(n);
   const zPtr = kernels.allocF64(m);
@@ -415,11 +425,11 @@ function runProblem(state: EngineState, problem: Problem, options: RunOptions, s
 
   // The Nash solver and the audit are plain TypeScript: they get a copy of the weights.
   const weights = wantNash || wantAudit ? weightsOf(kernels, res, problem) : null;
-  const nash = wantNash ? nashOf(weights!, problem, masks) : undefined;
+  const nash = wantNash ? nashOf(weights!, problem, masks!) : undefined;
   const audit = wantAudit ? auditOf(weights!, problem, nash) : undefined;
   kernels.write(p, problem.p0);
   kernels.write(qPtr, q);
-  if (wantAudit) kernels.writeU8(reachableOutsidePtr, reachableOutside(problem, masks.outside));
+  if (wantAudit) kernels.writeU8(reachableOutsidePtr, reachableOutside(problem, masks!.outside));
   if (nash) kernels.write(nashPtr, nash.p);
   if (zeroBlocks) {
     kernels.raw.markBlocks(p, n, flagsP);
