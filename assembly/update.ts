@@ -83,8 +83,25 @@ export function kinfStep(
 ): f64 {
   if (m == 1) return kinfStep1(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
   if (m == 2) return kinfStep2(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
-  if (m <= FUSED_MAX_M) return kinfStepFused(pPtr, outPtr, wPtr, n, m, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+  if (m <= FUSED_MAX_M) return kinfStepFused(pPtr, outPtr, wPtr, n, n, m, cPtr, zNextPtr, 0, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
   return kinfStepM(pPtr, outPtr, wPtr, n, m, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+}
+
+/**
+ * One K = infinity generation (lambda = 0, 3 <= m <= 8: the fused step's arithmetic) on `count`
+ * atoms of a grid whose weight rows are `stride` atoms long: the whole grid, or a run of whole
+ * chunks of it (pointers to its first atom; count odd only where it ends the grid), as the
+ * engine's thread or a pass-split thread runs it. Writes per chunk of PASS_CHUNK atoms (partPtr,
+ * STEP_PARTS f64 each) Z_0 .. Z_{m-1} of out (unused slots 0) and its mass; zNext and the result
+ * are those sums added in chunk order. NaN for an m the fused step does not take. out may be p
+ * (and flagsOut flagsIn): each atom and flag is read before it is written.
+ */
+export function kinfStepRange(
+  pPtr: usize, outPtr: usize, wPtr: usize, count: i32, stride: i32, m: i32,
+  cPtr: usize, zNextPtr: usize, partPtr: usize, flagsIn: usize, flagsOut: usize,
+): f64 {
+  if (m < 3 || m > FUSED_MAX_M) return NaN;
+  return kinfStepFused(pPtr, outPtr, wPtr, count, stride, m, cPtr, zNextPtr, partPtr, 0, 0, flagsIn, flagsOut, 0);
 }
 
 /** Flags the block of a computed tail atom (n odd) live when it holds mass. */
@@ -355,6 +372,8 @@ const PASS_CHUNK_SHIFT: i32 = 16;
 const PASS_CHUNK: i32 = 1 << PASS_CHUNK_SHIFT;
 /** Partial sums per chunk of a two-generation pass: Z_0, Z_1, M00, M01, M11, the mass. */
 const PASS_PARTS: i32 = 6;
+/** Partial sums per chunk of a one-generation step (fusedStep, m <= 8): Z_0 .. Z_7, the mass. */
+const STEP_PARTS: i32 = 9;
 
 /** Returns the number of chunks of n atoms (partial sums kinfStep2x2 and secondMoments2 write). */
 export function passChunks(n: i32): i32 {
@@ -484,124 +503,124 @@ const FUSED_MAX_M: i32 = 8;
 // The fused general step, one function per m (and per lambda = 0 or not), each compiled with its
 // constants: binaryen would otherwise fold the copies back into one body with runtime tests.
 function kinfStepFused(
-  pPtr: usize, outPtr: usize, wPtr: usize, n: i32, m: i32,
-  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32, stride: i32, m: i32,
+  cPtr: usize, zNextPtr: usize, partPtr: usize, lambda: f64, pDataPtr: usize,
   flagsIn: usize, flagsOut: usize, dataFlags: usize,
 ): f64 {
   if (lambda != 0) {
     switch (m) {
-      case 3: return fused3Mix(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
-      case 4: return fused4Mix(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
-      case 5: return fused5Mix(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
-      case 6: return fused6Mix(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
-      case 7: return fused7Mix(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
-      default: return fused8Mix(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+      case 3: return fused3Mix(pPtr, outPtr, wPtr, n, stride, cPtr, zNextPtr, partPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+      case 4: return fused4Mix(pPtr, outPtr, wPtr, n, stride, cPtr, zNextPtr, partPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+      case 5: return fused5Mix(pPtr, outPtr, wPtr, n, stride, cPtr, zNextPtr, partPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+      case 6: return fused6Mix(pPtr, outPtr, wPtr, n, stride, cPtr, zNextPtr, partPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+      case 7: return fused7Mix(pPtr, outPtr, wPtr, n, stride, cPtr, zNextPtr, partPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+      default: return fused8Mix(pPtr, outPtr, wPtr, n, stride, cPtr, zNextPtr, partPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
     }
   }
   switch (m) {
-    case 3: return fused3(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
-    case 4: return fused4(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
-    case 5: return fused5(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
-    case 6: return fused6(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
-    case 7: return fused7(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
-    default: return fused8(pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+    case 3: return fused3(pPtr, outPtr, wPtr, n, stride, cPtr, zNextPtr, partPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+    case 4: return fused4(pPtr, outPtr, wPtr, n, stride, cPtr, zNextPtr, partPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+    case 5: return fused5(pPtr, outPtr, wPtr, n, stride, cPtr, zNextPtr, partPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+    case 6: return fused6(pPtr, outPtr, wPtr, n, stride, cPtr, zNextPtr, partPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+    case 7: return fused7(pPtr, outPtr, wPtr, n, stride, cPtr, zNextPtr, partPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+    default: return fused8(pPtr, outPtr, wPtr, n, stride, cPtr, zNextPtr, partPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
   }
 }
 
 function fused3(
-  pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
-  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32, stride: i32,
+  cPtr: usize, zNextPtr: usize, partPtr: usize, lambda: f64, pDataPtr: usize,
   flagsIn: usize, flagsOut: usize, dataFlags: usize,
 ): f64 {
-  return fusedStep(3, false, pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+  return fusedStep(3, false, pPtr, outPtr, wPtr, n, stride, cPtr, zNextPtr, partPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
 }
 
 function fused3Mix(
-  pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
-  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32, stride: i32,
+  cPtr: usize, zNextPtr: usize, partPtr: usize, lambda: f64, pDataPtr: usize,
   flagsIn: usize, flagsOut: usize, dataFlags: usize,
 ): f64 {
-  return fusedStep(3, true, pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+  return fusedStep(3, true, pPtr, outPtr, wPtr, n, stride, cPtr, zNextPtr, partPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
 }
 
 function fused4(
-  pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
-  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32, stride: i32,
+  cPtr: usize, zNextPtr: usize, partPtr: usize, lambda: f64, pDataPtr: usize,
   flagsIn: usize, flagsOut: usize, dataFlags: usize,
 ): f64 {
-  return fusedStep(4, false, pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+  return fusedStep(4, false, pPtr, outPtr, wPtr, n, stride, cPtr, zNextPtr, partPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
 }
 
 function fused4Mix(
-  pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
-  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32, stride: i32,
+  cPtr: usize, zNextPtr: usize, partPtr: usize, lambda: f64, pDataPtr: usize,
   flagsIn: usize, flagsOut: usize, dataFlags: usize,
 ): f64 {
-  return fusedStep(4, true, pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+  return fusedStep(4, true, pPtr, outPtr, wPtr, n, stride, cPtr, zNextPtr, partPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
 }
 
 function fused5(
-  pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
-  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32, stride: i32,
+  cPtr: usize, zNextPtr: usize, partPtr: usize, lambda: f64, pDataPtr: usize,
   flagsIn: usize, flagsOut: usize, dataFlags: usize,
 ): f64 {
-  return fusedStep(5, false, pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+  return fusedStep(5, false, pPtr, outPtr, wPtr, n, stride, cPtr, zNextPtr, partPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
 }
 
 function fused5Mix(
-  pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
-  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32, stride: i32,
+  cPtr: usize, zNextPtr: usize, partPtr: usize, lambda: f64, pDataPtr: usize,
   flagsIn: usize, flagsOut: usize, dataFlags: usize,
 ): f64 {
-  return fusedStep(5, true, pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+  return fusedStep(5, true, pPtr, outPtr, wPtr, n, stride, cPtr, zNextPtr, partPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
 }
 
 function fused6(
-  pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
-  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32, stride: i32,
+  cPtr: usize, zNextPtr: usize, partPtr: usize, lambda: f64, pDataPtr: usize,
   flagsIn: usize, flagsOut: usize, dataFlags: usize,
 ): f64 {
-  return fusedStep(6, false, pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+  return fusedStep(6, false, pPtr, outPtr, wPtr, n, stride, cPtr, zNextPtr, partPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
 }
 
 function fused6Mix(
-  pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
-  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32, stride: i32,
+  cPtr: usize, zNextPtr: usize, partPtr: usize, lambda: f64, pDataPtr: usize,
   flagsIn: usize, flagsOut: usize, dataFlags: usize,
 ): f64 {
-  return fusedStep(6, true, pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+  return fusedStep(6, true, pPtr, outPtr, wPtr, n, stride, cPtr, zNextPtr, partPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
 }
 
 function fused7(
-  pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
-  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32, stride: i32,
+  cPtr: usize, zNextPtr: usize, partPtr: usize, lambda: f64, pDataPtr: usize,
   flagsIn: usize, flagsOut: usize, dataFlags: usize,
 ): f64 {
-  return fusedStep(7, false, pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+  return fusedStep(7, false, pPtr, outPtr, wPtr, n, stride, cPtr, zNextPtr, partPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
 }
 
 function fused7Mix(
-  pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
-  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32, stride: i32,
+  cPtr: usize, zNextPtr: usize, partPtr: usize, lambda: f64, pDataPtr: usize,
   flagsIn: usize, flagsOut: usize, dataFlags: usize,
 ): f64 {
-  return fusedStep(7, true, pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+  return fusedStep(7, true, pPtr, outPtr, wPtr, n, stride, cPtr, zNextPtr, partPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
 }
 
 function fused8(
-  pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
-  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32, stride: i32,
+  cPtr: usize, zNextPtr: usize, partPtr: usize, lambda: f64, pDataPtr: usize,
   flagsIn: usize, flagsOut: usize, dataFlags: usize,
 ): f64 {
-  return fusedStep(8, false, pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+  return fusedStep(8, false, pPtr, outPtr, wPtr, n, stride, cPtr, zNextPtr, partPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
 }
 
 function fused8Mix(
-  pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
-  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32, stride: i32,
+  cPtr: usize, zNextPtr: usize, partPtr: usize, lambda: f64, pDataPtr: usize,
   flagsIn: usize, flagsOut: usize, dataFlags: usize,
 ): f64 {
-  return fusedStep(8, true, pPtr, outPtr, wPtr, n, cPtr, zNextPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
+  return fusedStep(8, true, pPtr, outPtr, wPtr, n, stride, cPtr, zNextPtr, partPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
 }
 
 // The general step for a constant M (3..8) in one sweep over the atoms, per zero block of a
@@ -615,8 +634,8 @@ function fused8Mix(
 @inline
 function fusedStep(
   M: i32, MIX: bool,
-  pPtr: usize, outPtr: usize, wPtr: usize, n: i32,
-  cPtr: usize, zNextPtr: usize, lambda: f64, pDataPtr: usize,
+  pPtr: usize, outPtr: usize, wPtr: usize, n: i32, stride: i32,
+  cPtr: usize, zNextPtr: usize, partPtr: usize, lambda: f64, pDataPtr: usize,
   flagsIn: usize, flagsOut: usize, dataFlags: usize,
 ): f64 {
   const keep = 1 - lambda;
@@ -639,7 +658,7 @@ function fusedStep(
   const vl = f64x2.splat(lambda);
   // Groups [0, H) in the first Z loop, [H, M) in the second.
   const H: i32 = M < 8 ? M : 4;
-  const rowBytes = <usize>n << 3;
+  const rowBytes = <usize>stride << 3;
   const r0 = wPtr;
   const r1 = r0 + rowBytes;
   const r2 = r1 + rowBytes;
@@ -649,118 +668,153 @@ function fusedStep(
   const r6 = r5 + rowBytes;
   const r7 = r6 + rowBytes;
   for (let i = 0; i < M; i++) store<f64>(zNextPtr + (<usize>i << 3), 0);
-  let s = f64x2.splat(0);
-  let sTail: f64 = 0;
-  for (let b0 = 0; b0 < n; b0 += BLOCK) {
-    const b1 = min(b0 + BLOCK, n);
-    const even = b0 + ((b1 - b0) & ~1);
-    let z0 = f64x2.splat(0);
-    let z1 = f64x2.splat(0);
-    let z2 = f64x2.splat(0);
-    let z3 = f64x2.splat(0);
-    let z4 = f64x2.splat(0);
-    let z5 = f64x2.splat(0);
-    let z6 = f64x2.splat(0);
-    let z7 = f64x2.splat(0);
-    let anyLive = false;
-    for (let x0 = b0; x0 < b1; x0 += ZB) {
-      const zb = x0 >> ZB_SHIFT;
-      if (!liveMixed(flagsIn, dataFlags, MIX, zb)) {
-        if (flagsOut != 0) clearDead(outPtr, flagsOut, zb, x0, min(x0 + ZB, n));
-        continue;
-      }
-      anyLive = true;
-      if (x0 >= even) continue; // only the odd tail atom, done below
-      const x1 = min(x0 + ZB, even);
-      let nz = f64x2.splat(0);
-      for (let x = x0; x < x1; x += 2) {
-        const o = <usize>x << 3;
-        let g = f64x2.add(f64x2.mul(vc0, v128.load(r0 + o)), f64x2.mul(vc1, v128.load(r1 + o)));
-        g = f64x2.add(g, f64x2.mul(vc2, v128.load(r2 + o)));
-        if (M > 3) g = f64x2.add(g, f64x2.mul(vc3, v128.load(r3 + o)));
-        if (M > 4) g = f64x2.add(g, f64x2.mul(vc4, v128.load(r4 + o)));
-        if (M > 5) g = f64x2.add(g, f64x2.mul(vc5, v128.load(r5 + o)));
-        if (M > 6) g = f64x2.add(g, f64x2.mul(vc6, v128.load(r6 + o)));
-        if (M > 7) g = f64x2.add(g, f64x2.mul(vc7, v128.load(r7 + o)));
-        let out = f64x2.mul(v128.load(pPtr + o), g);
-        if (MIX) out = f64x2.add(out, f64x2.mul(vl, v128.load(pDataPtr + o)));
-        v128.store(outPtr + o, out);
-        nz = v128.or(nz, out);
-        s = f64x2.add(s, out);
-      }
-      if (flagsOut != 0) store<u8>(flagsOut + <usize>zb, v128.any_true(nz) ? 1 : 0);
-      {
+  let total: f64 = 0;
+  for (let k0 = 0; k0 < n; k0 += PASS_CHUNK) {
+    const k1 = min(k0 + PASS_CHUNK, n);
+    let s = f64x2.splat(0);
+    let sTail: f64 = 0;
+    let y0: f64 = 0;
+    let y1: f64 = 0;
+    let y2: f64 = 0;
+    let y3: f64 = 0;
+    let y4: f64 = 0;
+    let y5: f64 = 0;
+    let y6: f64 = 0;
+    let y7: f64 = 0;
+    for (let b0 = k0; b0 < k1; b0 += BLOCK) {
+      const b1 = min(b0 + BLOCK, k1);
+      const even = b0 + ((b1 - b0) & ~1);
+      let z0 = f64x2.splat(0);
+      let z1 = f64x2.splat(0);
+      let z2 = f64x2.splat(0);
+      let z3 = f64x2.splat(0);
+      let z4 = f64x2.splat(0);
+      let z5 = f64x2.splat(0);
+      let z6 = f64x2.splat(0);
+      let z7 = f64x2.splat(0);
+      let anyLive = false;
+      for (let x0 = b0; x0 < b1; x0 += ZB) {
+        const zb = x0 >> ZB_SHIFT;
+        if (!liveMixed(flagsIn, dataFlags, MIX, zb)) {
+          if (flagsOut != 0) clearDead(outPtr, flagsOut, zb, x0, min(x0 + ZB, n));
+          continue;
+        }
+        anyLive = true;
+        if (x0 >= even) continue; // only the odd tail atom, done below
+        const x1 = min(x0 + ZB, even);
+        let nz = f64x2.splat(0);
         for (let x = x0; x < x1; x += 2) {
           const o = <usize>x << 3;
-          const out = v128.load(outPtr + o);
-          if (H > 0 && M > 0) z0 = f64x2.add(z0, f64x2.mul(out, v128.load(r0 + o)));
-          if (H > 1 && M > 1) z1 = f64x2.add(z1, f64x2.mul(out, v128.load(r1 + o)));
-          if (H > 2 && M > 2) z2 = f64x2.add(z2, f64x2.mul(out, v128.load(r2 + o)));
-          if (H > 3 && M > 3) z3 = f64x2.add(z3, f64x2.mul(out, v128.load(r3 + o)));
-          if (H > 4 && M > 4) z4 = f64x2.add(z4, f64x2.mul(out, v128.load(r4 + o)));
-          if (H > 5 && M > 5) z5 = f64x2.add(z5, f64x2.mul(out, v128.load(r5 + o)));
-          if (H > 6 && M > 6) z6 = f64x2.add(z6, f64x2.mul(out, v128.load(r6 + o)));
-          if (H > 7 && M > 7) z7 = f64x2.add(z7, f64x2.mul(out, v128.load(r7 + o)));
+          let g = f64x2.add(f64x2.mul(vc0, v128.load(r0 + o)), f64x2.mul(vc1, v128.load(r1 + o)));
+          g = f64x2.add(g, f64x2.mul(vc2, v128.load(r2 + o)));
+          if (M > 3) g = f64x2.add(g, f64x2.mul(vc3, v128.load(r3 + o)));
+          if (M > 4) g = f64x2.add(g, f64x2.mul(vc4, v128.load(r4 + o)));
+          if (M > 5) g = f64x2.add(g, f64x2.mul(vc5, v128.load(r5 + o)));
+          if (M > 6) g = f64x2.add(g, f64x2.mul(vc6, v128.load(r6 + o)));
+          if (M > 7) g = f64x2.add(g, f64x2.mul(vc7, v128.load(r7 + o)));
+          let out = f64x2.mul(v128.load(pPtr + o), g);
+          if (MIX) out = f64x2.add(out, f64x2.mul(vl, v128.load(pDataPtr + o)));
+          v128.store(outPtr + o, out);
+          nz = v128.or(nz, out);
+          s = f64x2.add(s, out);
+        }
+        if (flagsOut != 0) store<u8>(flagsOut + <usize>zb, v128.any_true(nz) ? 1 : 0);
+        {
+          for (let x = x0; x < x1; x += 2) {
+            const o = <usize>x << 3;
+            const out = v128.load(outPtr + o);
+            if (H > 0 && M > 0) z0 = f64x2.add(z0, f64x2.mul(out, v128.load(r0 + o)));
+            if (H > 1 && M > 1) z1 = f64x2.add(z1, f64x2.mul(out, v128.load(r1 + o)));
+            if (H > 2 && M > 2) z2 = f64x2.add(z2, f64x2.mul(out, v128.load(r2 + o)));
+            if (H > 3 && M > 3) z3 = f64x2.add(z3, f64x2.mul(out, v128.load(r3 + o)));
+            if (H > 4 && M > 4) z4 = f64x2.add(z4, f64x2.mul(out, v128.load(r4 + o)));
+            if (H > 5 && M > 5) z5 = f64x2.add(z5, f64x2.mul(out, v128.load(r5 + o)));
+            if (H > 6 && M > 6) z6 = f64x2.add(z6, f64x2.mul(out, v128.load(r6 + o)));
+            if (H > 7 && M > 7) z7 = f64x2.add(z7, f64x2.mul(out, v128.load(r7 + o)));
+          }
+        }
+        if (M > H) {
+          for (let x = x0; x < x1; x += 2) {
+            const o = <usize>x << 3;
+            const out = v128.load(outPtr + o);
+            if (0 >= H && M > 0) z0 = f64x2.add(z0, f64x2.mul(out, v128.load(r0 + o)));
+            if (1 >= H && M > 1) z1 = f64x2.add(z1, f64x2.mul(out, v128.load(r1 + o)));
+            if (2 >= H && M > 2) z2 = f64x2.add(z2, f64x2.mul(out, v128.load(r2 + o)));
+            if (3 >= H && M > 3) z3 = f64x2.add(z3, f64x2.mul(out, v128.load(r3 + o)));
+            if (4 >= H && M > 4) z4 = f64x2.add(z4, f64x2.mul(out, v128.load(r4 + o)));
+            if (5 >= H && M > 5) z5 = f64x2.add(z5, f64x2.mul(out, v128.load(r5 + o)));
+            if (6 >= H && M > 6) z6 = f64x2.add(z6, f64x2.mul(out, v128.load(r6 + o)));
+            if (7 >= H && M > 7) z7 = f64x2.add(z7, f64x2.mul(out, v128.load(r7 + o)));
+          }
         }
       }
-      if (M > H) {
-        for (let x = x0; x < x1; x += 2) {
-          const o = <usize>x << 3;
-          const out = v128.load(outPtr + o);
-          if (0 >= H && M > 0) z0 = f64x2.add(z0, f64x2.mul(out, v128.load(r0 + o)));
-          if (1 >= H && M > 1) z1 = f64x2.add(z1, f64x2.mul(out, v128.load(r1 + o)));
-          if (2 >= H && M > 2) z2 = f64x2.add(z2, f64x2.mul(out, v128.load(r2 + o)));
-          if (3 >= H && M > 3) z3 = f64x2.add(z3, f64x2.mul(out, v128.load(r3 + o)));
-          if (4 >= H && M > 4) z4 = f64x2.add(z4, f64x2.mul(out, v128.load(r4 + o)));
-          if (5 >= H && M > 5) z5 = f64x2.add(z5, f64x2.mul(out, v128.load(r5 + o)));
-          if (6 >= H && M > 6) z6 = f64x2.add(z6, f64x2.mul(out, v128.load(r6 + o)));
-          if (7 >= H && M > 7) z7 = f64x2.add(z7, f64x2.mul(out, v128.load(r7 + o)));
-        }
+      if (!anyLive) continue;
+      let a0 = laneSum(z0);
+      let a1 = laneSum(z1);
+      let a2 = laneSum(z2);
+      let a3 = laneSum(z3);
+      let a4 = laneSum(z4);
+      let a5 = laneSum(z5);
+      let a6 = laneSum(z6);
+      let a7 = laneSum(z7);
+      if (even < b1) {
+        // The odd tail atom (the last BLOCK of an odd n), in the same order.
+        const o = <usize>even << 3;
+        let g = c0 * load<f64>(r0 + o) + c1 * load<f64>(r1 + o);
+        g += c2 * load<f64>(r2 + o);
+        if (M > 3) g += c3 * load<f64>(r3 + o);
+        if (M > 4) g += c4 * load<f64>(r4 + o);
+        if (M > 5) g += c5 * load<f64>(r5 + o);
+        if (M > 6) g += c6 * load<f64>(r6 + o);
+        if (M > 7) g += c7 * load<f64>(r7 + o);
+        let out = load<f64>(pPtr + o) * g;
+        if (MIX) out += lambda * load<f64>(pDataPtr + o);
+        store<f64>(outPtr + o, out);
+        flagTail(flagsOut, n, out);
+        sTail += out;
+        a0 += out * load<f64>(r0 + o);
+        a1 += out * load<f64>(r1 + o);
+        a2 += out * load<f64>(r2 + o);
+        if (M > 3) a3 += out * load<f64>(r3 + o);
+        if (M > 4) a4 += out * load<f64>(r4 + o);
+        if (M > 5) a5 += out * load<f64>(r5 + o);
+        if (M > 6) a6 += out * load<f64>(r6 + o);
+        if (M > 7) a7 += out * load<f64>(r7 + o);
       }
+      y0 += a0;
+      y1 += a1;
+      y2 += a2;
+      if (M > 3) y3 += a3;
+      if (M > 4) y4 += a4;
+      if (M > 5) y5 += a5;
+      if (M > 6) y6 += a6;
+      if (M > 7) y7 += a7;
     }
-    if (!anyLive) continue;
-    let a0 = laneSum(z0);
-    let a1 = laneSum(z1);
-    let a2 = laneSum(z2);
-    let a3 = laneSum(z3);
-    let a4 = laneSum(z4);
-    let a5 = laneSum(z5);
-    let a6 = laneSum(z6);
-    let a7 = laneSum(z7);
-    if (even < b1) {
-      // The odd tail atom (the last BLOCK of an odd n), in the same order.
-      const o = <usize>even << 3;
-      let g = c0 * load<f64>(r0 + o) + c1 * load<f64>(r1 + o);
-      g += c2 * load<f64>(r2 + o);
-      if (M > 3) g += c3 * load<f64>(r3 + o);
-      if (M > 4) g += c4 * load<f64>(r4 + o);
-      if (M > 5) g += c5 * load<f64>(r5 + o);
-      if (M > 6) g += c6 * load<f64>(r6 + o);
-      if (M > 7) g += c7 * load<f64>(r7 + o);
-      let out = load<f64>(pPtr + o) * g;
-      if (MIX) out += lambda * load<f64>(pDataPtr + o);
-      store<f64>(outPtr + o, out);
-      flagTail(flagsOut, n, out);
-      sTail += out;
-      a0 += out * load<f64>(r0 + o);
-      a1 += out * load<f64>(r1 + o);
-      a2 += out * load<f64>(r2 + o);
-      if (M > 3) a3 += out * load<f64>(r3 + o);
-      if (M > 4) a4 += out * load<f64>(r4 + o);
-      if (M > 5) a5 += out * load<f64>(r5 + o);
-      if (M > 6) a6 += out * load<f64>(r6 + o);
-      if (M > 7) a7 += out * load<f64>(r7 + o);
+    // The chunk's sums, folded in chunk order (and kept per chunk for a split run).
+    const mass = laneSum(s) + sTail;
+    store<f64>(zNextPtr, load<f64>(zNextPtr) + y0);
+    store<f64>(zNextPtr, load<f64>(zNextPtr, 8) + y1, 8);
+    store<f64>(zNextPtr, load<f64>(zNextPtr, 16) + y2, 16);
+    if (M > 3) store<f64>(zNextPtr, load<f64>(zNextPtr, 24) + y3, 24);
+    if (M > 4) store<f64>(zNextPtr, load<f64>(zNextPtr, 32) + y4, 32);
+    if (M > 5) store<f64>(zNextPtr, load<f64>(zNextPtr, 40) + y5, 40);
+    if (M > 6) store<f64>(zNextPtr, load<f64>(zNextPtr, 48) + y6, 48);
+    if (M > 7) store<f64>(zNextPtr, load<f64>(zNextPtr, 56) + y7, 56);
+    total += mass;
+    if (partPtr != 0) {
+      const at = partPtr + ((<usize>(k0 >> PASS_CHUNK_SHIFT) * <usize>STEP_PARTS) << 3);
+      store<f64>(at, y0);
+      store<f64>(at, y1, 8);
+      store<f64>(at, y2, 16);
+      store<f64>(at, y3, 24);
+      store<f64>(at, y4, 32);
+      store<f64>(at, y5, 40);
+      store<f64>(at, y6, 48);
+      store<f64>(at, y7, 56);
+      store<f64>(at, mass, 64);
     }
-    store<f64>(zNextPtr, load<f64>(zNextPtr) + a0);
-    store<f64>(zNextPtr, load<f64>(zNextPtr, 8) + a1, 8);
-    store<f64>(zNextPtr, load<f64>(zNextPtr, 16) + a2, 16);
-    if (M > 3) store<f64>(zNextPtr, load<f64>(zNextPtr, 24) + a3, 24);
-    if (M > 4) store<f64>(zNextPtr, load<f64>(zNextPtr, 32) + a4, 32);
-    if (M > 5) store<f64>(zNextPtr, load<f64>(zNextPtr, 40) + a5, 40);
-    if (M > 6) store<f64>(zNextPtr, load<f64>(zNextPtr, 48) + a6, 48);
-    if (M > 7) store<f64>(zNextPtr, load<f64>(zNextPtr, 56) + a7, 56);
   }
-  return laneSum(s) + sTail;
+  return total;
 }
 
 /** Lane 0 + lane 1 of an f64x2. */

@@ -2,7 +2,10 @@
 // above) against a TypeScript model of its exact operation order, bit for bit: out, zNext and the
 // returned sum, dense and with zero blocks skipped (p and p_data with dead 64-atom blocks, a
 // whole dead 4096-atom BLOCK), lambda = 0 and > 0, even and odd n. m = 9 and 10 take kinfStepM,
-// so the fused and the multi-pass kernels are held to the same arithmetic.
+// so the fused and the multi-pass kernels are held to the same arithmetic. The fused step also
+// sums per 65,536-atom chunk and adds the chunks in order (grids of several chunks below), and
+// kinfStepRange runs it on a run of whole chunks of a larger grid, as a pass-split thread does:
+// its per-chunk sums are the model's.
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Kernels } from "../src/core/kernels.js";
 import { loadKernels, rng } from "./helpers.js";
@@ -13,44 +16,63 @@ beforeAll(async () => {
 });
 
 const BLOCK = 4096; // assembly/update.ts
+const CHUNK = 1 << 16; // assembly/update.ts PASS_CHUNK
+const STEP_PARTS = 9; // assembly/update.ts
 const ZB = 64; // assembly/blocks.ts
 
 /**
  * The general step's arithmetic: g(x) = ((c'_0 w_0 + c'_1 w_1) + c'_2 w_2) ..., out = p g
  * (+ lambda pData); the total mass in two lanes (even and odd atoms) over every BLOCK, plus the
- * odd tail atom; each group's Z in two lanes per BLOCK, summed lane 0 + lane 1 (+ the tail atom)
- * and added to zNext. Dead atoms add +0, so this dense model stands for the skipping path too.
+ * odd tail atom; each group's Z in two lanes per BLOCK, summed lane 0 + lane 1 (+ the tail atom).
+ * The fused step (m <= 8) adds the BLOCKs' Z and the lanes' mass per chunk of CHUNK atoms and
+ * the chunks into zNext and the sum in order (parts: the chunks' sums, STEP_PARTS each);
+ * kinfStepM (m > 8) adds every BLOCK straight into zNext and the mass over the whole grid.
+ * Dead atoms add +0, so this dense model stands for the skipping path too.
  */
 function exactStep(p: Float64Array, w: Float64Array, n: number, m: number, c: Float64Array, lambda: number, pData: Float64Array) {
   const cc = Array.from(c, (ci) => (1 - lambda) * ci);
   const out = new Float64Array(n);
   const zNext = new Float64Array(m);
-  const s = [0, 0];
-  let sTail = 0;
-  for (let b0 = 0; b0 < n; b0 += BLOCK) {
-    const b1 = Math.min(b0 + BLOCK, n);
-    const even = b0 + ((b1 - b0) & ~1);
-    const z = Array.from({ length: m }, () => [0, 0]);
-    for (let x = b0; x < b1; x++) {
-      let g = cc[0] * w[x] + cc[1] * w[n + x];
-      for (let i = 2; i < m; i++) g += cc[i] * w[i * n + x];
-      let v = p[x] * g;
-      if (lambda !== 0) v += lambda * pData[x];
-      out[x] = v;
-      if (x >= even) {
-        sTail += v;
-        continue;
+  const chunk = m <= 8 ? CHUNK : Infinity;
+  const parts = new Float64Array(Math.ceil(n / CHUNK) * STEP_PARTS);
+  let total = 0;
+  for (let k0 = 0; k0 < n; k0 += chunk) {
+    const k1 = Math.min(k0 + chunk, n);
+    const y = new Float64Array(m);
+    const s = [0, 0];
+    let sTail = 0;
+    for (let b0 = k0; b0 < k1; b0 += BLOCK) {
+      const b1 = Math.min(b0 + BLOCK, k1);
+      const even = b0 + ((b1 - b0) & ~1);
+      const z = Array.from({ length: m }, () => [0, 0]);
+      for (let x = b0; x < b1; x++) {
+        let g = cc[0] * w[x] + cc[1] * w[n + x];
+        for (let i = 2; i < m; i++) g += cc[i] * w[i * n + x];
+        let v = p[x] * g;
+        if (lambda !== 0) v += lambda * pData[x];
+        out[x] = v;
+        if (x >= even) {
+          sTail += v;
+          continue;
+        }
+        s[x & 1] += v;
+        for (let i = 0; i < m; i++) z[i][x & 1] += v * w[i * n + x];
       }
-      s[x & 1] += v;
-      for (let i = 0; i < m; i++) z[i][x & 1] += v * w[i * n + x];
+      for (let i = 0; i < m; i++) {
+        let a = z[i][0] + z[i][1];
+        if (even < b1) a += out[even] * w[i * n + even];
+        y[i] += a;
+      }
     }
-    for (let i = 0; i < m; i++) {
-      let a = z[i][0] + z[i][1];
-      if (even < b1) a += out[even] * w[i * n + even];
-      zNext[i] += a;
+    const mass = s[0] + s[1] + sTail;
+    for (let i = 0; i < m; i++) zNext[i] += y[i];
+    total += mass;
+    if (chunk === CHUNK) {
+      parts.set(y, (k0 / CHUNK) * STEP_PARTS);
+      parts[(k0 / CHUNK) * STEP_PARTS + 8] = mass;
     }
   }
-  return { out, zNext, sum: s[0] + s[1] + sTail };
+  return { out, zNext, sum: total, parts };
 }
 
 /** The first index where a and b differ in bits (Object.is), or -1. */
@@ -72,22 +94,20 @@ function withDeadBlocks(n: number, rand: () => number, dead: (b: number) => bool
   return v;
 }
 
+/** Copies an array into the module's arena (inside a mark the caller releases); returns its pointer. */
+function put(a: Float64Array): number {
+  const ptr = k.allocF64(a.length);
+  k.write(ptr, a);
+  return ptr;
+}
+
 /** Runs kinfStep through raw pointers; `flags` marks p's and pData's blocks and reads out's. */
 function kernelStep(p: Float64Array, w: Float64Array, n: number, m: number, c: Float64Array, lambda: number, pData: Float64Array, flags: boolean) {
   const mark = k.mark();
   try {
     const raw = k.raw;
     const nb = raw.zeroBlockCount(n);
-    const pp = k.allocF64(n);
-    k.write(pp, p);
-    const wp = k.allocF64(n * m);
-    k.write(wp, w);
-    const cp = k.allocF64(m);
-    k.write(cp, c);
-    const dp = k.allocF64(n);
-    k.write(dp, pData);
-    const op = k.allocF64(n);
-    k.write(op, new Float64Array(n));
+    const [pp, wp, cp, dp, op] = [p, w, c, pData, new Float64Array(n)].map(put);
     const zp = k.allocF64(m);
     const fIn = k.allocU8(nb);
     const fOut = k.allocU8(nb);
@@ -138,5 +158,53 @@ describe("general-m K = infinity step: the exact operation order, bit for bit", 
         }
       });
     }
+  }
+});
+
+describe("fused step on grids of several chunks, and on runs of whole chunks (kinfStepRange)", () => {
+  const rand = rng(11);
+  const n = 2 * CHUNK + 4097; // three chunks, the last short and odd
+  for (const m of [3, 8]) {
+    it(`m=${m}, n=${n}: the whole grid, then its first chunk and its last two as separate runs`, () => {
+      const w = new Float64Array(n * m).map(() => Math.exp(-30 * rand() ** 2));
+      const c = new Float64Array(m).map(() => 0.1 + 3 * rand());
+      const p = withDeadBlocks(n, rand, (b) => b % 5 === 3);
+      const want = exactStep(p, w, n, m, c, 0, new Float64Array(n));
+      const whole = kernelStep(p, w, n, m, c, 0, new Float64Array(n), true);
+      expect(firstDiff(whole.out, want.out)).toBe(-1);
+      expect(firstDiff(whole.zNext, want.zNext)).toBe(-1);
+      expect(Object.is(whole.sum, want.sum)).toBe(true);
+      // Not vacuous: three chunks whose sums differ, so the order of adding them is exercised.
+      expect(new Set([0, 1, 2].map((ch) => want.parts[ch * STEP_PARTS + 8])).size).toBe(3);
+
+      const mark = k.mark();
+      try {
+        const raw = k.raw;
+        const nb = raw.zeroBlockCount(n);
+        const [pp, wp, cp, op] = [p, w, c, new Float64Array(n)].map(put);
+        const zp = k.allocF64(m);
+        const partp = k.allocF64(3 * STEP_PARTS);
+        const fIn = k.allocU8(nb);
+        const fOut = k.allocU8(nb);
+        raw.markBlocks(pp, n, fIn);
+        // The engine's thread: chunk 0 of the grid's rows (stride n).
+        const s0 = raw.kinfStepRange(pp, op, wp, CHUNK, n, m, cp, zp, partp, fIn, fOut);
+        // Another thread: chunks 1 and 2, with its own copy of their rows (stride n - CHUNK).
+        const rest = n - CHUNK;
+        const wr = put(new Float64Array(rest * m).map((_, j) => w[Math.floor(j / rest) * n + CHUNK + (j % rest)]));
+        const s1 = raw.kinfStepRange(pp + 8 * CHUNK, op + 8 * CHUNK, wr, rest, rest, m, cp, zp, partp + 8 * STEP_PARTS, fIn + CHUNK / ZB, fOut + CHUNK / ZB);
+        expect(firstDiff(k.read(op, n), want.out)).toBe(-1);
+        const parts = k.read(partp, 3 * STEP_PARTS);
+        expect(firstDiff(parts, want.parts)).toBe(-1);
+        // The chunks' sums added in order are the whole step's.
+        for (let i = 0; i < m; i++) expect(Object.is(parts[i] + parts[STEP_PARTS + i] + parts[2 * STEP_PARTS + i], want.zNext[i])).toBe(true);
+        expect(Object.is(s0 + parts[STEP_PARTS + 8] + parts[2 * STEP_PARTS + 8], want.sum)).toBe(true);
+        expect(Object.is(s1, parts[STEP_PARTS + 8] + parts[2 * STEP_PARTS + 8])).toBe(true);
+        expect(Array.from(new Uint8Array(raw.memory.buffer, fOut, nb))).toEqual(Array.from(whole.liveOut));
+        expect(Number.isNaN(raw.kinfStepRange(pp, op, wp, CHUNK, n, 2, cp, zp, partp, 0, 0))).toBe(true);
+      } finally {
+        k.release(mark);
+      }
+    });
   }
 });

@@ -1,14 +1,15 @@
-// A large K = infinity run shares its two-generation passes with other threads, each taking a
-// run of whole chunks (src/core/passes.ts, src/node/pass-split.ts): the results have the same
-// bits on 1, 2 or 3 threads, with zero blocks dying mid-run, recorded generations, snapshots and
-// an odd number of atoms (the tail atom in the last thread's last chunk).
+// A large K = infinity run shares its memory passes with other threads, each taking a run of
+// whole chunks (src/core/passes.ts, src/node/pass-split.ts): two generations per pass for two
+// groups, one per pass for 3 to 8 groups. The results have the same bits on 1, 2 or 3 threads,
+// with zero blocks dying mid-run, recorded generations, snapshots and an odd number of atoms (the
+// tail atom in the last thread's last chunk).
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkPassRanges, PASS_CHUNK, passRanges, type PassRange } from "../src/core/passes.js";
 import { twoWells } from "../src/core/presets.js";
-import { createEngine, loadWasmSource, parseScenario, runsTwoSteps, type Engine } from "../src/node/index.js";
+import { createEngine, loadWasmSource, parseScenario, runsSplitPasses, runsTwoSteps, type Engine } from "../src/node/index.js";
 import { startPassSplit, type PassSplit } from "../src/node/pass-split.js";
 import { runCli } from "./helpers.js";
 
@@ -28,6 +29,14 @@ const scenario = (extra: Record<string, unknown> = {}) =>
       ...extra,
     }),
   );
+
+/** The same landscape with `m` steep wells (3 to 8 groups: one generation per pass). */
+const wells = (m: number, extra: Record<string, unknown> = {}) =>
+  parseScenario({
+    ...scenario(),
+    groups: Array.from({ length: m }, (_, i) => ({ name: `g${i}`, weight: (i + 1) / ((m * (m + 1)) / 2), reward: { kind: "quadratic", center: -2 + (4.4 * i) / (m - 1), scale: 1.5 } })),
+    ...extra,
+  });
 
 let engine: Engine;
 const splits: PassSplit[] = [];
@@ -79,6 +88,58 @@ describe("two-generation passes split across threads", () => {
       const problem = engine.compile(s);
       const one = engine.runProblem(problem, { final: true }, s);
       const two = engine.runProblem(problem, { final: true, passRanges: splits[0].ranges }, s);
+      expect(same(two.final.p!, one.final.p!)).toBe(true);
+    }
+  });
+
+  it("one generation per pass (3 to 8 groups, either mixing): the same bits on 1, 2 and 3 threads, with and without zero blocks", () => {
+    for (const [m, mixing] of [[3, "per-sample"], [8, "per-sample"], [5, "per-generation"]] as const) {
+      const s = wells(m, { curation: { K: "inf", temperature: 1, mixing } });
+      expect(runsTwoSteps(s)).toBe(false);
+      expect(runsSplitPasses(s)).toBe(true);
+      const problem = engine.compile(s);
+      for (const zeroBlocks of [true, false]) {
+        const one = engine.runProblem(problem, { final: true, zeroBlocks }, s);
+        expect(one.threads).toBeUndefined();
+        expect(one.trajectory.map((x) => x.generation)).toEqual([0, 14, 28, 42, 45]);
+        for (const split of splits) {
+          const many = engine.runProblem(problem, { final: true, zeroBlocks, passRanges: split.ranges }, s);
+          const tag = `m = ${m}, ${mixing}, ${split.ranges.length + 1} threads, zeroBlocks ${zeroBlocks}`;
+          expect(many.threads, tag).toBe(split.ranges.length + 1);
+          expect(same(many.final.p!, one.final.p!), tag).toBe(true);
+          expect(JSON.stringify(many.trajectory), tag).toBe(JSON.stringify(one.trajectory));
+          many.snapshots!.forEach((x, i) => expect(same(x.p, one.snapshots![i].p), tag).toBe(true));
+          expect(many.maxMassDefect, tag).toBe(one.maxMassDefect);
+        }
+      }
+      // Not vacuous: blocks died, and the atoms the last thread holds moved.
+      const final = engine.runProblem(problem, { final: true }, s).final.p!;
+      expect(final.filter((v) => v === 0).length, `m = ${m}`).toBeGreaterThan(PASS_CHUNK);
+      expect(final.slice(2 * PASS_CHUNK).some((v, i) => v !== problem.p0[2 * PASS_CHUNK + i]), `m = ${m}`).toBe(true);
+    }
+  });
+
+  it("threads that ran one kind of pass take another: two groups, eight, three, two again", () => {
+    for (const s of [scenario({ generations: 20, record: { every: 20 } }), wells(8, { generations: 20, record: { every: 20 } }), wells(3, { generations: 20, record: { every: 20 } }), scenario({ generations: 20, record: { every: 20 } })]) {
+      const problem = engine.compile(s);
+      const one = engine.runProblem(problem, { final: true }, s);
+      const two = engine.runProblem(problem, { final: true, passRanges: splits[0].ranges }, s);
+      expect(two.threads).toBe(2);
+      expect(same(two.final.p!, one.final.p!)).toBe(true);
+    }
+  });
+
+  it("runs that cannot share their passes ignore the threads: real data mixed in, more than 8 groups, an early stop", () => {
+    for (const s of [
+      wells(3, { realData: { fraction: 0.1 } }),
+      wells(9),
+      wells(4, { earlyStop: { tolerance: 1e-300 } }),
+    ]) {
+      expect(runsSplitPasses(s)).toBe(false);
+      const problem = engine.compile(s);
+      const one = engine.runProblem(problem, { final: true }, s);
+      const two = engine.runProblem(problem, { final: true, passRanges: splits[0].ranges }, s);
+      expect(two.threads).toBeUndefined();
       expect(same(two.final.p!, one.final.p!)).toBe(true);
     }
   });

@@ -2,10 +2,10 @@
 // which differ only in how the .wasm bytes arrive.
 import { compileWasm, createEngineFrom, type Engine, type WasmSource } from "./engine.js";
 
-export { compileWasm, createEngineFrom, runsTwoSteps } from "./engine.js";
+export { compileWasm, createEngineFrom, runsSplitPasses, runsTwoSteps } from "./engine.js";
 export { PASS_CHUNK, passRanges, type PassRange } from "./passes.js";
 export type { Engine, ReplicatesResult, RunOptions, WasmSource } from "./engine.js";
-export { parseScenario, scenarioJsonSchema } from "./scenario.js";
+export { atomCount, parseScenario, scenarioJsonSchema } from "./scenario.js";
 export type { Scenario } from "./scenario.js";
 export { compileScenario } from "./compile.js";
 export { presets, presetScenario } from "./presets.js";

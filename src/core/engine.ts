@@ -8,7 +8,7 @@ import { PlurisimError } from "./errors.js";
 import { instantiateKernels, type Kernels } from "./kernels.js";
 import { createMetrics } from "./metrics.js";
 import { solveNash } from "./nash.js";
-import { checkPassRanges, PASS_PARTS, passChunks, sumChunks, ZERO_BLOCK, type PassRange } from "./passes.js";
+import { checkPassRanges, PASS_PARTS, passChunks, STEP_MAX_GROUPS, STEP_PARTS, sumChunks, ZERO_BLOCK, type PassRange } from "./passes.js";
 import { aggregateReplicates, checkReplicates, lostBasinThreshold, ReplicateBands, replicateSeed, type ReplicateBand, type ReplicateSummary } from "./replicates.js";
 import { createRetrainer, generationGroup } from "./retrain.js";
 import { atomCount, parseScenario, type Scenario } from "./scenario.js";
@@ -61,19 +61,20 @@ export interface RunOptions {
    */
   twoStep?: boolean;
   /**
-   * Runs of atoms whose two-generation passes other threads run (src/node/pass-split.ts): whole
-   * chunks of PASS_CHUNK atoms, contiguous, up to the last atom; this thread runs the atoms before
-   * the first. Used only where two generations per pass apply; the results have the same bits
-   * with or without them.
+   * Runs of atoms whose memory passes other threads run (src/node/pass-split.ts): whole chunks of
+   * PASS_CHUNK atoms, contiguous, up to the last atom; this thread runs the atoms before the
+   * first. Used where two generations per pass apply, and for the one-generation passes of
+   * 3 to 8 groups under the same conditions (runsSplitPasses), between recorded generations; the
+   * results have the same bits with or without them.
    */
   passRanges?: readonly PassRange[];
 }
 
-/** Atoms from which a grid is bound by memory traffic and two generations per pass pay. */
+/** Atoms from which a grid is bound by memory traffic and two generations per pass pay (and threads may share its passes). */
 export const TWO_STEP_MIN_ATOMS = 100_000;
 
-/** What decides whether a run takes two K = infinity generations per memory pass. */
-interface TwoStepShape {
+/** What decides whether a run takes two K = infinity generations per memory pass, or shares its passes with threads. */
+interface PassShape {
   n: number;
   m: number;
   K: number;
@@ -85,16 +86,17 @@ interface TwoStepShape {
   earlyStop: boolean;
 }
 
-function takesTwoSteps(s: TwoStepShape): boolean {
+function takesTwoSteps(s: PassShape): boolean {
   return s.K === Infinity && s.exact && s.m === 2 && s.lambda === 0 && s.mixing === "per-sample" && s.n >= TWO_STEP_MIN_ATOMS && !s.earlyStop;
 }
 
-/**
- * True when a run of this scenario takes two generations per memory pass (unless
- * RunOptions.twoStep is false), so that other threads can share its passes (passRanges).
- */
-export function runsTwoSteps(s: Scenario): boolean {
-  return takesTwoSteps({
+/** One K = infinity generation per pass that threads can share (assembly/update.ts kinfStepRange): 3 to 8 groups, either mixing. */
+function takesSplitSteps(s: PassShape): boolean {
+  return s.K === Infinity && s.exact && s.m >= 3 && s.m <= STEP_MAX_GROUPS && s.lambda === 0 && s.n >= TWO_STEP_MIN_ATOMS && !s.earlyStop;
+}
+
+function passShape(s: Scenario): PassShape {
+  return {
     n: atomCount(s.space),
     m: s.groups.length,
     K: s.curation.K === "inf" ? Infinity : s.curation.K,
@@ -102,7 +104,24 @@ export function runsTwoSteps(s: Scenario): boolean {
     lambda: s.realData.fraction,
     mixing: s.curation.mixing,
     earlyStop: s.earlyStop?.tolerance !== undefined || s.earlyStop?.nashGap !== undefined,
-  });
+  };
+}
+
+/**
+ * True when a run of this scenario takes two generations per memory pass (unless
+ * RunOptions.twoStep is false), so that other threads can share its passes (passRanges).
+ */
+export function runsTwoSteps(s: Scenario): boolean {
+  return takesTwoSteps(passShape(s));
+}
+
+/**
+ * True when other threads can share a run's memory passes (RunOptions.passRanges): its
+ * two-generation passes (m = 2) or its one-generation passes (3 to 8 groups).
+ */
+export function runsSplitPasses(s: Scenario): boolean {
+  const shape = passShape(s);
+  return takesTwoSteps(shape) || takesSplitSteps(shape);
 }
 
 export interface Engine {
@@ -497,15 +516,19 @@ function runProblem(state: EngineState, problem: Problem, options: RunOptions, s
   if (snapshotAt.has(0)) snapshots.push({ generation: 0, p: Array.from(kernels.read(p, n)) });
   // Two generations per pass (assembly/update.ts kinfStep2x2): Z_{t+1,i} = sum_j c_{t,j} M_t[i][j]
   // from the second moments M_t of p_t, which the previous double pass accumulated.
-  const twoStep = options.twoStep !== false && takesTwoSteps({ n, m, K, exact: !retrainer, lambda, mixing: problem.mixing, earlyStop: problem.earlyStopTolerance !== null || gapStop !== null });
+  const shape: PassShape = { n, m, K, exact: !retrainer, lambda, mixing: problem.mixing, earlyStop: problem.earlyStopTolerance !== null || gapStop !== null };
+  const twoStep = options.twoStep !== false && takesTwoSteps(shape);
+  // One generation per pass shared with other threads (3 to 8 groups), between recorded generations.
+  const splitSteps = !twoStep && takesSplitSteps(shape) && (options.passRanges?.length ?? 0) > 0;
   const dPtr = twoStep ? kernels.allocF64(2) : 0;
   // Per-chunk partial sums of the passes, added in chunk order (src/core/passes.ts): this
   // thread's chunks come from partPtr, the other threads' (remote) after them.
-  const chunks = twoStep ? passChunks(n) : 0;
-  const partPtr = twoStep ? kernels.allocF64(chunks * PASS_PARTS) : 0;
-  const parts = new Float64Array(chunks * PASS_PARTS);
-  const sums = new Float64Array(PASS_PARTS);
-  const remote = twoStep ? checkPassRanges(options.passRanges ?? [], n) : [];
+  const stride = splitSteps ? STEP_PARTS : PASS_PARTS;
+  const chunks = twoStep || splitSteps ? passChunks(n) : 0;
+  const partPtr = chunks > 0 ? kernels.allocF64(chunks * stride) : 0;
+  const parts = new Float64Array(chunks * stride);
+  const sums = new Float64Array(stride);
+  const remote = chunks > 0 ? checkPassRanges(options.passRanges ?? [], n) : [];
   const localN = remote.length > 0 ? remote[0].from : n;
   const localChunks = passChunks(localN);
   const w1Ptr = wPtr + 8 * n;
@@ -519,12 +542,40 @@ function runProblem(state: EngineState, problem: Problem, options: RunOptions, s
     for (const r of remote) r.readP(kernels.f64(p + 8 * r.from, r.to - r.from), flagsView(r.from, r.to));
     localStale = false;
   };
+  // Before a shared pass: the other threads get their rows of w once, and p when theirs is old.
+  const handOver = () => {
+    if (!weightsSent) {
+      for (const r of remote) r.loadWeights(Array.from({ length: m }, (_, i) => kernels.f64(wPtr + 8 * (i * n + r.from), r.to - r.from)));
+      weightsSent = true;
+    }
+    if (!remoteFresh) {
+      for (const r of remote) r.loadP(kernels.f64(p + 8 * r.from, r.to - r.from), flagsView(r.from, r.to));
+      remoteFresh = true;
+    }
+  };
+  // Waits for the other threads' part of a pass and adds every chunk's sums in chunk order.
+  const gather = () => {
+    parts.set(kernels.f64(partPtr, localChunks * stride));
+    for (const r of remote) r.finish(parts.subarray(passChunks(r.from) * stride, passChunks(r.to) * stride));
+    if (remote.length > 0) localStale = true;
+    sumChunks(parts, chunks, sums, stride);
+  };
+  const checkTotal = (total: number, generation: number) => {
+    if (!(total > 0) || !Number.isFinite(total)) {
+      throw new PlurisimError(
+        "NUMERIC",
+        `generation ${generation}: the update produced total mass ${total}; the rewards are too steep for ` +
+          `curation.temperature = ${tau} (weights underflow as mass concentrates)`,
+        { field: "curation.temperature", value: tau },
+      );
+    }
+  };
   let haveM = false;
   const M = new Float64Array(3);
   const d = new Float64Array(2);
   // Stretches of generations that record nothing run inside the module (assembly/steps.ts: the
   // same kernel calls, none of this loop's per-generation work), at most STEPS_PER_CALL a call.
-  const inModule = !twoStep && !retrainer && problem.mixing === "per-sample" && problem.earlyStopTolerance === null && gapStop === null;
+  const inModule = !twoStep && !splitSteps && !retrainer && problem.mixing === "per-sample" && problem.earlyStopTolerance === null && gapStop === null;
   const zSavePtr = inModule ? kernels.allocF64(m) : 0;
   const statePtr = inModule ? kernels.allocF64(2) : 0;
 
@@ -545,33 +596,16 @@ function runProblem(state: EngineState, problem: Problem, options: RunOptions, s
         kernels.write(cPtr, c);
         kernels.write(dPtr, d);
         if (remote.length > 0) {
-          if (!weightsSent) {
-            for (const r of remote) r.loadWeights(kernels.f64(wPtr + 8 * r.from, r.to - r.from), kernels.f64(w1Ptr + 8 * r.from, r.to - r.from));
-            weightsSent = true;
-          }
-          if (!remoteFresh) {
-            for (const r of remote) r.loadP(kernels.f64(p + 8 * r.from, r.to - r.from), flagsView(r.from, r.to));
-            remoteFresh = true;
-          }
+          handOver();
           for (const r of remote) r.start(c, d);
         }
         // In place: each atom is read before it is written, and a separate output would cost a
         // read for ownership of every line it stores to (a quarter more memory traffic).
         raw.kinfStep2x2(p, wPtr, w1Ptr, localN, cPtr, dPtr, partPtr, flagsP);
-        parts.set(kernels.f64(partPtr, localChunks * PASS_PARTS));
-        for (const r of remote) r.finish(parts.subarray(passChunks(r.from) * PASS_PARTS));
-        if (remote.length > 0) localStale = true;
-        sumChunks(parts, chunks, sums);
+        gather();
         M.set(sums.subarray(2, 5));
         const total = sums[5];
-        if (!(total > 0) || !Number.isFinite(total)) {
-          throw new PlurisimError(
-            "NUMERIC",
-            `generation ${t + 2}: the update produced total mass ${total}; the rewards are too steep for ` +
-              `curation.temperature = ${tau} (weights underflow as mass concentrates)`,
-            { field: "curation.temperature", value: tau },
-          );
-        }
+        checkTotal(total, t + 2);
         massDefect = Math.abs(1 - total);
         if (massDefect > maxMassDefect) maxMassDefect = massDefect;
         t += 2;
@@ -587,6 +621,28 @@ function runProblem(state: EngineState, problem: Problem, options: RunOptions, s
         options.onProgress?.(t, T);
         continue;
       }
+    }
+    if (splitSteps && !recorded(t + 1) && !snapshotAt.has(t + 1)) {
+      // One generation, this thread's chunks and the other threads' at once (kinfStepRange: the
+      // arithmetic of kinfStep's fused path, chunk sums added in order, so the same bits).
+      const g = problem.mixing === "per-generation" ? generationGroup(kernels, q, problem.seed, t) : -1;
+      for (let i = 0; i < m; i++) c[i] = g < 0 ? q[i] / Z[i] : i === g ? 1 / Z[i] : 0;
+      kernels.write(cPtr, c);
+      handOver();
+      for (const r of remote) r.step(c);
+      // In place, as the two-generation pass (no read for ownership of a separate output).
+      raw.kinfStepRange(p, p, wPtr, localN, n, m, cPtr, zPtr, partPtr, flagsP, flagsP);
+      gather();
+      const total = sums[8];
+      checkTotal(total, t + 1);
+      massDefect = Math.abs(1 - total);
+      if (massDefect > maxMassDefect) maxMassDefect = massDefect;
+      t++;
+      l1Step = Number.NaN;
+      Z.set(sums.subarray(0, m));
+      checkZ(Z, t, problem);
+      options.onProgress?.(t, T);
+      continue;
     }
     haveM = false;
     // Every step below runs on this thread: it needs p whole, and the other threads' copies age.
@@ -631,14 +687,7 @@ function runProblem(state: EngineState, problem: Problem, options: RunOptions, s
       kernels.write(qPtr, qStep);
       total = raw.finiteKStep(p, out, wPtr, n, m, qPtr, K, lambda, pDataPtr, scratchPtr, flagsP, flagsOut, dataFlags);
     }
-    if (!(total > 0) || !Number.isFinite(total)) {
-      throw new PlurisimError(
-        "NUMERIC",
-        `generation ${t + 1}: the update produced total mass ${total}; the rewards are too steep for ` +
-          `curation.temperature = ${tau} (weights underflow as mass concentrates)`,
-        { field: "curation.temperature", value: tau },
-      );
-    }
+    checkTotal(total, t + 1);
     massDefect = Math.abs(1 - total);
     if (massDefect > maxMassDefect) maxMassDefect = massDefect;
     if (finiteK && massDefect > MAX_MASS_DEFECT) {

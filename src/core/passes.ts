@@ -1,27 +1,34 @@
-// Two K = infinity generations per memory pass on large grids (assembly/update.ts kinfStep2x2),
-// split across threads. A pass sums per chunk of PASS_CHUNK atoms and the engine adds the chunks'
-// sums in chunk order, so a run has the same bits on one thread or on several, each running a
-// contiguous run of whole chunks. Threads are the host's business (src/node/pass-split.ts): the
-// engine sees a PassRange per other thread and calls it synchronously.
+// The memory passes of large K = infinity grids, split across threads: two generations per pass
+// for m = 2 (assembly/update.ts kinfStep2x2) and one per pass for 3 <= m <= 8 (kinfStepRange).
+// A pass sums per chunk of PASS_CHUNK atoms and the engine adds the chunks' sums in chunk order,
+// so a run has the same bits on one thread or on several, each running a contiguous run of whole
+// chunks. Threads are the host's business (src/node/pass-split.ts): the engine sees a PassRange
+// per other thread and calls it synchronously.
 
 /** Atoms per chunk of a two-generation pass (assembly/update.ts PASS_CHUNK_SHIFT). */
 export const PASS_CHUNK = 1 << 16;
 /** Atoms per zero-block flag (assembly/blocks.ts ZB); a chunk is a whole number of blocks. */
 export const ZERO_BLOCK = 64;
-/** Partial sums per chunk: Z_0, Z_1, M00, M01, M11 (second moments of w) and the mass. */
+/** Partial sums per chunk of a two-generation pass: Z_0, Z_1, M00, M01, M11 (second moments of w) and the mass. */
 export const PASS_PARTS = 6;
+/** Partial sums per chunk of a one-generation pass: Z_0 .. Z_7 (unused slots 0) and the mass (assembly/update.ts STEP_PARTS). */
+export const STEP_PARTS = 9;
+/** The most groups a one-generation pass takes (assembly/update.ts FUSED_MAX_M). */
+export const STEP_MAX_GROUPS = 8;
 
 /** Atoms [from, to) of a grid whose two-generation passes another thread runs. */
 export interface PassRange {
   readonly from: number;
   readonly to: number;
-  /** Hands over the two weight rows w_0, w_1 on [from, to). */
-  loadWeights(w0: Float64Array, w1: Float64Array): void;
+  /** Hands over the weight rows w_0 .. w_{m-1} on [from, to) (two for two-generation passes, at most STEP_MAX_GROUPS). */
+  loadWeights(rows: readonly Float64Array[]): void;
   /** Hands over p on [from, to) and its zero-block flags (null: dense). */
   loadP(p: Float64Array, flags: Uint8Array | null): void;
-  /** Starts a pass with c = q / Z_t and d = q / Z_{t+1} and returns at once. */
+  /** Starts a two-generation pass with c = q / Z_t and d = q / Z_{t+1} and returns at once. */
   start(c: Float64Array, d: Float64Array): void;
-  /** Waits for the pass; writes its chunks' partial sums (PASS_PARTS each, in chunk order) into parts. */
+  /** Starts a one-generation pass p <- p sum_i c_i w_i and returns at once. */
+  step(c: Float64Array): void;
+  /** Waits for the pass; writes its chunks' partial sums (PASS_PARTS or STEP_PARTS each, in chunk order) into parts, which holds exactly its chunks. */
   finish(parts: Float64Array): void;
   /** Copies p on [from, to) and its flags back. */
   readP(p: Float64Array, flags: Uint8Array | null): void;
@@ -45,11 +52,11 @@ export function passRanges(n: number, threads: number): [number, number][] {
   return ranges;
 }
 
-/** into[j] = sum over chunks k, in order, of parts[k * PASS_PARTS + j], for j < into.length. */
-export function sumChunks(parts: Float64Array, chunks: number, into: Float64Array): void {
+/** into[j] = sum over chunks k, in order, of parts[k * stride + j], for j < into.length. */
+export function sumChunks(parts: Float64Array, chunks: number, into: Float64Array, stride = PASS_PARTS): void {
   for (let j = 0; j < into.length; j++) {
     let s = 0;
-    for (let k = 0; k < chunks; k++) s += parts[k * PASS_PARTS + j];
+    for (let k = 0; k < chunks; k++) s += parts[k * stride + j];
     into[j] = s;
   }
 }

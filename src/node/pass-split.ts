@@ -1,5 +1,5 @@
-// Threads for the two-generation passes of one large run (src/core/passes.ts): each takes a
-// contiguous run of whole chunks of the grid, the engine's thread the first run. The engine
+// Threads for the memory passes of one large run (src/core/passes.ts): each takes a contiguous
+// run of whole chunks of the grid, the engine's thread the first run. The engine
 // calls them synchronously: a command goes through a shared block and the engine's thread
 // waits on it with Atomics.wait (allowed on Node's main thread), so a pass costs two wake-ups.
 import { existsSync } from "node:fs";
@@ -99,11 +99,13 @@ function rangeOf(from: number, to: number, views: ReturnType<typeof splitViews>,
   return {
     from,
     to,
-    loadWeights(w0, w1) {
-      views.data.set(w0);
-      call(Command.LoadW0);
-      views.data.set(w1);
-      call(Command.LoadW1);
+    loadWeights(rows) {
+      ctrl[6] = rows.length;
+      rows.forEach((row, i) => {
+        views.data.set(row);
+        ctrl[5] = i;
+        call(Command.LoadW);
+      });
     },
     loadP(p, flags) {
       views.data.set(p);
@@ -116,9 +118,13 @@ function rangeOf(from: number, to: number, views: ReturnType<typeof splitViews>,
       views.cd.set(d, 2);
       send(Command.Pass);
     },
+    step(c) {
+      views.cd.set(c, 0);
+      send(Command.Step);
+    },
     finish(parts) {
       wait();
-      parts.set(views.parts);
+      parts.set(views.parts.subarray(0, parts.length));
     },
     readP(p, flags) {
       call(Command.ReadP);
