@@ -629,8 +629,11 @@ function fused8Mix(
 // one loop for m <= 7, two loops of four groups for m = 8 (groups [0, H) and [H, M)), since with
 // eight accumulators and eight loaded rows in one loop V8 spills an accumulator to the stack
 // (measured in cache: m = 8 1.2x slower in one loop, m = 5 to 7 slightly faster in one). Each
-// group's accumulator still runs over the BLOCK's live atoms in order and is folded into zNext
-// per BLOCK: the arithmetic, so every bit, of kinfStepM.
+// group's accumulator still runs over the BLOCK's live atoms in order and is folded per BLOCK
+// into its chunk's sum (PASS_CHUNK atoms; the mass's two lanes run over the chunk), and the
+// chunks' sums into zNext and the result in chunk order, kept per chunk at partPtr when it is
+// not 0, so threads can each run a run of whole chunks (kinfStepRange). On a grid of one chunk
+// this is the arithmetic, so every bit, of kinfStepM, which folds every BLOCK into zNext.
 @inline
 function fusedStep(
   M: i32, MIX: bool,

@@ -187,6 +187,22 @@ describe("two-generation passes split across threads", () => {
     const out = join(dir, "short-out.json");
     expect(runCli(["run", short, "--threads", "2", "--out", out]).code).toBe(0);
     expect(JSON.parse(readFileSync(out, "utf8")).threads).toBeUndefined();
+    // Eight groups on four chunks and more: one generation per pass, shared when at least 50
+    // generations (plus 8 per recorded generation) run; not with a record every 10 generations.
+    const wide = join(dir, "wide.json");
+    writeFileSync(wide, JSON.stringify({ ...wells(8), space: { kind: "grid1d", min: -30, max: 30, cells: 4 * PASS_CHUNK + 11 }, generations: 80, record: { every: 40 } }));
+    const wideOuts = [1, 2].map((threads) => {
+      const o = join(dir, `wide-${threads}.json`);
+      const r = runCli(["run", wide, "--final", "--threads", String(threads), "--out", o]);
+      expect(r.code, r.stderr).toBe(0);
+      const { elapsedMs: _, threads: used, ...rest } = JSON.parse(readFileSync(o, "utf8"));
+      return { threads: used, rest: JSON.stringify(rest) };
+    });
+    expect(wideOuts.map((o) => o.threads)).toEqual([undefined, 2]);
+    expect(wideOuts[1].rest).toBe(wideOuts[0].rest);
+    writeFileSync(wide, JSON.stringify({ ...wells(8), space: { kind: "grid1d", min: -30, max: 30, cells: 4 * PASS_CHUNK + 11 }, generations: 80, record: { every: 10 } }));
+    expect(runCli(["run", wide, "--threads", "2", "--out", out]).code).toBe(0);
+    expect(JSON.parse(readFileSync(out, "utf8")).threads).toBeUndefined();
     const bad = runCli(["run", file, "--threads", "0"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--threads must be an integer in \[1, 256\] \(got "0"\)/);
