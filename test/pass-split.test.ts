@@ -168,41 +168,33 @@ describe("two-generation passes split across threads", () => {
     expect(Date.now() - t0).toBeLessThan(5000);
   });
 
-  it("plurisim run --threads 2 writes the same result as --threads 1", () => {
+  it("plurisim run --threads 2 writes the same result as --threads 1, where the threads pay", () => {
     const dir = mkdtempSync(join(tmpdir(), "plurisim-split-"));
-    const file = join(dir, "s.json");
-    // Long enough between records for the threads to pay (the CLI uses them only then), and one short.
-    writeFileSync(file, JSON.stringify({ ...scenario(), generations: 1000, record: { every: 500 } }));
-    const outs = [1, 2].map((threads) => {
-      const out = join(dir, `t${threads}.json`);
-      const r = runCli(["run", file, "--final", "--threads", String(threads), "--out", out]);
-      expect(r.code, r.stderr).toBe(0);
-      const { elapsedMs: _, threads: used, ...rest } = JSON.parse(readFileSync(out, "utf8"));
-      return { threads: used, rest: JSON.stringify(rest) };
-    });
+    /** Runs a scenario file with --threads 1 and 2 (or just `counts`): the threads each result says it used, and the rest of it. */
+    const runWith = (name: string, doc: Record<string, unknown>, counts = [1, 2]) => {
+      const file = join(dir, `${name}.json`);
+      writeFileSync(file, JSON.stringify(doc));
+      return counts.map((threads) => {
+        const out = join(dir, `${name}-${threads}.out.json`);
+        const r = runCli(["run", file, "--final", "--threads", String(threads), "--out", out]);
+        expect(r.code, r.stderr).toBe(0);
+        const { elapsedMs: _, threads: used, ...rest } = JSON.parse(readFileSync(out, "utf8"));
+        return { threads: used, rest: JSON.stringify(rest) };
+      });
+    };
+    // Two groups: long enough between records for the threads to pay (the CLI uses them only then), and one short.
+    const outs = runWith("two", { ...scenario(), generations: 1000, record: { every: 500 } });
     expect(outs.map((o) => o.threads)).toEqual([undefined, 2]);
     expect(outs[1].rest).toBe(outs[0].rest);
-    const short = join(dir, "short.json");
-    writeFileSync(short, JSON.stringify({ ...scenario(), generations: 30, record: { every: 15 } }));
-    const out = join(dir, "short-out.json");
-    expect(runCli(["run", short, "--threads", "2", "--out", out]).code).toBe(0);
-    expect(JSON.parse(readFileSync(out, "utf8")).threads).toBeUndefined();
+    expect(runWith("short", { ...scenario(), generations: 30, record: { every: 15 } }, [2])[0].threads).toBeUndefined();
     // Eight groups on four chunks and more: one generation per pass, shared when at least 50
     // generations (plus 8 per recorded generation) run; not with a record every 10 generations.
-    const wide = join(dir, "wide.json");
-    writeFileSync(wide, JSON.stringify({ ...wells(8), space: { kind: "grid1d", min: -30, max: 30, cells: 4 * PASS_CHUNK + 11 }, generations: 80, record: { every: 40 } }));
-    const wideOuts = [1, 2].map((threads) => {
-      const o = join(dir, `wide-${threads}.json`);
-      const r = runCli(["run", wide, "--final", "--threads", String(threads), "--out", o]);
-      expect(r.code, r.stderr).toBe(0);
-      const { elapsedMs: _, threads: used, ...rest } = JSON.parse(readFileSync(o, "utf8"));
-      return { threads: used, rest: JSON.stringify(rest) };
-    });
+    const wide = { ...wells(8), space: { kind: "grid1d", min: -30, max: 30, cells: 4 * PASS_CHUNK + 11 }, generations: 80 };
+    const wideOuts = runWith("wide", { ...wide, record: { every: 40 } });
     expect(wideOuts.map((o) => o.threads)).toEqual([undefined, 2]);
     expect(wideOuts[1].rest).toBe(wideOuts[0].rest);
-    writeFileSync(wide, JSON.stringify({ ...wells(8), space: { kind: "grid1d", min: -30, max: 30, cells: 4 * PASS_CHUNK + 11 }, generations: 80, record: { every: 10 } }));
-    expect(runCli(["run", wide, "--threads", "2", "--out", out]).code).toBe(0);
-    expect(JSON.parse(readFileSync(out, "utf8")).threads).toBeUndefined();
+    expect(runWith("wide-often", { ...wide, record: { every: 10 } }, [2])[0].threads).toBeUndefined();
+    const file = join(dir, "two.json");
     const bad = runCli(["run", file, "--threads", "0"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--threads must be an integer in \[1, 256\] \(got "0"\)/);
