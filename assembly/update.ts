@@ -75,6 +75,8 @@ export function sum(ptr: usize, n: i32): f64 {
  * (1 - lambda) is folded into c first: out = p * (sum_i c'_i w_i) [+ lambda pData].
  * Zero blocks (blocks.ts): flagsIn are p's flags, flagsOut out's (updated here), dataFlags
  * pData's; pass 0 for all three to run dense. Either way the result has the same bits.
+ * For m <= 8 out may be p (and flagsOut flagsIn): each atom and flag is read before it is
+ * written. Not for m > 8: kinfStepM builds the multiplier in out before it reads p.
  */
 export function kinfStep(
   pPtr: usize, outPtr: usize, wPtr: usize, n: i32, m: i32,
