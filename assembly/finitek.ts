@@ -257,6 +257,20 @@ function leftSeries(cRow: usize, v: f64): f64 {
   return f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
 }
 
+/** ipow in both lanes: the same multiplications, so the same bits as ipow lane by lane. */
+@inline
+function ipow2(x: v128, k: i32): v128 {
+  let r = f64x2.splat(1);
+  let b = x;
+  while (true) {
+    if (k & 1) r = f64x2.mul(r, b);
+    k >>= 1;
+    if (k == 0) break;
+    b = f64x2.mul(b, b);
+  }
+  return r;
+}
+
 /** x^k for an integer k >= 1, by repeated squaring. */
 @inline
 function ipow(x: f64, k: i32): f64 {
@@ -410,31 +424,60 @@ function tableGroup(
   columnsTimesP(psiA, sCols, colBytes, pPtr, n, min(rows8, (rPsi + 8) & ~7));
   const km1i = K - 1;
   const km1 = <f64>km1i;
-  let psiSide = true;
   let nodes = rows;
-  for (let r = 0; r < rows; r++) {
-    const u = load<f64>(uPtr + (<usize>(r + LEFT_NODES) << 3));
-    let phi: f64 = 0;
-    let pw: f64 = 0;
-    if (psiSide && r <= rPsi) {
-      const psi = load<f64>(psiA + (<usize>r << 3)) * invTotal;
-      if (psi <= 0.5) {
-        phi = 1 - psi;
-        pw = km1i <= SMALL_POW ? ipow(phi, km1i) : Math.exp(km1 * Math.log1p(-psi));
-      } else {
-        psiSide = false; // psi only grows with u
+  if (km1i <= SMALL_POW) {
+    // The same node loop in three passes, so that the powers run two nodes to a vector and four
+    // vectors at a time: phi per node (over phiA), phi^(K-1) (over gA), then g and the stopping
+    // rule. The same operations on every node, so the same bits as the loop below.
+    // Psi serves up to the first node past rPsi or with psi > 0.5 (psi only grows with u).
+    let rSwitch = 0;
+    while (rSwitch <= rPsi && rSwitch < rows && load<f64>(psiA + (<usize>rSwitch << 3)) * invTotal <= 0.5) rSwitch++;
+    for (let r = 0; r < rSwitch; r++) store<f64>(phiA + (<usize>r << 3), 1 - load<f64>(psiA + (<usize>r << 3)) * invTotal);
+    for (let r = rSwitch; r < rows8; r++) store<f64>(phiA + (<usize>r << 3), load<f64>(phiA + (<usize>r << 3)) * invTotal);
+    for (let r = 0; r < rows8; r += 8) {
+      const o = <usize>r << 3;
+      v128.store(gA + o, ipow2(v128.load(phiA + o), km1i));
+      v128.store(gA + o, ipow2(v128.load(phiA + o, 16), km1i), 16);
+      v128.store(gA + o, ipow2(v128.load(phiA + o, 32), km1i), 32);
+      v128.store(gA + o, ipow2(v128.load(phiA + o, 48), km1i), 48);
+    }
+    for (let r = 0; r < rows; r++) {
+      const o = <usize>r << 3;
+      const u = load<f64>(uPtr + (<usize>(r + LEFT_NODES) << 3));
+      const pw = load<f64>(gA + o);
+      store<f64>(gA + o, H_STEP * u * pw);
+      if (pw * load<f64>(phiA + o) < TINY_MASS || u * wMinPos > RIGHT) {
+        nodes = r + 1;
+        break;
       }
-    } else {
-      psiSide = false;
     }
-    if (!psiSide) {
-      phi = load<f64>(phiA + (<usize>r << 3)) * invTotal;
-      pw = km1i <= SMALL_POW ? ipow(phi, km1i) : Math.pow(phi, km1);
-    }
-    store<f64>(gA + (<usize>r << 3), H_STEP * u * pw);
-    if (pw * phi < TINY_MASS || u * wMinPos > RIGHT) {
-      nodes = r + 1;
-      break;
+  } else {
+    // Large K: the powers through exp and log, node by node.
+    let psiSide = true;
+    for (let r = 0; r < rows; r++) {
+      const u = load<f64>(uPtr + (<usize>(r + LEFT_NODES) << 3));
+      let phi: f64 = 0;
+      let pw: f64 = 0;
+      if (psiSide && r <= rPsi) {
+        const psi = load<f64>(psiA + (<usize>r << 3)) * invTotal;
+        if (psi <= 0.5) {
+          phi = 1 - psi;
+          pw = Math.exp(km1 * Math.log1p(-psi));
+        } else {
+          psiSide = false; // psi only grows with u
+        }
+      } else {
+        psiSide = false;
+      }
+      if (!psiSide) {
+        phi = load<f64>(phiA + (<usize>r << 3)) * invTotal;
+        pw = Math.pow(phi, km1);
+      }
+      store<f64>(gA + (<usize>r << 3), H_STEP * u * pw);
+      if (pw * phi < TINY_MASS || u * wMinPos > RIGHT) {
+        nodes = r + 1;
+        break;
+      }
     }
   }
   const nodes8 = (nodes + 7) & ~7;

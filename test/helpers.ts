@@ -1,6 +1,7 @@
 // Shared test set-up: the compiled module, the built CLI, a seeded PRNG and random inputs, shifted
 // weights, tolerances.
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { instantiateKernels, type Kernels } from "../src/core/kernels.js";
 
@@ -97,4 +98,24 @@ export function weights(r: Float64Array, n: number, m: number, tau: number): Flo
 export function normalised(v: Float64Array): Float64Array {
   const s = v.reduce((a, b) => a + b, 0);
   return v.map((x) => x / s);
+}
+
+/** SHA-256 over the f64 bits of a run's p_T, recorded metrics (with their names), snapshots and largest mass defect. */
+export function runDigest(result: { final: { p?: number[] }; trajectory: unknown[]; snapshots?: unknown[]; maxMassDefect: number }): string {
+  const hash = createHash("sha256");
+  const numbers = (v: unknown): void => {
+    if (typeof v === "number") hash.update(new Uint8Array(Float64Array.of(v).buffer));
+    else if (Array.isArray(v)) v.forEach(numbers);
+    else if (v && typeof v === "object") {
+      for (const [key, x] of Object.entries(v)) {
+        hash.update(key);
+        numbers(x);
+      }
+    } else hash.update(String(v));
+  };
+  numbers(result.final.p);
+  numbers(result.trajectory);
+  numbers(result.snapshots ?? []);
+  numbers(result.maxMassDefect);
+  return hash.digest("hex");
 }

@@ -5,30 +5,14 @@
 // its multiplier in the output and keeps two buffers), real data mixed in, per-generation mixing
 // (the engine's loop) and per-sample (the module), zero blocks dying mid-run and switched off,
 // snapshots, and grids of one and of several 65,536-atom chunks.
-import { createHash } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createEngine, parseScenario, type Engine } from "../src/node/index.js";
+import { runDigest } from "./helpers.js";
 
 let engine: Engine;
 beforeAll(async () => {
   engine = await createEngine();
 });
-
-/** SHA-256 over the f64 bits of p_T, every recorded metric and every snapshot. */
-function digest(result: ReturnType<Engine["run"]>): string {
-  const hash = createHash("sha256");
-  const numbers = (v: unknown): void => {
-    if (typeof v === "number") hash.update(new Uint8Array(Float64Array.of(v).buffer));
-    else if (Array.isArray(v)) v.forEach(numbers);
-    else if (v && typeof v === "object") for (const [key, x] of Object.entries(v)) if (key !== "elapsedMs" && key !== "engine") (hash.update(key), numbers(x));
-    else hash.update(String(v));
-  };
-  numbers(result.final.p);
-  numbers(result.trajectory);
-  numbers(result.snapshots ?? []);
-  numbers(result.maxMassDefect);
-  return hash.digest("hex");
-}
 
 const wells = (m: number, cells: number, extra: Record<string, unknown> = {}) => ({
   space: { kind: "grid1d", min: -20, max: 20, cells },
@@ -56,7 +40,7 @@ describe("K = infinity steps written over p keep every bit", () => {
       const s = parseScenario(scenario);
       const result = engine.run(s, { final: true, zeroBlocks });
       expect(result.trajectory.map((x) => x.generation)).toEqual([0, 9, 18, 27, 36, 40]);
-      expect(digest(result)).toBe(expected);
+      expect(runDigest(result)).toBe(expected);
       // Not vacuous: without real data, atoms far from the wells underflowed to 0 (whole zero
       // blocks on the large grid); real data keeps every atom alive.
       const zeros = result.final.p!.filter((v) => v === 0).length;
