@@ -284,7 +284,7 @@ export async function buildProgram(argv?: readonly string[]): Promise<Command> {
       new Option("--replicates <R>", "run R seeds; report mean and sd per metric and each basin's survival").argParser(intOption("--replicates")),
     )
     .addOption(
-      new Option("--threads <n>", "threads for a large K = inf run with two groups (default: the available cores; 1 = this thread only; the same result either way)").argParser(
+      new Option("--threads <n>", "threads for a large K = inf run with 2 to 8 groups (default: the available cores; 1 = this thread only; the same result either way)").argParser(
         intOption("--threads", 1, 256),
       ),
     )
