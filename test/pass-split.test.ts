@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkPassRanges, PASS_CHUNK, passRanges, type PassRange } from "../src/core/passes.js";
+import { checkPassRanges, PASS_CHUNK, passRanges, SPLIT_MAX_VALUES, splitPays, type PassRange } from "../src/core/passes.js";
 import { twoWells } from "../src/core/presets.js";
 import { createEngine, loadWasmSource, parseScenario, runsSplitPasses, runsTwoSteps, type Engine } from "../src/node/index.js";
 import { startPassSplit, type PassSplit } from "../src/node/pass-split.js";
@@ -142,6 +142,16 @@ describe("two-generation passes split across threads", () => {
       expect(two.threads).toBeUndefined();
       expect(same(two.final.p!, one.final.p!)).toBe(true);
     }
+  });
+
+  it("uses threads where they pay: long stretches between stops, and one-generation passes only on mid-sized grids", () => {
+    const one = (atoms: number, groups: number, generations = 1000, stops = 2) => splitPays({ twoSteps: false, atoms, groups, generations, stops });
+    const two = (generations: number, stops: number) => splitPays({ twoSteps: true, atoms: 1e7, groups: 2, generations, stops });
+    expect([two(1000, 2), two(600, 2), two(400, 2), two(100, 2), two(1000, 11)]).toEqual([true, true, false, false, false]);
+    expect([one(1e5, 8), one(4 * PASS_CHUNK, 8), one(1e6, 8), one(3e6, 8), one(6e6, 3)]).toEqual([false, true, true, true, true]);
+    expect([one(8e6, 3), one(6e6, 8), one(1e7, 3)]).toEqual([false, false, false]);
+    expect([one(SPLIT_MAX_VALUES / 4, 3), one(SPLIT_MAX_VALUES / 4 + 1, 3)]).toEqual([true, false]);
+    expect([one(1e6, 8, 66, 2), one(1e6, 8, 65, 2), one(1e6, 8, 80, 9)]).toEqual([true, false, false]);
   });
 
   it("takes runs of whole chunks in order, and refuses ranges that are not", () => {

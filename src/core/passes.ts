@@ -72,3 +72,34 @@ export function checkPassRanges(ranges: readonly PassRange[], n: number): readon
   }
   return ranges;
 }
+
+/** What decides whether threads pay for a run's passes: its kind, its size and its stretches between recorded generations. */
+export interface SplitShape {
+  /** Two generations per pass (m = 2); otherwise one (3 to 8 groups). */
+  twoSteps: boolean;
+  atoms: number;
+  groups: number;
+  generations: number;
+  /** Recorded generations and snapshots, where p comes back whole. */
+  stops: number;
+}
+
+/** The most values (atoms x (groups + 1): p and the weight rows) a one-generation pass shares with threads. */
+export const SPLIT_MAX_VALUES = 28 * 2 ** 20;
+
+/**
+ * Whether sharing a run's passes with threads pays, as measured on a 2-core machine (the
+ * engine's run alone, one thread against two).
+ * - Two generations per pass: handing the grid over (the weights and p, and p back at every
+ *   stop) costs about as much as 150 passes save (10^6 atoms: 1000 generations gain 0.17 s, 400
+ *   break even; 10^7 atoms, 600 generations: 3.9 s against 5.2 s).
+ * - One generation per pass is bound by memory traffic. Two threads gain nothing at 10^5 atoms,
+ *   a third of the time from 10^6 to 3 x 10^6 atoms (m = 3 and 8), a quarter at 6 x 10^6 (m = 3),
+ *   and lose once p and the weights pass about 250 MB (m = 3 at 8 x 10^6 atoms 6% slower, at
+ *   10^7 10%; m = 8 at 10^7 20%; m = 8 at 6 x 10^6, 430 MB, about even); they also need some
+ *   50 generations between stops.
+ */
+export function splitPays(s: SplitShape): boolean {
+  if (s.twoSteps) return s.generations / 2 - 31 * s.stops >= 200;
+  return s.atoms >= 4 * PASS_CHUNK && s.atoms * (s.groups + 1) <= SPLIT_MAX_VALUES && s.generations - 8 * s.stops >= 50;
+}

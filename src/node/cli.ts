@@ -13,7 +13,7 @@ import { Argument, Command, CommanderError, Option } from "commander";
 import type { Audit, AuditCheck } from "../core/audit.js";
 import { isPlurisimError, PlurisimError, SERVER_ERROR_CODES } from "../core/errors.js";
 import { toJsonChunks } from "../core/json.js";
-import { PASS_CHUNK } from "../core/passes.js";
+import { splitPays } from "../core/passes.js";
 import { presets, presetScenario } from "../core/presets.js";
 import type { Scenario } from "../core/scenario.js";
 import { sanitizeForTerminal } from "../core/text.js";
@@ -32,18 +32,10 @@ function loadEngine() {
   return import("./index.js");
 }
 
-/**
- * Whether sharing a run's passes with threads pays. Two-generation passes (m = 2): handing the
- * grid over (the weights and p, and p back at every recorded generation) costs about as much as
- * 150 passes save (measured at 10^6 atoms, 2 threads: 1000 generations gain 0.17 s, 400 break
- * even), whatever the grid size. One-generation passes (3 to 8 groups) are bound by memory
- * traffic, which a second thread adds little to: at 10^5 atoms they gain nothing, at 10^6 about a
- * third of each generation (m = 8) once a few dozen generations pass between recorded ones.
- */
-function splitPays(s: Scenario, twoSteps: boolean, atoms: number): boolean {
+/** Whether sharing this run's passes with threads pays (src/core/passes.ts splitPays). */
+function splitPaysFor(s: Scenario, twoSteps: boolean, atoms: number): boolean {
   const stops = Math.floor(s.generations / s.record.every) + 1 + (s.record.snapshots?.length ?? 0);
-  if (twoSteps) return s.generations / 2 - 31 * stops >= 200;
-  return atoms >= 4 * PASS_CHUNK && s.generations - 8 * stops >= 50;
+  return splitPays({ twoSteps, atoms, groups: s.groups.length, generations: s.generations, stops });
 }
 
 /** Threads for the passes of an n-atom run (src/node/pass-split.ts), on the engine's compiled module. */
@@ -146,7 +138,7 @@ async function runCommand(arg: string, flags: RunFlags): Promise<void> {
   // A large K = infinity run shares its passes with threads, started while the scenario compiles.
   const threads = flags.threads ?? availableParallelism();
   const atoms = atomCount(scenario.space);
-  const splitting = threads > 1 && runsSplitPasses(scenario) && splitPays(scenario, runsTwoSteps(scenario), atoms) ? startSplit(threads, atoms) : null;
+  const splitting = threads > 1 && runsSplitPasses(scenario) && splitPaysFor(scenario, runsTwoSteps(scenario), atoms) ? startSplit(threads, atoms) : null;
   const engine = await createEngine();
   const problem = engine.compile(scenario);
   const split = await splitting;
