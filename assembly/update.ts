@@ -90,20 +90,22 @@ export function kinfStep(
 }
 
 /**
- * One K = infinity generation (lambda = 0, 3 <= m <= 8: the fused step's arithmetic) on `count`
- * atoms of a grid whose weight rows are `stride` atoms long: the whole grid, or a run of whole
- * chunks of it (pointers to its first atom; count odd only where it ends the grid), as the
- * engine's thread or a pass-split thread runs it. Writes per chunk of PASS_CHUNK atoms (partPtr,
- * STEP_PARTS f64 each) Z_0 .. Z_{m-1} of out (unused slots 0) and its mass; zNext and the result
- * are those sums added in chunk order. NaN for an m the fused step does not take. out may be p
- * (and flagsOut flagsIn): each atom and flag is read before it is written.
+ * One K = infinity generation (3 <= m <= 8: the fused step's arithmetic, real data mixed in with
+ * weight lambda from pData and its flags dataFlags) on `count` atoms of a grid whose weight rows
+ * are `stride` atoms long: the whole grid, or a run of whole chunks of it (pointers to its first
+ * atom; count odd only where it ends the grid), as the engine's thread or a pass-split thread
+ * runs it. Writes per chunk of PASS_CHUNK atoms (partPtr, STEP_PARTS f64 each) Z_0 .. Z_{m-1} of
+ * out (unused slots 0) and its mass; zNext and the result are those sums added in chunk order.
+ * NaN for an m the fused step does not take. out may be p (and flagsOut flagsIn): each atom and
+ * flag is read before it is written.
  */
 export function kinfStepRange(
   pPtr: usize, outPtr: usize, wPtr: usize, count: i32, stride: i32, m: i32,
-  cPtr: usize, zNextPtr: usize, partPtr: usize, flagsIn: usize, flagsOut: usize,
+  cPtr: usize, zNextPtr: usize, partPtr: usize, lambda: f64, pDataPtr: usize,
+  flagsIn: usize, flagsOut: usize, dataFlags: usize,
 ): f64 {
   if (m < 3 || m > FUSED_MAX_M) return NaN;
-  return kinfStepFused(pPtr, outPtr, wPtr, count, stride, m, cPtr, zNextPtr, partPtr, 0, 0, flagsIn, flagsOut, 0);
+  return kinfStepFused(pPtr, outPtr, wPtr, count, stride, m, cPtr, zNextPtr, partPtr, lambda, pDataPtr, flagsIn, flagsOut, dataFlags);
 }
 
 /** Flags the block of a computed tail atom (n odd) live when it holds mass. */

@@ -164,13 +164,15 @@ describe("general-m K = infinity step: the exact operation order, bit for bit", 
 describe("fused step on grids of several chunks, and on runs of whole chunks (kinfStepRange)", () => {
   const rand = rng(11);
   const n = 2 * CHUNK + 4097; // three chunks, the last short and odd
-  for (const m of [3, 8]) {
-    it(`m=${m}, n=${n}: the whole grid, then its first chunk and its last two as separate runs`, () => {
+  for (const [m, lambda] of [[3, 0], [8, 0], [5, 0.2]]) {
+    it(`m=${m}, lambda=${lambda}, n=${n}: the whole grid, then its first chunk and its last two as separate runs`, () => {
       const w = new Float64Array(n * m).map(() => Math.exp(-30 * rand() ** 2));
       const c = new Float64Array(m).map(() => 0.1 + 3 * rand());
       const p = withDeadBlocks(n, rand, (b) => b % 5 === 3);
-      const want = exactStep(p, w, n, m, c, 0, new Float64Array(n));
-      const whole = kernelStep(p, w, n, m, c, 0, new Float64Array(n), true);
+      // With real data: blocks dead in p but live in p_data, and blocks dead in both.
+      const pData = lambda > 0 ? withDeadBlocks(n, rand, (b) => b % 10 === 3) : new Float64Array(n);
+      const want = exactStep(p, w, n, m, c, lambda, pData);
+      const whole = kernelStep(p, w, n, m, c, lambda, pData, true);
       expect(firstDiff(whole.out, want.out)).toBe(-1);
       expect(firstDiff(whole.zNext, want.zNext)).toBe(-1);
       expect(Object.is(whole.sum, want.sum)).toBe(true);
@@ -181,18 +183,22 @@ describe("fused step on grids of several chunks, and on runs of whole chunks (ki
       try {
         const raw = k.raw;
         const nb = raw.zeroBlockCount(n);
-        const [pp, wp, cp, op] = [p, w, c, new Float64Array(n)].map(put);
+        const [pp, wp, cp, op, dp] = [p, w, c, new Float64Array(n), pData].map(put);
         const zp = k.allocF64(m);
         const partp = k.allocF64(3 * STEP_PARTS);
         const fIn = k.allocU8(nb);
         const fOut = k.allocU8(nb);
+        const fData = k.allocU8(nb);
         raw.markBlocks(pp, n, fIn);
+        raw.markBlocks(dp, n, fData);
+        const dFlags = lambda > 0 ? fData : 0;
         // The engine's thread: chunk 0 of the grid's rows (stride n).
-        const s0 = raw.kinfStepRange(pp, op, wp, CHUNK, n, m, cp, zp, partp, fIn, fOut);
+        const s0 = raw.kinfStepRange(pp, op, wp, CHUNK, n, m, cp, zp, partp, lambda, dp, fIn, fOut, dFlags);
         // Another thread: chunks 1 and 2, with its own copy of their rows (stride n - CHUNK).
         const rest = n - CHUNK;
         const wr = put(new Float64Array(rest * m).map((_, j) => w[Math.floor(j / rest) * n + CHUNK + (j % rest)]));
-        const s1 = raw.kinfStepRange(pp + 8 * CHUNK, op + 8 * CHUNK, wr, rest, rest, m, cp, zp, partp + 8 * STEP_PARTS, fIn + CHUNK / ZB, fOut + CHUNK / ZB);
+        const at = CHUNK / ZB;
+        const s1 = raw.kinfStepRange(pp + 8 * CHUNK, op + 8 * CHUNK, wr, rest, rest, m, cp, zp, partp + 8 * STEP_PARTS, lambda, dp + 8 * CHUNK, fIn + at, fOut + at, dFlags ? dFlags + at : 0);
         expect(firstDiff(k.read(op, n), want.out)).toBe(-1);
         const parts = k.read(partp, 3 * STEP_PARTS);
         expect(firstDiff(parts, want.parts)).toBe(-1);
@@ -201,7 +207,7 @@ describe("fused step on grids of several chunks, and on runs of whole chunks (ki
         expect(Object.is(s0 + parts[STEP_PARTS + 8] + parts[2 * STEP_PARTS + 8], want.sum)).toBe(true);
         expect(Object.is(s1, parts[STEP_PARTS + 8] + parts[2 * STEP_PARTS + 8])).toBe(true);
         expect(Array.from(new Uint8Array(raw.memory.buffer, fOut, nb))).toEqual(Array.from(whole.liveOut));
-        expect(Number.isNaN(raw.kinfStepRange(pp, op, wp, CHUNK, n, 2, cp, zp, partp, 0, 0))).toBe(true);
+        expect(Number.isNaN(raw.kinfStepRange(pp, op, wp, CHUNK, n, 2, cp, zp, partp, 0, 0, 0, 0, 0))).toBe(true);
       } finally {
         k.release(mark);
       }

@@ -1,6 +1,6 @@
 // A large K = infinity run shares its memory passes with other threads, each taking a run of
 // whole chunks (src/core/passes.ts, src/node/pass-split.ts): two generations per pass for two
-// groups, one per pass for 3 to 8 groups. The results have the same bits on 1, 2 or 3 threads,
+// groups, one per pass for 3 to 8 groups (real data mixed in or not). The results have the same bits on 1, 2 or 3 threads,
 // with zero blocks dying mid-run, recorded generations, snapshots and an odd number of atoms (the
 // tail atom in the last thread's last chunk).
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -93,8 +93,8 @@ describe("two-generation passes split across threads", () => {
   });
 
   it("one generation per pass (3 to 8 groups, either mixing): the same bits on 1, 2 and 3 threads, with and without zero blocks", () => {
-    for (const [m, mixing] of [[3, "per-sample"], [8, "per-sample"], [5, "per-generation"]] as const) {
-      const s = wells(m, { curation: { K: "inf", temperature: 1, mixing } });
+    for (const [m, mixing, fraction] of [[3, "per-sample", 0], [8, "per-sample", 0], [5, "per-generation", 0], [4, "per-sample", 0.15]] as const) {
+      const s = wells(m, { curation: { K: "inf", temperature: 1, mixing }, realData: { fraction, distribution: { kind: "gaussian", mean: -4, sd: 0.5 } } });
       expect(runsTwoSteps(s)).toBe(false);
       expect(runsSplitPasses(s)).toBe(true);
       const problem = engine.compile(s);
@@ -104,7 +104,7 @@ describe("two-generation passes split across threads", () => {
         expect(one.trajectory.map((x) => x.generation)).toEqual([0, 14, 28, 42, 45]);
         for (const split of splits) {
           const many = engine.runProblem(problem, { final: true, zeroBlocks, passRanges: split.ranges }, s);
-          const tag = `m = ${m}, ${mixing}, ${split.ranges.length + 1} threads, zeroBlocks ${zeroBlocks}`;
+          const tag = `m = ${m}, ${mixing}, real data ${fraction}, ${split.ranges.length + 1} threads, zeroBlocks ${zeroBlocks}`;
           expect(many.threads, tag).toBe(split.ranges.length + 1);
           expect(same(many.final.p!, one.final.p!), tag).toBe(true);
           expect(JSON.stringify(many.trajectory), tag).toBe(JSON.stringify(one.trajectory));
@@ -112,15 +112,23 @@ describe("two-generation passes split across threads", () => {
           expect(many.maxMassDefect, tag).toBe(one.maxMassDefect);
         }
       }
-      // Not vacuous: blocks died, and the atoms the last thread holds moved.
+      // Not vacuous: blocks died (where p_data does not reach), and the atoms the last thread holds moved.
       const final = engine.runProblem(problem, { final: true }, s).final.p!;
-      expect(final.filter((v) => v === 0).length, `m = ${m}`).toBeGreaterThan(PASS_CHUNK);
+      expect(final.filter((v) => v === 0).length, `m = ${m}`).toBeGreaterThan(fraction > 0 ? PASS_CHUNK / 4 : PASS_CHUNK);
       expect(final.slice(2 * PASS_CHUNK).some((v, i) => v !== problem.p0[2 * PASS_CHUNK + i]), `m = ${m}`).toBe(true);
     }
   });
 
-  it("threads that ran one kind of pass take another: two groups, eight, three, two again", () => {
-    for (const s of [scenario({ generations: 20, record: { every: 20 } }), wells(8, { generations: 20, record: { every: 20 } }), wells(3, { generations: 20, record: { every: 20 } }), scenario({ generations: 20, record: { every: 20 } })]) {
+  it("threads that ran one kind of pass take another: two groups, eight, four with real data (twice), three, two again", () => {
+    const short = { generations: 20, record: { every: 20 } };
+    for (const s of [
+      scenario(short),
+      wells(8, short),
+      wells(4, { ...short, realData: { fraction: 0.2 } }),
+      wells(4, { ...short, realData: { fraction: 0.05, distribution: { kind: "uniform" } } }),
+      wells(3, short),
+      scenario(short),
+    ]) {
       const problem = engine.compile(s);
       const one = engine.runProblem(problem, { final: true }, s);
       const two = engine.runProblem(problem, { final: true, passRanges: splits[0].ranges }, s);
@@ -129,9 +137,9 @@ describe("two-generation passes split across threads", () => {
     }
   });
 
-  it("runs that cannot share their passes ignore the threads: real data mixed in, more than 8 groups, an early stop", () => {
+  it("runs that cannot share their passes ignore the threads: two groups with real data, more than 8 groups, an early stop", () => {
     for (const s of [
-      wells(3, { realData: { fraction: 0.1 } }),
+      scenario({ realData: { fraction: 0.1 } }),
       wells(9),
       wells(4, { earlyStop: { tolerance: 1e-300 } }),
     ]) {

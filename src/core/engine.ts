@@ -90,9 +90,9 @@ function takesTwoSteps(s: PassShape): boolean {
   return s.K === Infinity && s.exact && s.m === 2 && s.lambda === 0 && s.mixing === "per-sample" && s.n >= TWO_STEP_MIN_ATOMS && !s.earlyStop;
 }
 
-/** One K = infinity generation per pass that threads can share (assembly/update.ts kinfStepRange): 3 to 8 groups, either mixing. */
+/** One K = infinity generation per pass that threads can share (assembly/update.ts kinfStepRange): 3 to 8 groups, either mixing, real data or not. */
 function takesSplitSteps(s: PassShape): boolean {
-  return s.K === Infinity && s.exact && s.m >= 3 && s.m <= STEP_MAX_GROUPS && s.lambda === 0 && s.n >= TWO_STEP_MIN_ATOMS && !s.earlyStop;
+  return s.K === Infinity && s.exact && s.m >= 3 && s.m <= STEP_MAX_GROUPS && s.n >= TWO_STEP_MIN_ATOMS && !s.earlyStop;
 }
 
 function passShape(s: Scenario): PassShape {
@@ -536,16 +536,18 @@ function runProblem(state: EngineState, problem: Problem, options: RunOptions, s
   let remoteFresh = false;
   let localStale = false;
   let weightsSent = false;
-  const flagsView = (from: number, to: number) => (flagsP ? kernels.u8(flagsP + from / ZERO_BLOCK, Math.ceil(to / ZERO_BLOCK) - from / ZERO_BLOCK) : null);
+  const flagsOf = (flags: number) => (from: number, to: number) => (flags ? kernels.u8(flags + from / ZERO_BLOCK, Math.ceil(to / ZERO_BLOCK) - from / ZERO_BLOCK) : null);
+  const flagsView = (from: number, to: number) => flagsOf(flagsP)(from, to);
   const syncBack = () => {
     if (!localStale) return;
     for (const r of remote) r.readP(kernels.f64(p + 8 * r.from, r.to - r.from), flagsView(r.from, r.to));
     localStale = false;
   };
-  // Before a shared pass: the other threads get their rows of w once, and p when theirs is old.
+  // Before a shared pass: the other threads get their rows of w (and p_data) once, and p when theirs is old.
   const handOver = () => {
     if (!weightsSent) {
       for (const r of remote) r.loadWeights(Array.from({ length: m }, (_, i) => kernels.f64(wPtr + 8 * (i * n + r.from), r.to - r.from)));
+      if (lambda !== 0) for (const r of remote) r.loadData(kernels.f64(pDataPtr + 8 * r.from, r.to - r.from), flagsOf(dataFlags)(r.from, r.to));
       weightsSent = true;
     }
     if (!remoteFresh) {
@@ -633,9 +635,9 @@ function runProblem(state: EngineState, problem: Problem, options: RunOptions, s
       for (let i = 0; i < m; i++) c[i] = g < 0 ? q[i] / Z[i] : i === g ? 1 / Z[i] : 0;
       kernels.write(cPtr, c);
       handOver();
-      for (const r of remote) r.step(c);
+      for (const r of remote) r.step(c, lambda);
       // In place, as the two-generation pass (no read for ownership of a separate output).
-      raw.kinfStepRange(p, p, wPtr, localN, n, m, cPtr, zPtr, partPtr, flagsP, flagsP);
+      raw.kinfStepRange(p, p, wPtr, localN, n, m, cPtr, zPtr, partPtr, lambda, pDataPtr, flagsP, flagsP, dataFlags);
       gather();
       const total = sums[8];
       checkTotal(total, t + 1);

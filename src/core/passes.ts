@@ -26,8 +26,10 @@ export interface PassRange {
   loadP(p: Float64Array, flags: Uint8Array | null): void;
   /** Starts a two-generation pass with c = q / Z_t and d = q / Z_{t+1} and returns at once. */
   start(c: Float64Array, d: Float64Array): void;
-  /** Starts a one-generation pass p <- p sum_i c_i w_i and returns at once. */
-  step(c: Float64Array): void;
+  /** Hands over p_data on [from, to) and its zero-block flags (null: dense), for one-generation passes with real data mixed in. */
+  loadData(pData: Float64Array, flags: Uint8Array | null): void;
+  /** Starts a one-generation pass p <- (1 - lambda) p sum_i c_i w_i + lambda p_data and returns at once. */
+  step(c: Float64Array, lambda: number): void;
   /** Waits for the pass; writes its chunks' partial sums (PASS_PARTS or STEP_PARTS each, in chunk order) into parts, which holds exactly its chunks. */
   finish(parts: Float64Array): void;
   /** Copies p on [from, to) and its flags back. */

@@ -11,8 +11,10 @@ export const enum Command {
   Pass = 4,
   ReadP = 5,
   Stop = 6,
-  /** A one-generation pass with c = cd[0, m). */
+  /** A one-generation pass with c = cd[0, m) and lambda = cd[STEP_MAX_GROUPS]. */
   Step = 7,
+  /** p_data on the thread's atoms, from data (flags with it when ctrl[3] is 1). */
+  LoadData = 8,
 }
 
 /** What a pass-split thread starts with. */
@@ -33,7 +35,7 @@ function layout(atoms: number) {
     bytes += Math.ceil(n / 8) * 8;
     return at;
   };
-  return { chunks, blocks, ctrl: take(4 * 8), error: take(8), cd: take(8 * STEP_MAX_GROUPS), parts: take(8 * chunks * STEP_PARTS), data: take(8 * atoms), flags: take(blocks), bytes };
+  return { chunks, blocks, ctrl: take(4 * 8), error: take(8), cd: take(8 * (STEP_MAX_GROUPS + 1)), parts: take(8 * chunks * STEP_PARTS), data: take(8 * atoms), flags: take(blocks), bytes };
 }
 
 /** Bytes of the shared block of a thread with this many atoms. */
@@ -43,7 +45,7 @@ export function splitBytes(atoms: number): number {
 
 /**
  * Views of the shared block. ctrl: [0] command sequence number, [1] command, [2] sequence
- * acknowledged, [3] 1 when flags travel with p (0: dense), [4] 1 once the thread is ready,
+ * acknowledged, [3] 1 when flags travel with p or p_data (0: dense), [4] 1 once the thread is ready,
  * [5] and [6] the row and the row count of LoadW, [7] the groups of Step;
  * error[0] = 1 after a failed command. parts holds STEP_PARTS per chunk (a two-generation pass
  * uses the first PASS_PARTS * chunks).
@@ -53,7 +55,7 @@ export function splitViews(buffer: SharedArrayBuffer, atoms: number) {
   return {
     ctrl: new Int32Array(buffer, at.ctrl, 8),
     error: new Int32Array(buffer, at.error, 2),
-    cd: new Float64Array(buffer, at.cd, STEP_MAX_GROUPS),
+    cd: new Float64Array(buffer, at.cd, STEP_MAX_GROUPS + 1),
     parts: new Float64Array(buffer, at.parts, at.chunks * STEP_PARTS),
     data: new Float64Array(buffer, at.data, atoms),
     flags: new Uint8Array(buffer, at.flags, at.blocks),

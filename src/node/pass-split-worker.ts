@@ -62,11 +62,15 @@ function warmUp(): void {
   }
 }
 
-// The weight rows come last, so a run with more groups than the last one can grow them.
+// The weight rows come last, so a run with more groups than the last one can grow them, and
+// p_data (with its flags) after them, laid out again when the rows are.
 const rowsAt = kernels.mark();
 let w = 0;
 let rows = 0;
 let dense = true;
+let pData = 0;
+let dataFlags = 0;
+let dataDense = true;
 
 function execute(command: number): void {
   const { ctrl } = views;
@@ -77,6 +81,7 @@ function execute(command: number): void {
         kernels.release(rowsAt);
         rows = ctrl[6];
         w = kernels.allocF64(rows * atoms);
+        pData = 0;
       }
       kernels.write(w + 8 * row * atoms, views.data);
       break;
@@ -91,9 +96,20 @@ function execute(command: number): void {
       raw.kinfStep2x2(p, w, w + 8 * atoms, atoms, cd, cd + 16, parts, dense ? 0 : flags);
       views.parts.set(kernels.f64(parts, chunks * PASS_PARTS));
       break;
+    case Command.LoadData:
+      if (pData === 0) {
+        pData = kernels.allocF64(atoms);
+        dataFlags = kernels.allocU8(blocks);
+      }
+      kernels.write(pData, views.data);
+      dataDense = ctrl[3] !== 1;
+      if (!dataDense) kernels.writeU8(dataFlags, views.flags);
+      break;
     case Command.Step: {
       kernels.write(cd, views.cd);
-      const total = raw.kinfStepRange(p, p, w, atoms, atoms, rows, cd, z, parts, dense ? 0 : flags, dense ? 0 : flags);
+      const lambda = views.cd[views.cd.length - 1];
+      if (lambda !== 0 && pData === 0) throw new Error("a one-generation pass with real data before p_data arrived");
+      const total = raw.kinfStepRange(p, p, w, atoms, atoms, rows, cd, z, parts, lambda, pData, dense ? 0 : flags, dense ? 0 : flags, lambda === 0 || dataDense ? 0 : dataFlags);
       if (Number.isNaN(total)) throw new Error(`a one-generation pass cannot take ${rows} groups`);
       views.parts.set(kernels.f64(parts, chunks * STEP_PARTS));
       break;

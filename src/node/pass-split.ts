@@ -118,8 +118,15 @@ function rangeOf(from: number, to: number, views: ReturnType<typeof splitViews>,
       views.cd.set(d, 2);
       send(Command.Pass);
     },
-    step(c) {
+    loadData(pData, flags) {
+      views.data.set(pData);
+      ctrl[3] = flags ? 1 : 0;
+      if (flags) views.flags.set(flags);
+      call(Command.LoadData);
+    },
+    step(c, lambda) {
       views.cd.set(c, 0);
+      views.cd[views.cd.length - 1] = lambda;
       send(Command.Step);
     },
     finish(parts) {
