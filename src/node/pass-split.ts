@@ -96,6 +96,13 @@ function rangeOf(from: number, to: number, views: ReturnType<typeof splitViews>,
     send(command);
     wait();
   };
+  // An array of the thread's atoms with its zero-block flags (null: dense), for LoadP or LoadData.
+  const load = (command: Command, values: Float64Array, flags: Uint8Array | null) => {
+    views.data.set(values);
+    ctrl[3] = flags ? 1 : 0;
+    if (flags) views.flags.set(flags);
+    call(command);
+  };
   return {
     from,
     to,
@@ -108,10 +115,7 @@ function rangeOf(from: number, to: number, views: ReturnType<typeof splitViews>,
       });
     },
     loadP(p, flags) {
-      views.data.set(p);
-      ctrl[3] = flags ? 1 : 0;
-      if (flags) views.flags.set(flags);
-      call(Command.LoadP);
+      load(Command.LoadP, p, flags);
     },
     start(c, d) {
       views.cd.set(c, 0);
@@ -119,10 +123,7 @@ function rangeOf(from: number, to: number, views: ReturnType<typeof splitViews>,
       send(Command.Pass);
     },
     loadData(pData, flags) {
-      views.data.set(pData);
-      ctrl[3] = flags ? 1 : 0;
-      if (flags) views.flags.set(flags);
-      call(Command.LoadData);
+      load(Command.LoadData, pData, flags);
     },
     step(c, lambda) {
       views.cd.set(c, 0);
