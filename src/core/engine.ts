@@ -536,22 +536,22 @@ function runProblem(state: EngineState, problem: Problem, options: RunOptions, s
   let remoteFresh = false;
   let localStale = false;
   let weightsSent = false;
-  const flagsOf = (flags: number) => (from: number, to: number) => (flags ? kernels.u8(flags + from / ZERO_BLOCK, Math.ceil(to / ZERO_BLOCK) - from / ZERO_BLOCK) : null);
-  const flagsView = (from: number, to: number) => flagsOf(flagsP)(from, to);
+  // The zero-block flags (0: none) of atoms [from, to), a run of whole chunks.
+  const flagsView = (flags: number, from: number, to: number) => (flags ? kernels.u8(flags + from / ZERO_BLOCK, Math.ceil(to / ZERO_BLOCK) - from / ZERO_BLOCK) : null);
   const syncBack = () => {
     if (!localStale) return;
-    for (const r of remote) r.readP(kernels.f64(p + 8 * r.from, r.to - r.from), flagsView(r.from, r.to));
+    for (const r of remote) r.readP(kernels.f64(p + 8 * r.from, r.to - r.from), flagsView(flagsP, r.from, r.to));
     localStale = false;
   };
   // Before a shared pass: the other threads get their rows of w (and p_data) once, and p when theirs is old.
   const handOver = () => {
     if (!weightsSent) {
       for (const r of remote) r.loadWeights(Array.from({ length: m }, (_, i) => kernels.f64(wPtr + 8 * (i * n + r.from), r.to - r.from)));
-      if (lambda !== 0) for (const r of remote) r.loadData(kernels.f64(pDataPtr + 8 * r.from, r.to - r.from), flagsOf(dataFlags)(r.from, r.to));
+      if (lambda !== 0) for (const r of remote) r.loadData(kernels.f64(pDataPtr + 8 * r.from, r.to - r.from), flagsView(dataFlags, r.from, r.to));
       weightsSent = true;
     }
     if (!remoteFresh) {
-      for (const r of remote) r.loadP(kernels.f64(p + 8 * r.from, r.to - r.from), flagsView(r.from, r.to));
+      for (const r of remote) r.loadP(kernels.f64(p + 8 * r.from, r.to - r.from), flagsView(flagsP, r.from, r.to));
       remoteFresh = true;
     }
   };

@@ -40,7 +40,7 @@ function warmUp(): void {
     const small = kernels.allocF64(16);
     const mask = kernels.allocU8(n);
     const outside = kernels.allocU8(n);
-    const flagsW = kernels.allocU8(Math.ceil(n / 64));
+    const flagsW = kernels.allocU8(raw.zeroBlockCount(n));
     kernels.write(r, new Float64Array(n * m).map((_, i) => -(((i % n) / n - (i < n ? 0.3 : 0.7)) ** 2)));
     kernels.write(q, new Float64Array(n).fill(1 / n));
     kernels.write(small, new Float64Array(16).fill(0.5));
