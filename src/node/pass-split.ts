@@ -30,12 +30,14 @@ function workerFile(): string {
 
 /**
  * Starts threads - 1 threads for the passes of an n-atom run (none when the grid has fewer
- * chunks than that allows); resolves once every one has its Wasm instance.
+ * chunks than that allows); resolves once every one has its Wasm instance. `spin`: whether the
+ * threads poll before they sleep between passes (default: when the run's threads do not
+ * outnumber the cores; pass false when other work shares those cores).
  */
-export async function startPassSplit(module: WebAssembly.Module, n: number, threads: number, options: { answerMs?: number } = {}): Promise<PassSplit> {
+export async function startPassSplit(module: WebAssembly.Module, n: number, threads: number, options: { answerMs?: number; spin?: boolean } = {}): Promise<PassSplit> {
   const answerMs = options.answerMs ?? ANSWER_MS;
   const runs = passRanges(n, threads).slice(1);
-  const spin = runs.length < availableParallelism();
+  const spin = options.spin ?? runs.length < availableParallelism();
   const workers: Worker[] = [];
   const ranges = await Promise.all(
     runs.map(async ([from, to]) => {
