@@ -67,7 +67,7 @@ const LEFT_NODES: i32 = 114;
 // of every atom at every node from LEFT_NODES on, kept per group while the weights and u_0 stand,
 // when the nodes fit in TABLE_ROWS rows.
 const SMALL_N: i32 = 32;
-const TABLE_ROWS: i32 = 400;
+const TABLE_ROWS: i32 = 400; // a multiple of 16 (columnsTimesP)
 const EXP_M14: f64 = 0.7788007830714049; // e^(-1/4)
 // 1 / k! for k = 0..SERIES (and a zero pad), the same with the signs of psi's series
 // 1 - exp(-a) = sum_{k >= 1} -(-a)^k / k!, and 2^(-k/3) (= u_j / u_{j+1}
@@ -308,16 +308,22 @@ function leftSums(dst: usize, uPtr: usize, jLeft: i32, km1: f64, m1: f64, m2: f6
 }
 
 /**
- * dst[r] = sum_x p[x] col_x[r] for r < rows (a multiple of 8), col_x = cols + x * colBytes: eight
- * rows at a time in four f64x2 accumulators, the atoms in order (atoms without mass skipped).
+ * dst[r] = sum_x p[x] col_x[r] for r < rows (a multiple of 16), col_x = cols + x * colBytes:
+ * sixteen rows at a time in eight f64x2 accumulators, the atoms in order (atoms without mass
+ * skipped). Each row is the same sum over the atoms in order however many rows go together: the
+ * accumulators only give the processor independent chains of additions.
  */
 function columnsTimesP(dst: usize, cols: usize, colBytes: usize, pPtr: usize, n: i32, rows: i32): void {
-  for (let r = 0; r < rows; r += 8) {
+  for (let r = 0; r < rows; r += 16) {
     const o = <usize>r << 3;
     let a0 = f64x2.splat(0);
     let a1 = f64x2.splat(0);
     let a2 = f64x2.splat(0);
     let a3 = f64x2.splat(0);
+    let a4 = f64x2.splat(0);
+    let a5 = f64x2.splat(0);
+    let a6 = f64x2.splat(0);
+    let a7 = f64x2.splat(0);
     for (let x = 0; x < n; x++) {
       const px = load<f64>(pPtr + (<usize>x << 3));
       if (px == 0) continue;
@@ -327,29 +333,63 @@ function columnsTimesP(dst: usize, cols: usize, colBytes: usize, pPtr: usize, n:
       a1 = f64x2.add(a1, f64x2.mul(vp, v128.load(c, 16)));
       a2 = f64x2.add(a2, f64x2.mul(vp, v128.load(c, 32)));
       a3 = f64x2.add(a3, f64x2.mul(vp, v128.load(c, 48)));
+      a4 = f64x2.add(a4, f64x2.mul(vp, v128.load(c, 64)));
+      a5 = f64x2.add(a5, f64x2.mul(vp, v128.load(c, 80)));
+      a6 = f64x2.add(a6, f64x2.mul(vp, v128.load(c, 96)));
+      a7 = f64x2.add(a7, f64x2.mul(vp, v128.load(c, 112)));
     }
     v128.store(dst + o, a0);
     v128.store(dst + o, a1, 16);
     v128.store(dst + o, a2, 32);
     v128.store(dst + o, a3, 48);
+    v128.store(dst + o, a4, 64);
+    v128.store(dst + o, a5, 80);
+    v128.store(dst + o, a6, 96);
+    v128.store(dst + o, a7, 112);
   }
 }
 
-/** sum_r g[r] col[r] for r < rows (a multiple of 8), in eight interleaved partial sums. */
-function rowsDot(g: usize, col: usize, rows: i32): f64 {
+/**
+ * (sum_r g[r] colA[r], sum_r g[r] colB[r]) for r < rows (a multiple of 8) in the two lanes: each
+ * column in eight interleaved partial sums, both columns in one loop (two independent chains of
+ * additions); colB = colA gives one column's sum in both.
+ */
+function rowsDot2(g: usize, colA: usize, colB: usize, rows: i32): v128 {
   let a0 = f64x2.splat(0);
   let a1 = f64x2.splat(0);
   let a2 = f64x2.splat(0);
   let a3 = f64x2.splat(0);
+  let b0 = f64x2.splat(0);
+  let b1 = f64x2.splat(0);
+  let b2 = f64x2.splat(0);
+  let b3 = f64x2.splat(0);
   for (let r = 0; r < rows; r += 8) {
     const o = <usize>r << 3;
-    a0 = f64x2.add(a0, f64x2.mul(v128.load(g + o), v128.load(col + o)));
-    a1 = f64x2.add(a1, f64x2.mul(v128.load(g + o, 16), v128.load(col + o, 16)));
-    a2 = f64x2.add(a2, f64x2.mul(v128.load(g + o, 32), v128.load(col + o, 32)));
-    a3 = f64x2.add(a3, f64x2.mul(v128.load(g + o, 48), v128.load(col + o, 48)));
+    const g0 = v128.load(g + o);
+    const g1 = v128.load(g + o, 16);
+    const g2 = v128.load(g + o, 32);
+    const g3 = v128.load(g + o, 48);
+    a0 = f64x2.add(a0, f64x2.mul(g0, v128.load(colA + o)));
+    b0 = f64x2.add(b0, f64x2.mul(g0, v128.load(colB + o)));
+    a1 = f64x2.add(a1, f64x2.mul(g1, v128.load(colA + o, 16)));
+    b1 = f64x2.add(b1, f64x2.mul(g1, v128.load(colB + o, 16)));
+    a2 = f64x2.add(a2, f64x2.mul(g2, v128.load(colA + o, 32)));
+    b2 = f64x2.add(b2, f64x2.mul(g2, v128.load(colB + o, 32)));
+    a3 = f64x2.add(a3, f64x2.mul(g3, v128.load(colA + o, 48)));
+    b3 = f64x2.add(b3, f64x2.mul(g3, v128.load(colB + o, 48)));
   }
-  const s = f64x2.add(f64x2.add(a0, a1), f64x2.add(a2, a3));
-  return f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+  const sa = f64x2.add(f64x2.add(a0, a1), f64x2.add(a2, a3));
+  const sb = f64x2.add(f64x2.add(b0, b1), f64x2.add(b2, b3));
+  return f64x2(f64x2.extract_lane(sa, 0) + f64x2.extract_lane(sa, 1), f64x2.extract_lane(sb, 0) + f64x2.extract_lane(sb, 1));
+}
+
+/** out[x] += kq w_x (its left series at y w_x + dot), dot its sum along the nodes (tableGroup). */
+@inline
+function addH(outPtr: usize, row: usize, crow: usize, y: f64, kq: f64, x: i32, dot: f64): void {
+  const o = <usize>x << 3;
+  const w = load<f64>(row + o);
+  const h = leftSeries(crow, y * w) + dot;
+  store<f64>(outPtr + o, load<f64>(outPtr + o) + kq * w * h);
 }
 
 /**
@@ -397,11 +437,14 @@ function tableGroup(
   store<i32>(tab, j, 8);
   const jAll = j + 1;
   const rows = jAll - LEFT_NODES;
-  const rows8 = (rows + 7) & ~7;
-  if (rows8 > TABLE_ROWS) return false;
-  if (rows8 > built) {
-    // Rows [built, rows8): the nodes up to jAll, zeros past them (filled in when the support grows).
-    for (let r = built; r < rows8; r++) {
+  // Whole blocks of sixteen rows (columnsTimesP); TABLE_ROWS is a multiple of 16.
+  const rows16 = (rows + 15) & ~15;
+  if (rows16 > TABLE_ROWS) return false;
+  if (rows > built) {
+    // Rows [built, rows16): the nodes up to jAll, zeros past them (filled in when the support
+    // grows). What rows past `rows` hold never counts: phi there is past the stopping node, whose
+    // g is 0, so the table is built only when the support's nodes reach past it.
+    for (let r = built; r < rows16; r++) {
       const j = r + LEFT_NODES;
       const u = j < jAll ? load<f64>(uPtr + (<usize>j << 3)) : 0;
       for (let x = 0; x < n; x++) {
@@ -417,11 +460,11 @@ function tableGroup(
   const phiA = work;
   const psiA = phiA + colBytes;
   const gA = psiA + colBytes;
-  columnsTimesP(phiA, eCols, colBytes, pPtr, n, rows8);
+  columnsTimesP(phiA, eCols, colBytes, pPtr, n, rows16);
   // phi only falls along the nodes: psi is needed up to the first node with phi <= 0.4 P.
   let rPsi = 0;
   while (rPsi < rows && load<f64>(phiA + (<usize>rPsi << 3)) * invTotal > 0.4) rPsi++;
-  columnsTimesP(psiA, sCols, colBytes, pPtr, n, min(rows8, (rPsi + 8) & ~7));
+  columnsTimesP(psiA, sCols, colBytes, pPtr, n, min(rows16, (rPsi + 16) & ~15));
   const km1i = K - 1;
   const km1 = <f64>km1i;
   let nodes = rows;
@@ -432,24 +475,46 @@ function tableGroup(
     // Psi serves up to the first node past rPsi or with psi > 0.5 (psi only grows with u).
     let rSwitch = 0;
     while (rSwitch <= rPsi && rSwitch < rows && load<f64>(psiA + (<usize>rSwitch << 3)) * invTotal <= 0.5) rSwitch++;
+    // Elementwise operations, so two nodes to a vector give the same bits as one at a time.
     for (let r = 0; r < rSwitch; r++) store<f64>(phiA + (<usize>r << 3), 1 - load<f64>(psiA + (<usize>r << 3)) * invTotal);
-    for (let r = rSwitch; r < rows8; r++) store<f64>(phiA + (<usize>r << 3), load<f64>(phiA + (<usize>r << 3)) * invTotal);
-    for (let r = 0; r < rows8; r += 8) {
+    let r = rSwitch;
+    if (r & 1) {
+      store<f64>(phiA + (<usize>r << 3), load<f64>(phiA + (<usize>r << 3)) * invTotal);
+      r++;
+    }
+    const vInv = f64x2.splat(invTotal);
+    for (; r < rows16; r += 2) v128.store(phiA + (<usize>r << 3), f64x2.mul(v128.load(phiA + (<usize>r << 3)), vInv));
+    for (let r = 0; r < rows16; r += 8) {
       const o = <usize>r << 3;
       v128.store(gA + o, ipow2(v128.load(phiA + o), km1i));
       v128.store(gA + o, ipow2(v128.load(phiA + o, 16), km1i), 16);
       v128.store(gA + o, ipow2(v128.load(phiA + o, 32), km1i), 32);
       v128.store(gA + o, ipow2(v128.load(phiA + o, 48), km1i), 48);
     }
-    for (let r = 0; r < rows; r++) {
-      const o = <usize>r << 3;
-      const u = load<f64>(uPtr + (<usize>(r + LEFT_NODES) << 3));
-      const pw = load<f64>(gA + o);
-      store<f64>(gA + o, H_STEP * u * pw);
-      if (pw * load<f64>(phiA + o) < TINY_MASS || u * wMinPos > RIGHT) {
-        nodes = r + 1;
+    // The stopping node, two at a time until a pair holds it, then g = h u phi^(K-1) up to it.
+    const uRows = uPtr + (<usize>LEFT_NODES << 3);
+    const vTiny = f64x2.splat(TINY_MASS);
+    const vRight = f64x2.splat(RIGHT);
+    const vWMin = f64x2.splat(wMinPos);
+    let stop = 0;
+    while (stop + 2 <= rows) {
+      const o = <usize>stop << 3;
+      const ends = v128.or(f64x2.lt(f64x2.mul(v128.load(gA + o), v128.load(phiA + o)), vTiny), f64x2.gt(f64x2.mul(v128.load(uRows + o), vWMin), vRight));
+      if (v128.any_true(ends)) break;
+      stop += 2;
+    }
+    while (stop < rows) {
+      const o = <usize>stop << 3;
+      if (load<f64>(gA + o) * load<f64>(phiA + o) < TINY_MASS || load<f64>(uRows + o) * wMinPos > RIGHT) {
+        nodes = stop + 1;
         break;
       }
+      stop++;
+    }
+    const vH = f64x2.splat(H_STEP);
+    for (let r = 0; r < nodes; r += 2) {
+      const o = <usize>r << 3;
+      v128.store(gA + o, f64x2.mul(f64x2.mul(vH, v128.load(uRows + o)), v128.load(gA + o)));
     }
   } else {
     // Large K: the powers through exp and log, node by node.
@@ -501,12 +566,22 @@ function tableGroup(
   }
   const y = load<f64>(uPtr + (<usize>(LEFT_NODES - 1) << 3));
   const kq = <f64>K * qi * invTotal;
+  // The atoms with mass two at a time, the last one alone.
+  let held = -1;
   for (let x = 0; x < n; x++) {
-    const o = <usize>x << 3;
-    if (load<f64>(pPtr + o) == 0) continue;
-    const w = load<f64>(row + o);
-    const h = leftSeries(crow, y * w) + rowsDot(gA, eCols + <usize>x * colBytes, nodes8);
-    store<f64>(outPtr + o, load<f64>(outPtr + o) + kq * w * h);
+    if (load<f64>(pPtr + (<usize>x << 3)) == 0) continue;
+    if (held < 0) {
+      held = x;
+      continue;
+    }
+    const dots = rowsDot2(gA, eCols + <usize>held * colBytes, eCols + <usize>x * colBytes, nodes8);
+    addH(outPtr, row, crow, y, kq, held, f64x2.extract_lane(dots, 0));
+    addH(outPtr, row, crow, y, kq, x, f64x2.extract_lane(dots, 1));
+    held = -1;
+  }
+  if (held >= 0) {
+    const col = eCols + <usize>held * colBytes;
+    addH(outPtr, row, crow, y, kq, held, f64x2.extract_lane(rowsDot2(gA, col, col, nodes8), 0));
   }
   return true;
 }
