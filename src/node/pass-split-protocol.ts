@@ -23,22 +23,6 @@ export interface SplitWorkerData {
   buffer: SharedArrayBuffer;
   /** Atoms of its run of chunks. */
   atoms: number;
-  /** Poll before sleeping (spinWhile): true when every thread of the run has a core of its own. */
-  spin: boolean;
-}
-
-/**
- * Polls of the control block before a thread sleeps in Atomics.wait, about a millisecond. Between
- * the passes of a run the other side answers within microseconds, and waking a sleeping thread
- * costs far more on a VM: polling first took n = 1e6, m = 2, 1000 generations from 0.79 to 0.91 s
- * to 0.73 to 0.88 s, whole process. Only when no thread waits for a core (a poll would take it).
- */
-const SPIN_LOADS = 1 << 17;
-
-/** Polls ctrl[index] while it equals `value`, at most SPIN_LOADS times (none when spin is false). */
-export function spinWhile(ctrl: Int32Array, index: number, value: number, spin: boolean): void {
-  if (!spin) return;
-  for (let i = 0; i < SPIN_LOADS && Atomics.load(ctrl, index) === value; i++);
 }
 
 /** Byte offsets of the shared block's parts for a thread with this many atoms, and its size. */

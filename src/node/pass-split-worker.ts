@@ -6,9 +6,9 @@
 import { workerData } from "node:worker_threads";
 import { instantiateKernels } from "../core/kernels.js";
 import { PASS_PARTS, passChunks, STEP_PARTS } from "../core/passes.js";
-import { Command, spinWhile, splitViews, type SplitWorkerData } from "./pass-split-protocol.js";
+import { Command, splitViews, type SplitWorkerData } from "./pass-split-protocol.js";
 
-const { module, buffer, atoms, spin } = workerData as SplitWorkerData;
+const { module, buffer, atoms } = workerData as SplitWorkerData;
 const views = splitViews(buffer, atoms);
 const kernels = await instantiateKernels(module);
 const raw = kernels.raw;
@@ -133,7 +133,6 @@ try {
   // Only a speed-up: the kernels run (at baseline speed at first) without it.
 }
 for (;;) {
-  spinWhile(ctrl, 0, seen, spin);
   Atomics.wait(ctrl, 0, seen);
   seen = Atomics.load(ctrl, 0);
   const command = ctrl[1];

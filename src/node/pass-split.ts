@@ -1,15 +1,13 @@
 // Threads for the memory passes of one large run (src/core/passes.ts): each takes a contiguous
 // run of whole chunks of the grid, the engine's thread the first run. The engine
 // calls them synchronously: a command goes through a shared block and the engine's thread
-// waits on it with Atomics.wait (allowed on Node's main thread); both sides poll a little before
-// they sleep (spinWhile), so a pass need not cost two wake-ups.
+// waits on it with Atomics.wait (allowed on Node's main thread), so a pass costs two wake-ups.
 import { existsSync } from "node:fs";
-import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { PlurisimError } from "../core/errors.js";
 import { passRanges, type PassRange } from "../core/passes.js";
-import { Command, spinWhile, splitBytes, splitViews, type SplitWorkerData } from "./pass-split-protocol.js";
+import { Command, splitBytes, splitViews, type SplitWorkerData } from "./pass-split-protocol.js";
 
 /** How long the engine waits for one command before it calls the thread lost (default). */
 const ANSWER_MS = 60_000;
@@ -30,21 +28,18 @@ function workerFile(): string {
 
 /**
  * Starts threads - 1 threads for the passes of an n-atom run (none when the grid has fewer
- * chunks than that allows); resolves once every one has its Wasm instance. `spin`: whether the
- * threads poll before they sleep between passes (default: when the run's threads do not
- * outnumber the cores; pass false when other work shares those cores).
+ * chunks than that allows); resolves once every one has its Wasm instance.
  */
-export async function startPassSplit(module: WebAssembly.Module, n: number, threads: number, options: { answerMs?: number; spin?: boolean } = {}): Promise<PassSplit> {
+export async function startPassSplit(module: WebAssembly.Module, n: number, threads: number, options: { answerMs?: number } = {}): Promise<PassSplit> {
   const answerMs = options.answerMs ?? ANSWER_MS;
   const runs = passRanges(n, threads).slice(1);
-  const spin = options.spin ?? runs.length < availableParallelism();
   const workers: Worker[] = [];
   const ranges = await Promise.all(
     runs.map(async ([from, to]) => {
       const atoms = to - from;
       const buffer = new SharedArrayBuffer(splitBytes(atoms));
       const views = splitViews(buffer, atoms);
-      const data: SplitWorkerData = { module, buffer, atoms, spin };
+      const data: SplitWorkerData = { module, buffer, atoms };
       const worker = new Worker(workerFile(), { workerData: data });
       workers.push(worker);
       await new Promise<void>((resolve, reject) => {
@@ -67,7 +62,7 @@ export async function startPassSplit(module: WebAssembly.Module, n: number, thre
       worker.removeAllListeners("exit");
       worker.removeAllListeners("error");
       worker.on("error", () => {});
-      return rangeOf(from, to, views, answerMs, spin);
+      return rangeOf(from, to, views, answerMs);
     }),
   );
   return {
@@ -78,7 +73,7 @@ export async function startPassSplit(module: WebAssembly.Module, n: number, thre
   };
 }
 
-function rangeOf(from: number, to: number, views: ReturnType<typeof splitViews>, answerMs: number, spin: boolean): PassRange {
+function rangeOf(from: number, to: number, views: ReturnType<typeof splitViews>, answerMs: number): PassRange {
   const { ctrl } = views;
   let seq = 0;
   const send = (command: Command) => {
@@ -88,7 +83,6 @@ function rangeOf(from: number, to: number, views: ReturnType<typeof splitViews>,
     Atomics.notify(ctrl, 0);
   };
   const wait = () => {
-    spinWhile(ctrl, 2, seq - 1, spin);
     const until = Date.now() + answerMs;
     for (;;) {
       const done = Atomics.load(ctrl, 2);
