@@ -462,7 +462,10 @@ function tableGroup(
   const gA = psiA + colBytes;
   columnsTimesP(phiA, eCols, colBytes, pPtr, n, rows16);
   // phi only falls along the nodes: psi is needed up to the first node with phi <= 0.4 P.
+  // The first node with phi <= 0.4 P: two nodes at a time while both are above, then one by one.
+  const vInv = f64x2.splat(invTotal);
   let rPsi = 0;
+  while (rPsi + 2 <= rows && i64x2.all_true(f64x2.gt(f64x2.mul(v128.load(phiA + (<usize>rPsi << 3)), vInv), f64x2.splat(0.4)))) rPsi += 2;
   while (rPsi < rows && load<f64>(phiA + (<usize>rPsi << 3)) * invTotal > 0.4) rPsi++;
   columnsTimesP(psiA, sCols, colBytes, pPtr, n, min(rows16, (rPsi + 16) & ~15));
   const km1i = K - 1;
@@ -473,16 +476,23 @@ function tableGroup(
     // vectors at a time: phi per node (over phiA), phi^(K-1) (over gA), then g and the stopping
     // rule. The same operations on every node, so the same bits as the loop below.
     // Psi serves up to the first node past rPsi or with psi > 0.5 (psi only grows with u).
+    // The same test two nodes at a time while both pass, then one by one; the elementwise
+    // operations below two nodes to a vector, which gives the same bits as one at a time.
+    const psiEnd = min(rPsi + 1, rows);
     let rSwitch = 0;
-    while (rSwitch <= rPsi && rSwitch < rows && load<f64>(psiA + (<usize>rSwitch << 3)) * invTotal <= 0.5) rSwitch++;
-    // Elementwise operations, so two nodes to a vector give the same bits as one at a time.
-    for (let r = 0; r < rSwitch; r++) store<f64>(phiA + (<usize>r << 3), 1 - load<f64>(psiA + (<usize>r << 3)) * invTotal);
-    let r = rSwitch;
+    while (rSwitch + 2 <= psiEnd && i64x2.all_true(f64x2.le(f64x2.mul(v128.load(psiA + (<usize>rSwitch << 3)), vInv), f64x2.splat(0.5)))) rSwitch += 2;
+    while (rSwitch < psiEnd && load<f64>(psiA + (<usize>rSwitch << 3)) * invTotal <= 0.5) rSwitch++;
+    const one = f64x2.splat(1);
+    let r = 0;
+    for (; r + 2 <= rSwitch; r += 2) v128.store(phiA + (<usize>r << 3), f64x2.sub(one, f64x2.mul(v128.load(psiA + (<usize>r << 3)), vInv)));
+    if (r < rSwitch) {
+      store<f64>(phiA + (<usize>r << 3), 1 - load<f64>(psiA + (<usize>r << 3)) * invTotal);
+      r++;
+    }
     if (r & 1) {
       store<f64>(phiA + (<usize>r << 3), load<f64>(phiA + (<usize>r << 3)) * invTotal);
       r++;
     }
-    const vInv = f64x2.splat(invTotal);
     for (; r < rows16; r += 2) v128.store(phiA + (<usize>r << 3), f64x2.mul(v128.load(phiA + (<usize>r << 3)), vInv));
     for (let r = 0; r < rows16; r += 8) {
       const o = <usize>r << 3;
@@ -492,15 +502,15 @@ function tableGroup(
       v128.store(gA + o, ipow2(v128.load(phiA + o, 48), km1i), 48);
     }
     // The stopping node, two at a time until a pair holds it, then g = h u phi^(K-1) up to it.
+    // The table ends at the first node with u wMinPos > RIGHT (jAll above), so before the last
+    // row only the mass rule can stop the loop: the pairs test that alone, and the node by node
+    // test both, from the pair that holds a stop (or none: the last row is the stop).
     const uRows = uPtr + (<usize>LEFT_NODES << 3);
     const vTiny = f64x2.splat(TINY_MASS);
-    const vRight = f64x2.splat(RIGHT);
-    const vWMin = f64x2.splat(wMinPos);
     let stop = 0;
     while (stop + 2 <= rows) {
       const o = <usize>stop << 3;
-      const ends = v128.or(f64x2.lt(f64x2.mul(v128.load(gA + o), v128.load(phiA + o)), vTiny), f64x2.gt(f64x2.mul(v128.load(uRows + o), vWMin), vRight));
-      if (v128.any_true(ends)) break;
+      if (v128.any_true(f64x2.lt(f64x2.mul(v128.load(gA + o), v128.load(phiA + o)), vTiny))) break;
       stop += 2;
     }
     while (stop < rows) {
