@@ -461,8 +461,8 @@ function tableGroup(
   const psiA = phiA + colBytes;
   const gA = psiA + colBytes;
   columnsTimesP(phiA, eCols, colBytes, pPtr, n, rows16);
-  // phi only falls along the nodes: psi is needed up to the first node with phi <= 0.4 P.
-  // The first node with phi <= 0.4 P: two nodes at a time while both are above, then one by one.
+  // phi only falls along the nodes: psi is needed up to the first node with phi <= 0.4 P,
+  // found two nodes at a time while both are above, then one by one.
   const vInv = f64x2.splat(invTotal);
   let rPsi = 0;
   while (rPsi + 2 <= rows && i64x2.all_true(f64x2.gt(f64x2.mul(v128.load(phiA + (<usize>rPsi << 3)), vInv), f64x2.splat(0.4)))) rPsi += 2;
