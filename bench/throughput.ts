@@ -12,12 +12,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { compileScenario, type Compiled } from "../src/core/compile.js";
-import { twoWells } from "../src/core/presets.js";
+import { twelveAtoms, twoWells } from "../src/core/presets.js";
 import { parseScenario } from "../src/core/scenario.js";
 import { createEngine } from "../src/node/index.js";
 import { cellAt, parsedCellAt, parseSweep } from "../src/sweep/spec.js";
 import { runCell } from "../src/sweep/task.js";
 import { baselinesDir, root, runNumpy, timeMs } from "../src/bench/common.js";
+import { chunkedFiniteK, chunkedWasmPath } from "../src/bench/finitek-baseline.js";
+import { twins } from "../src/core/twins.js";
 
 export interface ThroughputSuiteOutput {
   cases: Record<string, Record<string, number | string | null>>;
@@ -108,7 +110,48 @@ export async function throughputSuite(): Promise<ThroughputSuiteOutput> {
     const kphase = parseScenario(twoWells([-1, 1], 0.5, { curation: { K: 4, temperature: 1 }, generations: 20, record: { every: 20 } }));
     const kp = compileScenario(kphase);
     const runMs = await timeMs("finitek 20 generations", () => engine.runProblem(kp, { trajectory: false }).final.nashWelfare, { time: 1500, iterations: 5 });
-    cases["finitek:n=3001,K=4,m=2,20 generations (engine)"] = { ms: runMs, msPerGeneration: runMs / 20 };
+    // The same 20 generations through the chunked kernel this one replaced, in this process.
+    const problem = kp;
+    const chunked = await chunkedFiniteK(problem.p0, twins.computeWeightsArrays(problem.r, n, 2, problem.tau).w, problem.q, 4);
+    let beforeMs: number | null = null;
+    let maxRelP: number | null = null;
+    if (chunked) {
+      beforeMs = await timeMs("finitek 20 generations, chunked kernel", () => {
+        chunked.reset(problem.p0);
+        let s = 0;
+        for (let t = 0; t < 20; t++) s += chunked.step();
+        return s;
+      }, { time: 1500, iterations: 3 });
+      const ours = engine.runProblem(kp, { trajectory: false, final: true }).final.p as number[];
+      const theirs = chunked.p();
+      maxRelP = 0;
+      for (let x = 0; x < n; x++) if (theirs[x] > 1e-300) maxRelP = Math.max(maxRelP, Math.abs(ours[x] - theirs[x]) / theirs[x]);
+    } else notes.push(`finite K: ${chunkedWasmPath} not built (npm run build): the chunked kernel's run skipped`);
+    cases["finitek:n=3001,K=4,m=2,20 generations (engine)"] = {
+      ms: runMs,
+      msPerGeneration: runMs / 20,
+      chunkedMsPerGeneration: beforeMs === null ? null : beforeMs / 20,
+      chunkedOverEngine: ratio(beforeMs, runMs),
+      maxRelP,
+      target: 10,
+    };
+    console.log(`finite K, 20 generations: ${(runMs / 20).toFixed(3)} ms/generation, the chunked kernel ${beforeMs === null ? "-" : (beforeMs / 20).toFixed(3)} ms (${ratio(beforeMs, runMs)?.toFixed(1) ?? "-"}x), p_20 agrees to ${maxRelP?.toExponential(1) ?? "-"} relative`);
+  }
+  // One cell of the k-phase preset (12 atoms, K = 4, q = 1/2, 2000 generations), the same way.
+  {
+    const cell = compileScenario(parseScenario(twelveAtoms(4, { record: { every: 2000 } })));
+    const runMs = await timeMs("k-phase cell", () => engine.runProblem(cell, { trajectory: false }).final.nashWelfare, { time: 1500, iterations: 5 });
+    const chunked = await chunkedFiniteK(cell.p0, twins.computeWeightsArrays(cell.r, cell.n, cell.m, cell.tau).w, cell.q, 4);
+    const beforeMs = chunked
+      ? await timeMs("k-phase cell, chunked kernel", () => {
+          chunked.reset(cell.p0);
+          let s = 0;
+          for (let t = 0; t < 2000; t++) s += chunked.step();
+          return s;
+        }, { time: 1500, iterations: 3 })
+      : null;
+    cases["finitek:k-phase cell,n=12,K=4,2000 generations (engine)"] = { ms: runMs, usPerGeneration: runMs / 2, chunkedUsPerGeneration: beforeMs === null ? null : beforeMs / 2, chunkedOverEngine: ratio(beforeMs, runMs) };
+    console.log(`k-phase cell: ${(runMs / 2).toFixed(2)} us/generation, the chunked kernel ${beforeMs === null ? "-" : (beforeMs / 2).toFixed(2)} us (${ratio(beforeMs, runMs)?.toFixed(1) ?? "-"}x)`);
   }
   for (const m of [2, 8]) {
     const T = 40;
