@@ -17,7 +17,10 @@ for (const n of ["1000", "100000", "1000000", "10000000"]) {
   }
 }
 const fk = k["finitek:n=3001,K=4,m=2"];
-if (fk) add("finite-K step, n = 3001, K = 4", `${f(fk.wasmMs)} ms`, `NumPy trapezoid ${f(fk.numpyMs)} ms`, `${x(fk.numpyOverWasm)} NumPy`, "");
+if (fk) {
+  const chunked = fk.chunkedMs ? `, the chunked kernel ${f(fk.chunkedMs)} ms` : "";
+  add("finite-K step, n = 3001, K = 4, uniform p", `${f(fk.wasmMs)} ms`, `NumPy trapezoid ${f(fk.numpyMs)} ms${chunked}`, `${x(fk.numpyOverWasm)} NumPy${fk.chunkedOverWasm ? `, ${x(fk.chunkedOverWasm)} the chunked kernel` : ""}`, "");
+}
 
 const t = r.throughput?.cases ?? {};
 const z = t["table5:36 cells,n=3001,T=400,K=inf,one core"];

@@ -15,8 +15,8 @@ interface ChunkedExports {
 
 /** The chunked kernel on one problem: `step` advances p by one renormalised generation. */
 export interface ChunkedRun {
-  /** One generation: out = step(p), p <- out / sum; returns the sum before renormalising. */
-  step(): number;
+  /** One generation: out = step(p), p <- out / sum (unless `advance` is false); returns the sum before renormalising. */
+  step(advance?: boolean): number;
   /** A copy of the current p. */
   p(): Float64Array;
   /** Puts p back to the given vector. */
@@ -51,8 +51,9 @@ export async function chunkedFiniteK(p0: Float64Array, w: Float64Array, q: Float
   f64(qAt, m).set(q);
   f64(pAt, n).set(p0);
   return {
-    step() {
+    step(advance = true) {
       const sum = x.finiteKStep(pAt, outAt, wAt, n, m, qAt, K, 0, 0, scratchAt);
+      if (!advance) return sum;
       const p = f64(pAt, n);
       const out = f64(outAt, n);
       for (let i = 0; i < n; i++) p[i] = out[i] / sum;

@@ -1,9 +1,11 @@
 // Kernel benchmark suite: the K = infinity step and the finite-K step, Wasm vs the TS twin vs
-// NumPy (src/bench/baselines/numpy_baseline.py, run in a child process). Case names carry their sizes.
+// NumPy (src/bench/baselines/numpy_baseline.py, run in a child process); finite K also against the
+// chunked kernel the Wasm one replaced (src/bench/finitek-baseline.ts). Case names carry their sizes.
 import { instantiateKernels } from "../core/kernels.js";
 import { twins } from "../core/twins.js";
 import { loadWasmBytes } from "../node/wasm.js";
 import { runNumpy, timeMs } from "./common.js";
+import { chunkedFiniteK, chunkedWasmPath } from "./finitek-baseline.js";
 import { nativeKinf, simdOpsPerAtomPair } from "./native.js";
 
 /** Mean milliseconds per call of each implementation, and the NumPy/Wasm and TS/Wasm ratios. */
@@ -20,6 +22,9 @@ export interface CaseResult {
   /** f64x2 Wasm SIMD arithmetic ops per two atoms, and the measured ns per such op. */
   simdOpsPerAtomPair?: number;
   nsPerSimdOp?: number;
+  /** Finite K only: the same step by the chunked kernel the Wasm one replaced (src/bench/finitek-baseline.ts), and its time over the kernel's. */
+  chunkedMs?: number | null;
+  chunkedOverWasm?: number | null;
 }
 
 export interface SuiteOutput {
@@ -128,8 +133,11 @@ export async function kernelsSuite(opts: { quick?: boolean } = {}): Promise<Suit
     // A run's steps: the scratch keeps per pair what depends on the weights only (assembly/finitek.ts).
     const wasmMs = await timeMs(`${name} wasm`, () => k.raw.finiteKStep(pp, op, wp, n, m, qp, K, 0, 0, sp, 0, 0, 0), SMALL);
     const tsMs = await timeMs(`${name} ts`, () => twins.finiteKStepArrays(p, w, n, m, qa, K, 0).sum, BIG);
-    cases[name] = result(wasmMs, tsMs, numpy[name] ?? null);
-    console.log(`${name}: wasm ${wasmMs.toFixed(3)} ms, ts ${tsMs.toFixed(3)} ms, numpy ${numpy[name]?.toFixed(3) ?? "-"} ms`);
+    const chunked = await chunkedFiniteK(p, w, qa, K);
+    const chunkedMs = chunked ? await timeMs(`${name} chunked`, () => chunked.step(false), SMALL) : null;
+    if (!chunked) notes.push(`${chunkedWasmPath} not built: the chunked finite-K kernel skipped`);
+    cases[name] = { ...result(wasmMs, tsMs, numpy[name] ?? null), chunkedMs, chunkedOverWasm: chunkedMs === null ? null : chunkedMs / wasmMs };
+    console.log(`${name}: wasm ${wasmMs.toFixed(3)} ms, ts ${tsMs.toFixed(3)} ms, numpy ${numpy[name]?.toFixed(3) ?? "-"} ms, the chunked kernel ${chunkedMs?.toFixed(3) ?? "-"} ms`);
     // A first step: two weight arrays one ulp apart in one atom, alternated, so every step
     // finds its kept values stale and recomputes them (and copies the weights).
     const w2 = w.slice();
