@@ -4,7 +4,7 @@
 // variation <= 1e-11 (docs/model.md, section 3).
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Kernels } from "../src/core/kernels.js";
-import { twins } from "../src/core/twins.js";
+import { finiteKH, twins } from "../src/core/twins.js";
 import { loadKernels, normalised, quadraticGrid } from "./helpers.js";
 
 let k: Kernels;
@@ -75,4 +75,41 @@ describe("finite K on 12 atoms (the table path): every atom against the direct t
       }
     });
   }
+});
+
+describe("the trapezoid's step h = ln 2 / 3 (docs/model.md, section 3)", () => {
+  // Against h = ln 2 / 6: h = ln 2 / 3 is converged to rounding, h = ln 2 / 2 is not.
+  const landscapes: [string, Float64Array, Float64Array][] = [];
+  {
+    const xs = Float64Array.from({ length: 12 }, (_, i) => -3 + (6 * i) / 11);
+    landscapes.push(["12 atoms", normalised(xs.map((x) => Math.exp(-(x * x) / 2))), xs.map((x) => Math.exp(-((x - 2) ** 2)))]);
+  }
+  {
+    const n = 301;
+    const { xs, r } = quadraticGrid(n, -12, 12, [1]);
+    landscapes.push(["301 atoms, two bumps", normalised(xs.map((x) => Math.exp(-((x + 1) ** 2) * 20) + 0.3 * Math.exp(-((x - 1.2) ** 2) * 50) + 1e-12)), twins.computeWeightsArrays(r, n, 1, 1).w]);
+  }
+  /** The curated mass sum_x p H(x) - 1 and H itself at perOctave nodes per doubling of u. */
+  const at = (p: Float64Array, w: Float64Array, K: number, perOctave: number) => {
+    const H = finiteKH(p, w, K, perOctave);
+    let mass = 0;
+    for (let x = 0; x < p.length; x++) mass += p[x] * H[x];
+    return { H, defect: Math.abs(1 - mass) };
+  };
+  it("h = ln 2 / 3 agrees with h = ln 2 / 6 to 1e-13 per atom; h = ln 2 / 2 misses a 1e-12 mass defect", () => {
+    let coarsest = 0;
+    for (const [name, p, w] of landscapes) {
+      for (const K of [2, 4, 8, 1024]) {
+        const fine = at(p, w, K, 6);
+        const ours = at(p, w, K, 3);
+        const coarse = at(p, w, K, 2);
+        expect(ours.defect, `${name} K=${K}`).toBeLessThanOrEqual(1e-14);
+        for (let x = 0; x < p.length; x++) {
+          if (fine.H[x] > 0) expect(Math.abs(ours.H[x] - fine.H[x]) / fine.H[x], `${name} K=${K} atom ${x}`).toBeLessThanOrEqual(1e-13);
+        }
+        coarsest = Math.max(coarsest, coarse.defect);
+      }
+    }
+    expect(coarsest).toBeGreaterThan(1e-12);
+  });
 });

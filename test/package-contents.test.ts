@@ -24,7 +24,7 @@ function targets(value: unknown): string[] {
 }
 
 describe("npm pack", () => {
-  it("ships the entry points, the kernels, the schema, the license and the docs the CLI cites", () => {
+  it("ships the entry points, the kernels (and the bench's finite-K baseline), the schema, the license and the docs the CLI cites", () => {
     for (const f of [
       "package.json",
       "README.md",
@@ -37,6 +37,7 @@ describe("npm pack", () => {
       "dist/src/sweep/index.js",
       "dist/src/core/charts.js",
       "dist/src/core/wasm/plurisim.wasm",
+      "src/bench/baselines/finitek-chunked.wasm",
       "schema/scenario.schema.json",
       "schema/sweep.schema.json",
       "docs/model.md",

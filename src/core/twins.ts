@@ -12,16 +12,16 @@ import type { FiniteKResult, KernelArrays, KinfResult } from "./kernels.js";
 
 const LEFT = 2 ** -56;
 const RIGHT = 708;
-const H_STEP = Math.LN2 / 3;
 const MAX_NODES = 27 * 151;
 const TINY_MASS = 2 ** -1000;
 
 /**
  * H_i(x; p / P) for one group by the trapezoid in s = log u (docs/model.md, section 3), one direct
  * exp per node and atom; P = sum p. Near phi = P the power uses psi = sum p (1 - e) from expm1
- * (as the kernel does), since phi^(K-1) amplifies an absolute error of phi K-fold.
+ * (as the kernel does), since phi^(K-1) amplifies an absolute error of phi K-fold. `perOctave`
+ * nodes per doubling of u (h = ln 2 / perOctave): 3 is the kernel's rule; other values test it.
  */
-export function finiteKH(p: Float64Array, w: Float64Array, K: number): Float64Array {
+export function finiteKH(p: Float64Array, w: Float64Array, K: number, perOctave = 3): Float64Array {
   const n = p.length;
   const H = new Float64Array(n);
   if (K <= 1) return H.fill(1);
@@ -38,8 +38,9 @@ export function finiteKH(p: Float64Array, w: Float64Array, K: number): Float64Ar
   if (!(wMax > 0)) return H;
   if (!(total > 0)) total = 1;
   const u0 = LEFT / (K * wMax);
-  for (let j = 0; j < MAX_NODES; j++) {
-    const u = u0 * 2 ** (j / 3);
+  const h = Math.LN2 / perOctave;
+  for (let j = 0; j < (MAX_NODES * perOctave) / 3; j++) {
+    const u = u0 * 2 ** (j / perOctave);
     if (!Number.isFinite(u)) break;
     let phi = 0;
     let psi = 0;
@@ -53,7 +54,7 @@ export function finiteKH(p: Float64Array, w: Float64Array, K: number): Float64Ar
     psi /= total;
     const pw = psi <= 0.5 ? Math.exp((K - 1) * Math.log1p(-psi)) : phi ** (K - 1);
     if (psi <= 0.5) phi = 1 - psi;
-    const g = H_STEP * u * pw;
+    const g = h * u * pw;
     for (let x = 0; x < n; x++) H[x] += g * Math.exp(-u * w[x]);
     if (phi ** K < TINY_MASS || u * wMinPos > RIGHT) break;
   }
