@@ -111,17 +111,11 @@ export async function throughputSuite(): Promise<ThroughputSuiteOutput> {
     const kp = compileScenario(kphase);
     const runMs = await timeMs("finitek 20 generations", () => engine.runProblem(kp, { trajectory: false }).final.nashWelfare, { time: 1500, iterations: 5 });
     // The same 20 generations through the chunked kernel this one replaced, in this process.
-    const problem = kp;
-    const chunked = await chunkedFiniteK(problem.p0, twins.computeWeightsArrays(problem.r, n, 2, problem.tau).w, problem.q, 4);
+    const chunked = await chunkedFiniteK(kp.p0, twins.computeWeightsArrays(kp.r, n, 2, kp.tau).w, kp.q, 4);
     let beforeMs: number | null = null;
     let maxRelP: number | null = null;
     if (chunked) {
-      beforeMs = await timeMs("finitek 20 generations, chunked kernel", () => {
-        chunked.reset(problem.p0);
-        let s = 0;
-        for (let t = 0; t < 20; t++) s += chunked.step();
-        return s;
-      }, { time: 1500, iterations: 3 });
+      beforeMs = await timeMs("finitek 20 generations, chunked kernel", () => chunked.run(20), { time: 1500, iterations: 3 });
       const ours = engine.runProblem(kp, { trajectory: false, final: true }).final.p as number[];
       const theirs = chunked.p();
       maxRelP = 0;
@@ -142,14 +136,7 @@ export async function throughputSuite(): Promise<ThroughputSuiteOutput> {
     const cell = compileScenario(parseScenario(twelveAtoms(4, { record: { every: 2000 } })));
     const runMs = await timeMs("k-phase cell", () => engine.runProblem(cell, { trajectory: false }).final.nashWelfare, { time: 1500, iterations: 5 });
     const chunked = await chunkedFiniteK(cell.p0, twins.computeWeightsArrays(cell.r, cell.n, cell.m, cell.tau).w, cell.q, 4);
-    const beforeMs = chunked
-      ? await timeMs("k-phase cell, chunked kernel", () => {
-          chunked.reset(cell.p0);
-          let s = 0;
-          for (let t = 0; t < 2000; t++) s += chunked.step();
-          return s;
-        }, { time: 1500, iterations: 3 })
-      : null;
+    const beforeMs = chunked ? await timeMs("k-phase cell, chunked kernel", () => chunked.run(2000), { time: 1500, iterations: 3 }) : null;
     cases["finitek:k-phase cell,n=12,K=4,2000 generations (engine)"] = { ms: runMs, usPerGeneration: runMs / 2, chunkedUsPerGeneration: beforeMs === null ? null : beforeMs / 2, chunkedOverEngine: ratio(beforeMs, runMs) };
     console.log(`k-phase cell: ${(runMs / 2).toFixed(2)} us/generation, the chunked kernel ${beforeMs === null ? "-" : (beforeMs / 2).toFixed(2)} us (${ratio(beforeMs, runMs)?.toFixed(1) ?? "-"}x)`);
   }

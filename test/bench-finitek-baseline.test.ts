@@ -54,6 +54,10 @@ describe("the chunked finite-K baseline", () => {
         expect(maxRel(ours, theirs), `K=${K}`).toBeLessThanOrEqual(1e-12);
         before!.reset(p);
         expect(before!.p()).toEqual(p);
+        // run(5) starts again from the first p: the same five generations, bit for bit.
+        before!.step();
+        before!.run(5);
+        expect(before!.p()).toEqual(theirs);
       }
     });
   }

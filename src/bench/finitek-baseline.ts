@@ -21,6 +21,8 @@ export interface ChunkedRun {
   p(): Float64Array;
   /** Puts p back to the given vector. */
   reset(p: Float64Array): void;
+  /** From the p it was made with, `generations` steps; returns the sum of their sums (a value to check). */
+  run(generations: number): number;
 }
 
 export const chunkedWasmPath = `${baselinesDir}finitek-chunked.wasm`;
@@ -49,8 +51,9 @@ export async function chunkedFiniteK(p0: Float64Array, w: Float64Array, q: Float
   const f64 = (at: number, len: number) => new Float64Array(x.memory.buffer, at, len);
   f64(wAt, m * n).set(w);
   f64(qAt, m).set(q);
-  f64(pAt, n).set(p0);
-  return {
+  const start = p0.slice();
+  f64(pAt, n).set(start);
+  const run: ChunkedRun = {
     step(advance = true) {
       const sum = x.finiteKStep(pAt, outAt, wAt, n, m, qAt, K, 0, 0, scratchAt);
       if (!advance) return sum;
@@ -61,5 +64,12 @@ export async function chunkedFiniteK(p0: Float64Array, w: Float64Array, q: Float
     },
     p: () => f64(pAt, n).slice(),
     reset: (p) => f64(pAt, n).set(p),
+    run(generations) {
+      run.reset(start);
+      let s = 0;
+      for (let t = 0; t < generations; t++) s += run.step();
+      return s;
+    },
   };
+  return run;
 }
